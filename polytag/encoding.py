@@ -1,0 +1,116 @@
+"""Words -> wordpieces -> model inputs, and windows for sentences longer than the encoder.
+
+Each word is tokenized on its own (as `is_split_into_words` does) and cached, so the hot
+path is one dict lookup per word; the label of a word is read at its first wordpiece.
+A word the tokenizer drops entirely (e.g. only zero-width characters) becomes [UNK],
+so every word keeps a first wordpiece.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+MAX_PIECES_PER_WORD = 16  # later pieces of very long words add cost, not accuracy
+CACHE_LIMIT = 500_000
+
+
+class WordPieces:
+    def __init__(self, tokenizer):
+        self.tokenizer = tokenizer
+        self.backend = tokenizer.backend_tokenizer
+        self.cls_id = tokenizer.cls_token_id if tokenizer.cls_token_id is not None else tokenizer.bos_token_id
+        self.sep_id = tokenizer.sep_token_id if tokenizer.sep_token_id is not None else tokenizer.eos_token_id
+        self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+        self.unk_id = tokenizer.unk_token_id if tokenizer.unk_token_id is not None else self.pad_id
+        self.cache: dict[str, list[int]] = {}
+
+    def pieces(self, words: list[str]) -> list[list[int]]:
+        cache = self.cache
+        missing = list({w for w in words if w not in cache})
+        if missing:
+            if len(cache) + len(missing) > CACHE_LIMIT:
+                cache.clear()
+            for word, enc in zip(missing, self.backend.encode_batch(missing, add_special_tokens=False)):
+                cache[word] = enc.ids[:MAX_PIECES_PER_WORD] or [self.unk_id]
+        return [cache[w] for w in words]
+
+
+def windows(lengths: list[int], budget: int, overlap: bool) -> list[tuple[int, int, int, int]]:
+    """Split a sentence (wordpiece count per word) into windows of at most `budget` pieces.
+
+    Returns (start, end, own_start, own_end) word ranges: the window covers start:end and
+    its predictions are used for own_start:own_end. With overlap, consecutive windows share
+    a quarter of their words so that every word sees context on both sides.
+    """
+    n = len(lengths)
+    spans = []
+    start = 0
+    while start < n:
+        end, total = start, 0
+        while end < n and total + lengths[end] <= budget:
+            total += lengths[end]
+            end += 1
+        end = max(end, start + 1)
+        spans.append([start, end])
+        if end >= n:
+            break
+        start = start + max(1, (end - start) * 3 // 4) if overlap else end
+    out = []
+    for i, (s, e) in enumerate(spans):
+        own_s = s if i == 0 else out[-1][3]
+        own_e = e if i == len(spans) - 1 else (spans[i + 1][0] + e) // 2
+        out.append((s, e, own_s, max(own_e, own_s)))
+    return out
+
+
+@dataclass
+class Chunk:
+    """One encoder input: a window of one sentence."""
+
+    input_ids: list[int]
+    first: list[int]  # position of each word's first wordpiece
+    sentence: int  # index of the sentence in its batch
+    own: tuple[int, int]  # words (relative to the window start) whose predictions are kept
+    offset: int  # index of the window's first word in the sentence
+
+
+def make_chunks(
+    wp: WordPieces, sentences: list[list[str]], max_len: int, overlap: bool = True
+) -> list[Chunk]:
+    budget = max_len - 2
+    chunks = []
+    for si, words in enumerate(sentences):
+        pieces = wp.pieces(words)
+        lengths = [len(p) for p in pieces]
+        for s, e, own_s, own_e in windows(lengths, budget, overlap):
+            ids = [wp.cls_id]
+            first = []
+            for p in pieces[s:e]:
+                first.append(len(ids))
+                ids.extend(p)
+            ids = ids[: max_len - 1]  # a single over-long word is truncated, never dropped
+            first = [min(f, max_len - 2) for f in first]
+            ids.append(wp.sep_id)
+            chunks.append(Chunk(ids, first, si, (own_s - s, own_e - s), s))
+    return chunks
+
+
+def collate(chunks: list[Chunk], pad_id: int) -> dict[str, torch.Tensor]:
+    """Pad a batch. `word_index` holds flat (batch*seq) positions of all first wordpieces,
+    so heads run on real words only."""
+    seq = max(len(c.input_ids) for c in chunks)
+    ids = np.full((len(chunks), seq), pad_id, dtype=np.int64)
+    mask = np.zeros((len(chunks), seq), dtype=np.int64)
+    flat = []
+    for row, c in enumerate(chunks):
+        ids[row, : len(c.input_ids)] = c.input_ids
+        mask[row, : len(c.input_ids)] = 1
+        flat.append(np.asarray(c.first, dtype=np.int64) + row * seq)
+    return {
+        "input_ids": torch.from_numpy(ids),
+        "attention_mask": torch.from_numpy(mask),
+        "word_index": torch.from_numpy(np.concatenate(flat)),
+    }

@@ -1,0 +1,110 @@
+"""The tagger network: a Hugging Face encoder plus linear heads on each word's first wordpiece.
+
+Heads: UPOS (17), morphology as whole bundles ("bundle"), and/or one classifier per
+feature with a "not present" value ("factored"). Both morphology heads may be trained
+together; `morph_decode` says which one produces FEATS at prediction time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import torch
+from torch import nn
+from transformers import AutoConfig, AutoModel, BertConfig
+
+from .labels import Labels
+
+# The paper's student and teacher sizes (Tsai et al. 2019, sec. 3).
+PRESETS = {
+    "minibert": dict(num_hidden_layers=3, hidden_size=256, num_attention_heads=4, intermediate_size=1024),
+    "bert-base": dict(num_hidden_layers=12, hidden_size=768, num_attention_heads=12, intermediate_size=3072),
+    # for tests and smoke runs
+    "tiny": dict(num_hidden_layers=1, hidden_size=32, num_attention_heads=2, intermediate_size=64),
+}
+
+
+@dataclass
+class ModelConfig:
+    encoder: str = "minibert"  # a preset name, or the path/hub id the encoder came from
+    encoder_config: dict = field(default_factory=dict)  # the HF config, saved in full
+    max_len: int = 128  # wordpieces per window, [CLS] and [SEP] included
+    dropout: float = 0.1
+    morph_heads: list[str] = field(default_factory=lambda: ["bundle", "factored"])
+    morph_decode: str = "bundle"
+    arch: str = "transformer"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def preset_encoder_config(preset: str, vocab_size: int, max_len: int) -> dict:
+    if preset not in PRESETS:
+        raise ValueError(f"unknown encoder preset {preset!r} (known: {', '.join(PRESETS)})")
+    cfg = BertConfig(
+        vocab_size=vocab_size,
+        max_position_embeddings=max(512, max_len),
+        **PRESETS[preset],
+    )
+    return cfg.to_dict()
+
+
+def build_encoder(encoder_config: dict, pretrained: str | None = None) -> nn.Module:
+    """An encoder from a saved config (random init) or from a checkpoint path / hub id."""
+    if pretrained:
+        try:
+            return AutoModel.from_pretrained(pretrained, add_pooling_layer=False)
+        except TypeError:
+            return AutoModel.from_pretrained(pretrained)
+    cfg = AutoConfig.for_model(**encoder_config)
+    try:
+        return AutoModel.from_config(cfg, add_pooling_layer=False)
+    except TypeError:
+        return AutoModel.from_config(cfg)
+
+
+class TaggerModel(nn.Module):
+    def __init__(self, config: ModelConfig, labels: Labels, pretrained: str | None = None):
+        super().__init__()
+        self.config = config
+        self.encoder = build_encoder(config.encoder_config, pretrained)
+        if pretrained:
+            config.encoder_config = self.encoder.config.to_dict()
+        hidden = self.encoder.config.hidden_size
+        self.dropout = nn.Dropout(config.dropout)
+        self.upos_head = nn.Linear(hidden, len(labels.upos))
+        self.bundle_head = nn.Linear(hidden, len(labels.bundles)) if "bundle" in config.morph_heads else None
+        self.factored_head = None
+        if "factored" in config.morph_heads:
+            self.factored_shape = (max(labels.n_features, 1), labels.max_values)
+            self.factored_head = nn.Linear(hidden, self.factored_shape[0] * self.factored_shape[1])
+            # value slots that do not exist for a feature can never win the softmax
+            self.register_buffer(
+                "factored_bias_mask",
+                torch.where(torch.from_numpy(labels.factored_mask()), 0.0, -1e4),
+                persistent=False,
+            )
+
+    def encode(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        return self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+
+    def heads(self, states: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Logits for any (..., hidden) states: per word, or per wordpiece for distillation."""
+        states = self.dropout(states)
+        out = {"upos": self.upos_head(states)}
+        if self.bundle_head is not None:
+            out["bundle"] = self.bundle_head(states)
+        if self.factored_head is not None:
+            logits = self.factored_head(states).unflatten(-1, self.factored_shape)
+            out["factored"] = logits + self.factored_bias_mask
+        return out
+
+    def forward(self, input_ids, attention_mask, word_index) -> dict[str, torch.Tensor]:
+        """Word-level logits, flat over all words of the batch: (n_words, classes)."""
+        states = self.encode(input_ids, attention_mask)
+        words = states.flatten(0, 1).index_select(0, word_index)
+        return self.heads(words)
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())

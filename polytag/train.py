@@ -1,0 +1,382 @@
+"""Supervised training of a tagger on UD treebanks (one multilingual model or per language).
+
+The loop: epochs of shuffled (optionally temperature-sampled) sentences, bucketed by
+length; AdamW with linear warmup and decay; gradient clipping and accumulation; bf16
+autocast on GPU; dev evaluation every epoch; the best model by dev macro score saved
+as a model folder; a resumable checkpoint every `checkpoint_every` steps.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import platform
+import random
+import time
+from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+from tqdm import tqdm
+
+from .conllu_io import InputError, Sentence
+from .data import Treebank, find_treebanks, load_sentences, mix_treebanks, select_treebanks
+from .encoding import WordPieces, make_chunks
+from .evaluate import macro, score
+from .labels import IGNORE, Labels
+from .model import ModelConfig, PRESETS, TaggerModel, count_parameters, preset_encoder_config
+from .model_folder import git_commit, load_model, save_model
+from .predict import Tagger, TorchBackend
+from .vocab import load_tokenizer, train_wordpiece
+
+
+@dataclass
+class TrainConfig:
+    data: str
+    output: str
+    treebanks: str | None = None  # ids or language codes, comma-separated; None = all
+    encoder: str = "minibert"  # preset name or a Hugging Face checkpoint (path or hub id)
+    init: str | None = None  # a polytag model folder to continue from (e.g. a distilled student)
+    tokenizer: str | None = None  # a tokenizer folder to reuse instead of training one
+    vocab_size: int = 32000
+    max_len: int = 128
+    morph_heads: str = "bundle,factored"
+    morph_decode: str = "auto"  # bundle | factored | auto (the better on dev)
+    epochs: int = 10
+    batch_size: int = 32
+    lr: float = 5e-4
+    warmup: float = 0.05  # fraction of training
+    weight_decay: float = 0.01
+    clip: float = 1.0
+    accumulate: int = 1
+    dropout: float = 0.1
+    sampling_temperature: float | None = None  # None = concatenate and shuffle (the paper)
+    seed: int = 42
+    device: str = "auto"
+    threads: int | None = None
+    max_minutes: float | None = None  # time budget; the LR schedule follows it
+    checkpoint_every: int = 1000  # optimizer steps
+    eval_batch_size: int = 128
+    save_half: bool = False  # fp16 weights in the saved model folder
+    extra_metadata: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "TrainConfig":
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+@dataclass
+class Example:
+    treebank: str
+    input_ids: np.ndarray
+    first: np.ndarray
+    upos: np.ndarray
+    bundle: np.ndarray
+
+
+def encode_examples(wp: WordPieces, labels: Labels, sentences: list[Sentence], max_len: int) -> list[Example]:
+    """Training examples: one per encoder window (long sentences are split, no overlap)."""
+    chunks = make_chunks(wp, [s.words for s in sentences], max_len, overlap=False)
+    out = []
+    for c in chunks:
+        s = sentences[c.sentence]
+        a, b = c.offset, c.offset + len(c.first)
+        out.append(Example(
+            s.meta.get("treebank", ""),
+            np.asarray(c.input_ids, dtype=np.int32),
+            np.asarray(c.first, dtype=np.int64),
+            np.asarray(labels.encode_upos(s.upos[a:b]), dtype=np.int64),
+            np.asarray(labels.encode_bundles(s.feats[a:b]), dtype=np.int64),
+        ))
+    return out
+
+
+def factored_table(labels: Labels) -> torch.Tensor:
+    """bundle id -> factored targets; an extra last row (all IGNORE) for unknown bundles."""
+    table = labels.encode_factored(labels.bundles)
+    return torch.from_numpy(np.vstack([table, np.full((1, table.shape[1]), IGNORE)]))
+
+
+def collate_examples(examples: list[Example], pad_id: int, table: torch.Tensor) -> dict[str, torch.Tensor]:
+    seq = max(len(e.input_ids) for e in examples)
+    ids = np.full((len(examples), seq), pad_id, dtype=np.int64)
+    mask = np.zeros((len(examples), seq), dtype=np.int64)
+    for row, e in enumerate(examples):
+        ids[row, : len(e.input_ids)] = e.input_ids
+        mask[row, : len(e.input_ids)] = 1
+    word_index = np.concatenate([e.first + row * seq for row, e in enumerate(examples)])
+    bundle = torch.from_numpy(np.concatenate([e.bundle for e in examples]))
+    return {
+        "input_ids": torch.from_numpy(ids),
+        "attention_mask": torch.from_numpy(mask),
+        "word_index": torch.from_numpy(word_index),
+        "upos": torch.from_numpy(np.concatenate([e.upos for e in examples])),
+        "bundle": bundle,
+        "factored": table[torch.where(bundle == IGNORE, len(table) - 1, bundle)],
+    }
+
+
+def tagging_loss(out: dict[str, torch.Tensor], batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    """UPOS CE + bundle CE + factored CE (summed over features, averaged over words)."""
+    loss = F.cross_entropy(out["upos"].float(), batch["upos"], ignore_index=IGNORE)
+    if "bundle" in out:
+        loss = loss + F.cross_entropy(out["bundle"].float(), batch["bundle"], ignore_index=IGNORE)
+    if "factored" in out:
+        logits = out["factored"].float()
+        n_words = max(int((batch["upos"] != IGNORE).sum()), 1)
+        loss = loss + F.cross_entropy(
+            logits.flatten(0, 1), batch["factored"].flatten(), ignore_index=IGNORE, reduction="sum"
+        ) / n_words
+    return loss
+
+
+def batches_for_epoch(examples_by_tb: dict[str, list[int]], lengths: np.ndarray, batch_size: int,
+                      temperature: float | None, rng: random.Random) -> list[list[int]]:
+    """Shuffle (or temperature-sample), then sort within pools of 50 batches by length so
+    batches have little padding, then shuffle the batches."""
+    order = mix_treebanks(examples_by_tb, rng, temperature)
+    pool = batch_size * 50
+    batches = []
+    for p in range(0, len(order), pool):
+        part = sorted(order[p : p + pool], key=lambda i: lengths[i])
+        batches += [part[i : i + batch_size] for i in range(0, len(part), batch_size)]
+    rng.shuffle(batches)
+    return batches
+
+
+def evaluate_heads(tagger: Tagger, dev: dict[str, list[Sentence]], heads: list[str]) -> dict:
+    """Dev scores for every morphology head from one forward pass per treebank."""
+    results = {h: {} for h in heads}
+    for name, sents in dev.items():
+        per = tagger.logits([s.words for s in sents], tuple(["upos"] + heads))
+        upos_all = tagger.labels.decode_upos(np.concatenate([p["upos"] for p in per]).argmax(-1))
+        bounds = np.cumsum([0] + [len(s.words) for s in sents])
+        upos = [upos_all[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+        for h in heads:
+            ids = np.concatenate([p[h] for p in per]).argmax(-1)
+            decoded = tagger.labels.decode_bundles(ids) if h == "bundle" else tagger.labels.decode_factored(ids)
+            feats = [decoded[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+            results[h][name] = score(sents, upos, feats)
+    return {h: {"files": files, "macro": macro(files)} for h, files in results.items()}
+
+
+def resolve_device(device: str) -> str:
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise InputError("--device cuda: no CUDA device is available")
+    return device
+
+
+class Trainer:
+    def __init__(self, cfg: TrainConfig):
+        self.cfg = cfg
+        self.out = Path(cfg.output)
+        self.ckpt_dir = self.out / "checkpoint"
+        self.device = resolve_device(cfg.device)
+        if cfg.threads:
+            torch.set_num_threads(cfg.threads)
+        random.seed(cfg.seed)
+        np.random.seed(cfg.seed)
+        torch.manual_seed(cfg.seed)
+
+    # -- data --
+    def load_data(self) -> None:
+        found = find_treebanks(self.cfg.data)
+        self.treebanks: list[Treebank] = select_treebanks(found, self.cfg.treebanks, "train")
+        if not self.treebanks:
+            raise InputError(f"{self.cfg.data}: no selected treebank has a train split")
+        self.train = {}
+        for tb in tqdm(self.treebanks, desc="loading treebanks", unit="tb"):
+            self.train[tb.id] = load_sentences(tb.train, tb.id)
+        self.dev = {tb.id: load_sentences(tb.dev, tb.id) for tb in self.treebanks if tb.dev}
+
+    def build_model(self, resume: bool):
+        cfg = self.cfg
+        heads = [h.strip() for h in cfg.morph_heads.split(",") if h.strip()]
+        if resume and (self.ckpt_dir / "state.pt").exists():
+            model, tokenizer, labels, mcfg = load_model(self.ckpt_dir)
+            return model, tokenizer, labels
+        if cfg.init:
+            model, tokenizer, labels, mcfg = load_model(cfg.init)
+            mcfg.dropout = cfg.dropout
+            return model, tokenizer, labels
+        labels = Labels.build(f for sents in self.train.values() for s in sents for f in s.feats)
+        pretrained = None if cfg.encoder in PRESETS else cfg.encoder
+        if cfg.tokenizer or pretrained:
+            tokenizer = load_tokenizer(cfg.tokenizer or pretrained)
+        else:
+            text = {}
+            for tb in self.treebanks:
+                text.setdefault(tb.language, []).extend(" ".join(s.words) for s in self.train[tb.id])
+            tokenizer = train_wordpiece(text, cfg.vocab_size, seed=cfg.seed)
+        encoder_config = {} if pretrained else preset_encoder_config(cfg.encoder, len(tokenizer), cfg.max_len)
+        mcfg = ModelConfig(
+            encoder=cfg.encoder, encoder_config=encoder_config, max_len=cfg.max_len,
+            dropout=cfg.dropout, morph_heads=heads,
+            morph_decode=heads[0] if cfg.morph_decode == "auto" else cfg.morph_decode,
+        )
+        model = TaggerModel(mcfg, labels, pretrained=pretrained)
+        return model, tokenizer, labels
+
+    # -- the loop --
+    def run(self, resume: bool = False) -> dict:
+        cfg = self.cfg
+        self.load_data()
+        model, tokenizer, labels = self.build_model(resume)
+        model.to(self.device)
+        wp = WordPieces(tokenizer)
+        examples = []
+        for tb_id, sents in tqdm(self.train.items(), desc="encoding", unit="tb"):
+            examples += encode_examples(wp, labels, sents, cfg.max_len)
+        by_tb: dict[str, list[int]] = {}
+        for i, e in enumerate(examples):
+            by_tb.setdefault(e.treebank, []).append(i)
+        lengths = np.array([len(e.input_ids) for e in examples])
+        table = factored_table(labels)
+
+        no_decay = [p for n, p in model.named_parameters() if p.ndim < 2]
+        decay = [p for n, p in model.named_parameters() if p.ndim >= 2]
+        optimizer = torch.optim.AdamW(
+            [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+            lr=cfg.lr,
+        )
+        steps_per_epoch = math.ceil(math.ceil(len(examples) / cfg.batch_size) / cfg.accumulate)
+        total_steps = steps_per_epoch * cfg.epochs
+        warmup_steps = max(1, int(cfg.warmup * total_steps))
+        state = {"epoch": 0, "batch": 0, "step": 0, "seconds": 0.0, "best": -1.0, "best_epoch": -1}
+        if resume and (self.ckpt_dir / "state.pt").exists():
+            saved = torch.load(self.ckpt_dir / "state.pt", map_location="cpu", weights_only=False)
+            optimizer.load_state_dict(saved["optimizer"])
+            state = saved["state"]
+            random.setstate(saved["python_rng"])
+            torch.set_rng_state(saved["torch_rng"])
+            print(f"resuming at epoch {state['epoch'] + 1}, batch {state['batch']}, step {state['step']}")
+        else:
+            self.out.mkdir(parents=True, exist_ok=True)
+            (self.out / "train_config.json").write_text(json.dumps(asdict(cfg), indent=1), encoding="utf-8")
+        n_params = count_parameters(model)
+        print(f"{len(self.treebanks)} treebanks, {len(examples)} training windows, "
+              f"{sum(len(d) for d in self.dev.values())} dev sentences; {n_params:,} parameters; "
+              f"{total_steps} steps on {self.device}")
+
+        heads = model.config.morph_heads
+        metrics_file = self.out / "metrics.jsonl"
+        use_amp = self.device == "cuda"
+        started = time.time() - state["seconds"]
+
+        def progress() -> float:
+            p = state["step"] / total_steps
+            if cfg.max_minutes:
+                p = max(p, (time.time() - started) / (60 * cfg.max_minutes))
+            return min(p, 1.0)
+
+        def set_lr():
+            warm = min(1.0, (state["step"] + 1) / warmup_steps)
+            for group in optimizer.param_groups:
+                group["lr"] = cfg.lr * warm * max(0.0, 1.0 - progress())
+
+        def save_checkpoint():
+            state["seconds"] = time.time() - started
+            save_model(self.ckpt_dir, model, tokenizer, labels)
+            tmp = self.ckpt_dir / "state.pt.tmp"
+            torch.save({"optimizer": optimizer.state_dict(), "state": state,
+                        "python_rng": random.getstate(), "torch_rng": torch.get_rng_state()}, tmp)
+            tmp.replace(self.ckpt_dir / "state.pt")
+
+        def log(record: dict):
+            with open(metrics_file, "a", encoding="utf-8") as f:
+                f.write(json.dumps(record) + "\n")
+
+        out_of_time = False
+        while state["epoch"] < cfg.epochs and not out_of_time:
+            epoch = state["epoch"]
+            rng = random.Random(cfg.seed * 1000 + epoch)  # same batches when resuming mid-epoch
+            batches = batches_for_epoch(by_tb, lengths, cfg.batch_size, cfg.sampling_temperature, rng)
+            model.train()
+            bar = tqdm(total=len(batches), initial=state["batch"], desc=f"epoch {epoch + 1}/{cfg.epochs}",
+                       unit="batch", mininterval=5)
+            running, count = 0.0, 0
+            for b in range(state["batch"], len(batches)):
+                batch = collate_examples([examples[i] for i in batches[b]], wp.pad_id, table)
+                batch = {k: v.to(self.device) for k, v in batch.items()}
+                with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
+                    out = model(batch["input_ids"], batch["attention_mask"], batch["word_index"])
+                loss = tagging_loss(out, batch) / cfg.accumulate
+                loss.backward()
+                running += loss.item() * cfg.accumulate
+                count += 1
+                state["batch"] = b + 1
+                if (b + 1) % cfg.accumulate == 0 or b + 1 == len(batches):
+                    set_lr()
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
+                    optimizer.step()
+                    optimizer.zero_grad(set_to_none=True)
+                    state["step"] += 1
+                    if state["step"] % 100 == 0:
+                        log({"step": state["step"], "epoch": epoch + 1, "loss": round(running / count, 4),
+                             "lr": optimizer.param_groups[0]["lr"], "seconds": round(time.time() - started, 1)})
+                        bar.set_postfix(loss=f"{running / count:.3f}")
+                        running, count = 0.0, 0
+                    if state["step"] % cfg.checkpoint_every == 0:
+                        save_checkpoint()
+                    if progress() >= 1.0:
+                        out_of_time = True
+                        break
+                bar.update(1)
+            bar.close()
+            state["epoch"] += 1 if not out_of_time else 0
+            state["batch"] = 0 if not out_of_time else state["batch"]
+            self.end_of_epoch(model, tokenizer, labels, heads, state, started, log, epoch + 1)
+            save_checkpoint()
+        return state
+
+    def end_of_epoch(self, model, tokenizer, labels, heads, state, started, log, epoch):
+        """Evaluate on dev; keep the model if it is the best so far (or when there is no dev)."""
+        cfg = self.cfg
+        model.eval()
+        tagger = Tagger(TorchBackend(model, self.device), tokenizer, labels, model.config, cfg.eval_batch_size)
+        record = {"epoch": epoch, "step": state["step"], "seconds": round(time.time() - started, 1)}
+        if self.dev:
+            results = evaluate_heads(tagger, self.dev, heads)
+            best_head = max(heads, key=lambda h: results[h]["macro"]["ufeats"])
+            upos = results[heads[0]]["macro"]["upos"]
+            record.update({"dev_upos": upos, **{f"dev_ufeats_{h}": results[h]["macro"]["ufeats"] for h in heads}})
+            current = (upos + results[best_head]["macro"]["ufeats"]) / 2
+        else:
+            results, best_head, current = {}, model.config.morph_decode, float(epoch)
+        log(record)
+        print(json.dumps(record))
+        if current > state["best"]:
+            state["best"], state["best_epoch"] = current, epoch
+            if cfg.morph_decode == "auto":
+                model.config.morph_decode = best_head
+            save_model(self.out, model, tokenizer, labels, self.metadata(model, results, state, started),
+                       half=cfg.save_half)
+        model.train()
+
+    def metadata(self, model, results, state, started) -> dict:
+        return {
+            "polytag_commit": git_commit(),
+            "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "training_seconds": round(time.time() - started, 1),
+            "device": self.device if self.device == "cpu" else torch.cuda.get_device_name(),
+            "host": platform.node(),
+            "epoch": state["best_epoch"],
+            "steps": state["step"],
+            "parameters": count_parameters(model),
+            "treebanks": {tb.id: {"language": tb.language, "train": str(tb.train), "dev": str(tb.dev or ""),
+                                  "source": tb.source, "license": tb.license} for tb in self.treebanks},
+            "train_words": sum(len(s.words) for sents in self.train.values() for s in sents),
+            "dev": results,
+            "train_config": asdict(self.cfg),
+            **self.cfg.extra_metadata,
+        }
+
+
+def train(cfg: TrainConfig, resume: bool = False) -> dict:
+    return Trainer(cfg).run(resume)
