@@ -67,10 +67,156 @@ def cmd_train(args) -> None:
     from .train import TrainConfig, train  # noqa: PLC0415
 
     values = {k: v for k, v in vars(args).items() if k in TrainConfig.__dataclass_fields__ and v is not None}
+    if values.get("arch") == "meta-lstm":
+        from .meta_lstm import TRAIN_DEFAULTS  # noqa: PLC0415
+
+        values = {**TRAIN_DEFAULTS, **values}  # the baseline's own lr, dropout, ... unless given
     if args.resume and (Path(args.output) / "train_config.json").exists():
         saved = json.loads((Path(args.output) / "train_config.json").read_text(encoding="utf-8"))
         values = {**saved, **{k: v for k, v in values.items() if k in ("output", "device", "threads")}}
     train(TrainConfig.from_dict(values), resume=args.resume)
+
+
+def _config_values(args, config_cls) -> dict:
+    return {k: v for k, v in vars(args).items() if k in config_cls.__dataclass_fields__ and v is not None}
+
+
+def cmd_corpus(args) -> None:
+    from .corpus import CorpusConfig, build_corpus, format_summary  # noqa: PLC0415
+
+    print(format_summary(build_corpus(CorpusConfig(**_config_values(args, CorpusConfig)))))
+
+
+def cmd_pretrain(args) -> None:
+    from .pretrain import PretrainConfig, pretrain  # noqa: PLC0415
+
+    values = _config_values(args, PretrainConfig)
+    saved = Path(args.output) / "pretrain_config.json"
+    if args.resume and saved.exists():
+        keep = ("output", "device", "threads", "max_minutes", "max_steps", "epochs")
+        values = {**json.loads(saved.read_text(encoding="utf-8")), **{k: v for k, v in values.items() if k in keep}}
+    pretrain(PretrainConfig.from_dict(values), resume=args.resume)
+
+
+def cmd_distill(args) -> None:
+    from .distill import DistillConfig, distill  # noqa: PLC0415
+
+    distill(DistillConfig.from_dict(_config_values(args, DistillConfig)), resume=args.resume)
+
+
+def _add_subcommands_issue3(sub) -> None:
+    p = sub.add_parser("corpus", help="build the unlabeled corpus (filter, de-duplicate, balance, shard)")
+    p.add_argument("output", help="corpus folder to write")
+    p.add_argument("--text", dest="texts", action="append", default=[], metavar="LANG:FILE",
+                   help="a text file, one sentence per line (.gz/.xz ok), with its language; repeatable")
+    p.add_argument("--ud", help="treebank folder: the train split of each selected treebank is added")
+    p.add_argument("--treebanks", help="with --ud: comma-separated treebank ids or language codes")
+    p.add_argument("--min-chars", type=int)
+    p.add_argument("--temperature", type=float, help="language balancing: share ~ n ** (1/T)")
+    p.add_argument("--max-sentences", type=int, help="total cap after balancing")
+    p.add_argument("--max-per-language", type=int)
+    p.add_argument("--max-upsample", type=float, help=">1 repeats sentences of small languages")
+    p.add_argument("--shard-size", type=int, help="sentences per shard")
+    p.add_argument("--memory-mb", type=float, help="bound on sentence text held in memory")
+    p.add_argument("--seed", type=int)
+    p.set_defaults(func=cmd_corpus)
+
+    p = sub.add_parser("pretrain", help="masked-LM pretraining of an encoder on a corpus folder")
+    p.add_argument("corpus", help="a folder written by `polytag corpus`")
+    p.add_argument("--output", "-o", required=True, help="Hugging Face checkpoint folder to write")
+    p.add_argument("--encoder", help="size preset (minibert, bert-base, tiny); overridden by the sizes below")
+    p.add_argument("--layers", type=int)
+    p.add_argument("--hidden", type=int)
+    p.add_argument("--heads", type=int)
+    p.add_argument("--intermediate", type=int)
+    p.add_argument("--tokenizer", help="tokenizer folder to reuse instead of training a vocabulary")
+    p.add_argument("--vocab-size", type=int)
+    p.add_argument("--vocab-sentences", type=int, help="sentences per language for the vocabulary")
+    p.add_argument("--max-len", type=int)
+    p.add_argument("--mask-prob", type=float)
+    p.add_argument("--batch-size", type=int, help="sequences per process per micro-batch")
+    p.add_argument("--accumulate", type=int)
+    p.add_argument("--lr", type=float)
+    p.add_argument("--warmup", type=float)
+    p.add_argument("--weight-decay", type=float)
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--max-steps", type=int)
+    p.add_argument("--max-minutes", type=float, help="time budget; the LR schedule follows it")
+    p.add_argument("--checkpoint-every", type=int)
+    p.add_argument("--log-every", type=int)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--threads", type=int)
+    p.add_argument("--resume", action="store_true", help="continue from OUTPUT/checkpoint")
+    p.set_defaults(func=cmd_pretrain)
+
+    p = sub.add_parser("distill", help="distil a fine-tuned teacher into a small student on unlabeled text")
+    p.add_argument("--teacher", required=True, help="polytag model folder (the fine-tuned teacher)")
+    p.add_argument("--corpus", required=True, help="a folder written by `polytag corpus`")
+    p.add_argument("--output", "-o", required=True, help="model folder to write (the distilled student)")
+    p.add_argument("--student", help="size preset of a student trained from scratch (default minibert)")
+    p.add_argument("--student-init", help="HF encoder checkpoint to start the student from (same vocabulary)")
+    p.add_argument("--temperature", type=float, help="softmax temperature T (default 3)")
+    p.add_argument("--cache", help="teacher-logit cache folder (built if missing); default: on the fly")
+    p.add_argument("--top-k", type=int, help="cached classes per wordpiece for upos/bundle")
+    p.add_argument("--top-k-factored", type=int, help="cached values per feature for the factored head")
+    p.add_argument("--cache-only", action="store_true", default=None, help="build the cache and stop")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--teacher-batch-size", type=int)
+    p.add_argument("--lr", type=float)
+    p.add_argument("--warmup", type=float)
+    p.add_argument("--weight-decay", type=float)
+    p.add_argument("--max-minutes", type=float, help="time budget; the LR schedule follows it")
+    p.add_argument("--checkpoint-every", type=int)
+    p.add_argument("--log-every", type=int)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--threads", type=int)
+    p.add_argument("--resume", action="store_true", help="continue from OUTPUT/checkpoint")
+    p.set_defaults(func=cmd_distill)
+
+
+def cmd_export(args) -> None:
+    from .export import export  # noqa: PLC0415
+
+    morph = args.morph.split(",") if args.morph else None
+    info = export(args.model, fp32=args.fp32, keep_fp32=not args.no_fp32_copy, morph=morph, logits=args.logits)
+    print(json.dumps(info, indent=1))
+
+
+def cmd_bench(args) -> None:
+    from .bench import run_from_args  # noqa: PLC0415
+
+    run_from_args(args)
+
+
+def _add_subcommands_issue4(sub) -> None:
+    p = sub.add_parser("export", help="write model.onnx (int8; --fp32) into a model folder for fast CPU serving")
+    p.add_argument("--model", required=True, help="model folder to export (the ONNX files are written into it)")
+    p.add_argument("--fp32", action="store_true", help="model.onnx in fp32 instead of int8 dynamic quantization")
+    p.add_argument("--no-fp32-copy", action="store_true", help="do not keep model.fp32.onnx beside the int8 model")
+    p.add_argument("--morph", help="morphology heads to serve: bundle, factored or bundle,factored "
+                   "(default: the model's morph_decode; every exported head costs time)")
+    p.add_argument("--logits", action="store_true", help="also output full logits (for Tagger.logits)")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("bench", help="speed table: MiniBERT student vs BERT-base (and Meta-LSTM), paper Table 3")
+    p.add_argument("--model", help="student model folder (default: a random-weight MiniBERT)")
+    p.add_argument("--meta-lstm-model", help="meta-lstm model folder (default: random weights of the preset)")
+    p.add_argument("--dev", help="CoNLL-U file whose words make the inputs (default: a built-in word list)")
+    p.add_argument("--systems", help="comma-separated subset of the systems (default: all available)")
+    p.add_argument("--lengths", default="32,128", help="words per input sentence, comma-separated")
+    p.add_argument("--threads", default="1,2", help="CPU thread counts, comma-separated")
+    p.add_argument("--batch-size", type=int, default=32, help="sentences per batch in the batched rows")
+    p.add_argument("--seconds", type=float, default=None, help="time budget per measurement")
+    p.add_argument("--repeats", type=int, default=None, help="repeats of the batched measurement (median)")
+    p.add_argument("--no-gpu", action="store_true", help="skip the GPU rows even when CUDA is present")
+    p.add_argument("--quick", action="store_true", help="reduced mode (tiny budgets; for tests)")
+    p.add_argument("--reference", default="bert-base", help="encoder preset of the reference row (tests: tiny)")
+    p.add_argument("--in-process", action="store_true", help="measure in this process (no per-system RSS)")
+    p.add_argument("--json", help="write the results as JSON here")
+    p.set_defaults(func=cmd_bench)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -96,7 +242,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("data", help="a UD release folder or the shared MANIFEST.tsv layout")
     p.add_argument("--output", "-o", required=True, help="model folder to write")
     p.add_argument("--treebanks", help="comma-separated treebank ids or language codes (default all)")
-    p.add_argument("--encoder", help="preset (minibert, bert-base, tiny) or a HF checkpoint path/id")
+    p.add_argument("--encoder", help="preset (minibert, bert-base, tiny) or a HF checkpoint path/id; "
+                   "with --arch meta-lstm: meta-lstm (default) or tiny")
+    p.add_argument("--arch", choices=["transformer", "meta-lstm"],
+                   help="transformer (default) or the Meta-LSTM baseline (Bohnet et al. 2018)")
+    p.add_argument("--word-vectors", help="meta-lstm: pretrained word vectors, fastText .vec (.gz/.xz ok)")
     p.add_argument("--init", help="polytag model folder to start from (e.g. a distilled student)")
     p.add_argument("--tokenizer", help="tokenizer folder to reuse instead of training a vocabulary")
     p.add_argument("--vocab-size", type=int)
@@ -120,6 +270,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--save-half", action="store_true", default=None, help="save fp16 weights")
     p.add_argument("--resume", action="store_true", help="continue from OUTPUT/checkpoint")
     p.set_defaults(func=cmd_train)
+    _add_subcommands_issue3(sub)
+    _add_subcommands_issue4(sub)
     return parser
 
 
@@ -135,6 +287,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except BrokenPipeError:
         return 0
+    except OSError as err:  # e.g. --output in a missing folder, a full disk: the user's to fix
+        where = f"{err.filename}: " if err.filename else ""
+        print(f"polytag: error: {where}{err.strerror or err}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("polytag: interrupted", file=sys.stderr)
         return 130

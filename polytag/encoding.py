@@ -9,9 +9,9 @@ so every word keeps a first wordpiece.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import accumulate, chain
 
 import numpy as np
-import torch
 
 MAX_PIECES_PER_WORD = 16  # later pieces of very long words add cost, not accuracy
 CACHE_LIMIT = 500_000
@@ -28,6 +28,12 @@ class WordPieces:
         self.cache: dict[str, list[int]] = {}
 
     def pieces(self, words: list[str]) -> list[list[int]]:
+        self.fill(words)
+        cache = self.cache
+        return [cache[w] for w in words]
+
+    def fill(self, words) -> None:
+        """Tokenize (one Rust batch call) the words not yet cached."""
         cache = self.cache
         missing = list({w for w in words if w not in cache})
         if missing:
@@ -35,7 +41,6 @@ class WordPieces:
                 cache.clear()
             for word, enc in zip(missing, self.backend.encode_batch(missing, add_special_tokens=False)):
                 cache[word] = enc.ids[:MAX_PIECES_PER_WORD] or [self.unk_id]
-        return [cache[w] for w in words]
 
 
 def windows(lengths: list[int], budget: int, overlap: bool) -> list[tuple[int, int, int, int]]:
@@ -82,9 +87,17 @@ def make_chunks(
 ) -> list[Chunk]:
     budget = max_len - 2
     chunks = []
+    wp.fill(chain.from_iterable(sentences))  # one tokenizer call for the whole batch
+    cache, cls_id, sep_id = wp.cache, wp.cls_id, wp.sep_id
     for si, words in enumerate(sentences):
-        pieces = wp.pieces(words)
-        lengths = [len(p) for p in pieces]
+        pieces = [cache[w] for w in words]
+        lengths = list(map(len, pieces))
+        if 0 < sum(lengths) <= budget:
+            # the usual case, one window: C-level list building, no per-piece Python loop
+            ids = [cls_id, *chain.from_iterable(pieces), sep_id]
+            first = list(accumulate(lengths[:-1], initial=1))
+            chunks.append(Chunk(ids, first, si, (0, len(words)), 0))
+            continue
         for s, e, own_s, own_e in windows(lengths, budget, overlap):
             ids = [wp.cls_id]
             first = []
@@ -98,19 +111,24 @@ def make_chunks(
     return chunks
 
 
-def collate(chunks: list[Chunk], pad_id: int) -> dict[str, torch.Tensor]:
-    """Pad a batch. `word_index` holds flat (batch*seq) positions of all first wordpieces,
-    so heads run on real words only."""
-    seq = max(len(c.input_ids) for c in chunks)
+def collate_numpy(chunks: list[Chunk], pad_id: int) -> dict[str, np.ndarray]:
+    """Pad a batch (int64 numpy arrays). `word_index` holds flat (batch*seq) positions of all
+    first wordpieces, so heads run on real words only."""
+    lengths = np.fromiter((len(c.input_ids) for c in chunks), dtype=np.int64, count=len(chunks))
+    seq = int(lengths.max())
+    mask = np.arange(seq) < lengths[:, None]
     ids = np.full((len(chunks), seq), pad_id, dtype=np.int64)
-    mask = np.zeros((len(chunks), seq), dtype=np.int64)
-    flat = []
-    for row, c in enumerate(chunks):
-        ids[row, : len(c.input_ids)] = c.input_ids
-        mask[row, : len(c.input_ids)] = 1
-        flat.append(np.asarray(c.first, dtype=np.int64) + row * seq)
-    return {
-        "input_ids": torch.from_numpy(ids),
-        "attention_mask": torch.from_numpy(mask),
-        "word_index": torch.from_numpy(np.concatenate(flat)),
-    }
+    # a boolean mask assigns in row-major order: exactly the concatenated chunks
+    ids[mask] = np.fromiter(chain.from_iterable(c.input_ids for c in chunks), dtype=np.int64,
+                            count=int(lengths.sum()))
+    n_words = [len(c.first) for c in chunks]
+    first = np.fromiter(chain.from_iterable(c.first for c in chunks), dtype=np.int64, count=sum(n_words))
+    word_index = first + np.repeat(np.arange(len(chunks), dtype=np.int64) * seq, n_words)
+    return {"input_ids": ids, "attention_mask": mask.astype(np.int64), "word_index": word_index}
+
+
+def collate(chunks: list[Chunk], pad_id: int) -> dict:
+    """`collate_numpy` as torch tensors (for training and direct model calls)."""
+    import torch  # noqa: PLC0415 - serving with ONNX Runtime never needs torch
+
+    return {k: torch.from_numpy(v) for k, v in collate_numpy(chunks, pad_id).items()}

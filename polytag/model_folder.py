@@ -22,6 +22,15 @@ from .model import ModelConfig, TaggerModel
 from .vocab import load_tokenizer
 
 REQUIRED = ["config.json", "labels.json", "tokenizer", "model.safetensors"]
+# a meta-lstm folder has no HF tokenizer: its word and character vocabularies are in vocab.json
+REQUIRED_BY_ARCH = {"meta-lstm": ["config.json", "labels.json", "vocab.json", "model.safetensors"]}
+
+
+def _arch(folder: Path) -> str:
+    try:
+        return json.loads((folder / "config.json").read_text(encoding="utf-8")).get("arch", "transformer")
+    except (OSError, ValueError, AttributeError):
+        return "transformer"  # a broken config is reported by load_config
 
 
 def git_commit() -> str:
@@ -40,7 +49,10 @@ def save_model(folder, model, tokenizer, labels: Labels, metadata: dict | None =
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "config.json").write_text(json.dumps(model.config.to_dict(), indent=1), encoding="utf-8")
     labels.save(folder / "labels.json")
-    tokenizer.save_pretrained(str(folder / "tokenizer"))
+    if model.config.arch == "meta-lstm":
+        tokenizer.save(folder / "vocab.json")  # a meta_lstm.MetaVocab
+    else:
+        tokenizer.save_pretrained(str(folder / "tokenizer"))
     state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
     if half:
         state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
@@ -55,7 +67,7 @@ def check_folder(folder) -> Path:
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError(f"{folder}: model folder not found")
-    for name in REQUIRED:
+    for name in REQUIRED_BY_ARCH.get(_arch(folder), REQUIRED):
         if not (folder / name).exists():
             raise InputError(f"{folder}: model folder is missing {name}")
     return folder
@@ -66,7 +78,7 @@ def load_config(folder) -> ModelConfig:
     try:
         data = json.loads((folder / "config.json").read_text(encoding="utf-8"))
         return ModelConfig(**data)
-    except (json.JSONDecodeError, TypeError) as err:
+    except (ValueError, TypeError) as err:  # ValueError: bad JSON or not UTF-8
         raise InputError(f"{folder / 'config.json'}: not a polytag model config ({err})") from None
 
 
@@ -74,16 +86,20 @@ def load_model(folder, device: str = "cpu"):
     """-> (model in eval mode, tokenizer, labels, config)."""
     folder = check_folder(folder)
     config = load_config(folder)
-    labels = Labels.load(folder / "labels.json")
     try:
-        tokenizer = load_tokenizer(folder / "tokenizer")
-    except Exception as err:  # transformers raises many types for a broken folder
-        raise InputError(f"{folder / 'tokenizer'}: cannot load tokenizer ({err})") from None
+        labels = Labels.load(folder / "labels.json")
+    except (ValueError, KeyError, TypeError) as err:
+        raise InputError(f"{folder / 'labels.json'}: not a polytag label file ({err!r})") from None
     if config.arch == "meta-lstm":
-        from .meta_lstm import MetaLSTMModel  # noqa: PLC0415 - optional architecture
+        from .meta_lstm import MetaLSTMModel, MetaVocab  # noqa: PLC0415 - optional architecture
 
+        tokenizer = MetaVocab.load(folder / "vocab.json")
         model = MetaLSTMModel(config, labels)
     else:
+        try:
+            tokenizer = load_tokenizer(folder / "tokenizer")
+        except Exception as err:  # transformers raises many types for a broken folder
+            raise InputError(f"{folder / 'tokenizer'}: cannot load tokenizer ({err})") from None
         model = TaggerModel(config, labels)
     try:
         state = load_file(str(folder / "model.safetensors"))

@@ -2,40 +2,71 @@
 
 Sentences are cut into encoder windows, windows are sorted by length and batched
 (so padding is small), run through a backend (PyTorch here; ONNX Runtime in
-`polytag.onnx_backend`), and predictions are put back in input order.
+`polytag.onnx_backend`), and predictions are scattered back to input order with numpy.
+
+Backends take a dict of int64 arrays (see `encoding.collate_numpy`) and the names of the
+outputs wanted: "upos", "bundle", "factored" (logits) or, where `returns_ids` is set,
+"bundle_ids" / "factored_ids" (argmax ids, so a ~10k-wide logit row per word never has to
+reach numpy). torch is imported only when the PyTorch backend is used.
 """
 
 from __future__ import annotations
 
 import threading
+from functools import cached_property
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 import numpy as np
-import torch
 
 from .conllu_io import Sentence
-from .encoding import Chunk, WordPieces, collate, make_chunks
+from .encoding import Chunk, WordPieces, collate_numpy, make_chunks
 from .labels import Labels
-from .model_folder import load_model
 
 X_INDEX_NAME = "X"
+MORPH_HEADS = ("bundle", "factored")
 
 
 class TorchBackend:
-    """Runs the PyTorch model; returns per-word logits as numpy arrays."""
+    """Runs the PyTorch model; returns per-word outputs as numpy arrays."""
 
     name = "torch"
+    returns_ids = True
 
     def __init__(self, model, device: str = "cpu"):
+        from .model import TaggerModel  # noqa: PLC0415
+
         self.model = model
         self.device = device
+        self.transformer = isinstance(model, TaggerModel)
 
-    def __call__(self, batch: dict[str, torch.Tensor], heads: tuple[str, ...]) -> dict[str, np.ndarray]:
+    def __call__(self, batch: dict, heads: tuple[str, ...]) -> dict[str, np.ndarray]:
+        import torch  # noqa: PLC0415
+
         with torch.inference_mode():
-            batch = {k: v.to(self.device) for k, v in batch.items()}
-            out = self.model(**batch)
-            return {k: out[k].float().cpu().numpy() for k in heads}
+            batch = {k: torch.as_tensor(v).to(self.device) for k, v in batch.items()}
+            logit_heads = {h.removesuffix("_ids") for h in heads}
+            out = self._transformer(batch, logit_heads) if self.transformer else self.model(**batch)
+            result = {}
+            for h in heads:
+                if h.endswith("_ids"):
+                    result[h] = out[h.removesuffix("_ids")].argmax(-1).cpu().numpy()
+                else:
+                    result[h] = out[h].float().cpu().numpy()
+            return result
+
+    def _transformer(self, batch: dict, heads: set[str]) -> dict:
+        """Only the heads asked for: the bundle head alone costs about as much as the encoder.
+        Same arithmetic as TaggerModel.heads in eval mode (dropout is the identity)."""
+        m = self.model
+        states = m.encode(batch["input_ids"], batch["attention_mask"])
+        words = states.flatten(0, 1).index_select(0, batch["word_index"])
+        out = {"upos": m.upos_head(words)}
+        if "bundle" in heads:
+            out["bundle"] = m.bundle_head(words)
+        if "factored" in heads:
+            out["factored"] = m.factored_head(words).unflatten(-1, m.factored_shape) + m.factored_bias_mask
+        return out
 
 
 class Tagger:
@@ -47,24 +78,46 @@ class Tagger:
         self.morph = morph or config.morph_decode
         if self.morph not in config.morph_heads:
             raise ValueError(f"model has no {self.morph!r} morphology head (has {config.morph_heads})")
+        served = getattr(backend, "outputs", None)  # an exported graph has a fixed set of outputs
+        if served is not None and f"{self.morph}_ids" not in served:
+            raise ValueError(f"the ONNX model has no {self.morph!r} morphology output (has {sorted(served)}); "
+                             f"re-export it with `polytag export --morph {self.morph}` or use --backend torch")
         self.wordpieces = WordPieces(tokenizer)
         self.tokenizer = tokenizer
         self._lock = threading.Lock()  # the wordpiece cache is shared between threads
         self.x_id = labels.upos.index(X_INDEX_NAME)
 
+    # object arrays: decoding is one numpy take per batch, not a Python loop per word
+    # (cached properties: subclasses such as MetaLSTMTagger do not run this __init__)
+    @cached_property
+    def _upos_names(self) -> np.ndarray:
+        return np.array(self.labels.upos, dtype=object)
+
+    @cached_property
+    def _bundle_names(self) -> np.ndarray:
+        return np.array(self.labels.bundles, dtype=object)
+
     @classmethod
     def load(cls, folder, device: str = "cpu", batch_size: int = 64, backend: str = "auto",
              threads: int | None = None, morph: str | None = None) -> "Tagger":
         folder = Path(folder)
-        if threads:
-            torch.set_num_threads(threads)
         onnx_file = folder / "model.onnx"
         if backend == "onnx" or (backend == "auto" and onnx_file.exists() and device == "cpu"):
             from .onnx_backend import OnnxBackend, load_onnx_parts  # noqa: PLC0415 - optional path
 
             tokenizer, labels, config = load_onnx_parts(folder)
             return cls(OnnxBackend(folder, threads=threads), tokenizer, labels, config, batch_size, morph)
+        import torch  # noqa: PLC0415 - seconds to import; only the PyTorch path pays it
+
+        from .model_folder import load_model  # noqa: PLC0415
+
+        if threads:
+            torch.set_num_threads(threads)
         model, tokenizer, labels, config = load_model(folder, device)
+        if config.arch == "meta-lstm":
+            from .meta_lstm import MetaLSTMTagger  # noqa: PLC0415 - optional architecture
+
+            cls = MetaLSTMTagger
         return cls(TorchBackend(model, device), tokenizer, labels, config, batch_size, morph)
 
     # -- core --
@@ -72,59 +125,106 @@ class Tagger:
         with self._lock:
             return make_chunks(self.wordpieces, sentences, self.config.max_len, overlap=True)
 
-    def logits(self, sentences: list[list[str]], heads: tuple[str, ...]) -> list[dict[str, np.ndarray]]:
-        """Per sentence, per head: (n_words, ...) logits, in input order."""
+    def run(self, sentences: list[list[str]], heads: tuple[str, ...]) -> dict[str, np.ndarray]:
+        """Backend outputs for every word, flat over all sentences in input order: (n_words, ...).
+
+        Windows are sorted by length and batched (little padding); each batch's kept rows
+        are scattered to their words' input positions with one numpy assignment per head."""
         chunks = self._chunks(sentences)
-        order = sorted(range(len(chunks)), key=lambda i: len(chunks[i].input_ids))
-        result = [
-            {h: None for h in heads} for _ in sentences
-        ]
-        parts: list[list[tuple[int, dict]]] = [[] for _ in sentences]
+        starts = np.zeros(len(sentences) + 1, dtype=np.int64)
+        np.cumsum([len(s) for s in sentences], out=starts[1:])
+        result: dict[str, np.ndarray] = {}
+        if not chunks:
+            return result
+        order = np.argsort([len(c.input_ids) for c in chunks], kind="stable")
+        pad_id = self.wordpieces.pad_id
         for b in range(0, len(order), self.batch_size):
-            batch_chunks = [chunks[i] for i in order[b : b + self.batch_size]]
-            out = self.backend(collate(batch_chunks, self.wordpieces.pad_id), heads)
-            start = 0
-            for c in batch_chunks:
-                n = len(c.first)
-                own_s, own_e = c.own
-                parts[c.sentence].append(
-                    (c.offset + own_s, {h: out[h][start + own_s : start + own_e] for h in heads})
-                )
-                start += n
-        for si, pieces in enumerate(parts):
-            pieces.sort(key=lambda p: p[0])
+            part = [chunks[i] for i in order[b : b + self.batch_size]]
+            out = self.backend(collate_numpy(part, pad_id), heads)
+            # rows of the batch output kept for each window, and where they go
+            n_rows = np.fromiter((len(c.first) for c in part), np.int64, len(part))
+            own_s = np.fromiter((c.own[0] for c in part), np.int64, len(part))
+            own_n = np.fromiter((c.own[1] - c.own[0] for c in part), np.int64, len(part))
+            dst0 = np.fromiter((starts[c.sentence] + c.offset for c in part), np.int64, len(part)) + own_s
+            src0 = np.cumsum(n_rows) - n_rows + own_s
+            step = np.arange(own_n.sum()) - np.repeat(np.cumsum(own_n) - own_n, own_n)
+            src, dst = np.repeat(src0, own_n) + step, np.repeat(dst0, own_n) + step
             for h in heads:
-                result[si][h] = np.concatenate([p[1][h] for p in pieces])
+                if h not in result:
+                    result[h] = np.empty((starts[-1], *out[h].shape[1:]), dtype=out[h].dtype)
+                result[h][dst] = out[h][src]
         return result
+
+    def logits(self, sentences: list[list[str]], heads: tuple[str, ...]) -> list[dict[str, np.ndarray]]:
+        """Per sentence, per head: (n_words, ...) logits (or ids for "*_ids"), in input order."""
+        flat = self.run(sentences, heads)
+        bounds = np.cumsum([len(s) for s in sentences])[:-1]
+        per_head = {h: np.split(flat[h], bounds) if h in flat else None for h in heads}
+        return [
+            {h: per_head[h][i] if per_head[h] is not None else self._empty(h) for h in heads}
+            for i in range(len(sentences))
+        ]
+
+    def _empty(self, head: str) -> np.ndarray:
+        """Outputs for a call in which no sentence has a word."""
+        widths = {"upos": (len(self.labels.upos),), "bundle": (len(self.labels.bundles),),
+                  "factored": (max(self.labels.n_features, 1), self.labels.max_values),
+                  "bundle_ids": (), "factored_ids": (max(self.labels.n_features, 1),)}
+        return np.zeros((0, *widths[head]), dtype=np.int64 if head.endswith("_ids") else np.float32)
+
+    def word_outputs(self, sentences: list[list[str]], morph: str) -> tuple[np.ndarray, np.ndarray]:
+        """-> UPOS logits (n_words, 17) and morphology ids, (n_words,) bundle ids or
+        (n_words, n_features) factored value ids; flat, in input order."""
+        if type(self).logits is not Tagger.logits:
+            # a subclass with its own (whole-sentence) logits, e.g. the Meta-LSTM tagger
+            per = self.logits(sentences, ("upos", morph))
+            upos = np.concatenate([p["upos"] for p in per]) if per else self._empty("upos")
+            ids = np.concatenate([p[morph] for p in per]).argmax(-1) if per else self._empty(f"{morph}_ids")
+            return upos, ids
+        if getattr(self.backend, "returns_ids", False):
+            flat = self.run(sentences, ("upos", f"{morph}_ids"))
+            ids = flat.get(f"{morph}_ids")
+        else:  # a backend that returns logits only
+            flat = self.run(sentences, ("upos", morph))
+            ids = flat[morph].argmax(-1) if morph in flat else None
+        if "upos" not in flat:
+            return self._empty("upos"), self._empty(f"{morph}_ids")
+        return flat["upos"], ids
+
+    def decode_morph(self, morph: str, ids: np.ndarray) -> list[str]:
+        """Ids -> FEATS strings, decoding each distinct id (row) once."""
+        if len(ids) == 0:
+            return []
+        if morph == "bundle":
+            return self._bundle_names[ids].tolist()
+        rows, inverse = np.unique(ids, axis=0, return_inverse=True)
+        names = np.array(self.labels.decode_factored(rows), dtype=object)
+        return names[inverse.reshape(-1)].tolist()
 
     def predict(self, sentences: list[list[str]], x_second_best: bool = False, morph: str | None = None):
         """-> (upos per sentence, feats per sentence)."""
         morph = morph or self.morph
         if not sentences:
             return [], []
-        per_sentence = self.logits(sentences, ("upos", morph))
-        lengths = [len(s) for s in sentences]
-        upos_logits = np.concatenate([p["upos"] for p in per_sentence])
-        morph_logits = np.concatenate([p[morph] for p in per_sentence])
-        upos_ids = self.decide_upos(upos_logits, x_second_best)
-        upos = self.labels.decode_upos(upos_ids)
-        if morph == "bundle":
-            feats = self.labels.decode_bundles(morph_logits.argmax(-1))
-        else:
-            feats = self.labels.decode_factored(morph_logits.argmax(-1))
-        bounds = np.cumsum([0] + lengths)
-        return (
-            [upos[a:b] for a, b in zip(bounds[:-1], bounds[1:])],
-            [feats[a:b] for a, b in zip(bounds[:-1], bounds[1:])],
-        )
+        upos_logits, morph_ids = self.word_outputs(sentences, morph)
+        upos = self._upos_names[self.decide_upos(upos_logits, x_second_best)].tolist()
+        feats = self.decode_morph(morph, morph_ids)
+        bounds = np.cumsum([0] + [len(s) for s in sentences]).tolist()
+        pairs = list(zip(bounds[:-1], bounds[1:]))
+        return [upos[a:b] for a, b in pairs], [feats[a:b] for a, b in pairs]
 
     def decide_upos(self, logits: np.ndarray, x_second_best: bool) -> np.ndarray:
         """argmax; with x_second_best, words whose best label is X get their second best
         (the paper's rule for code-mixed text)."""
+        best = logits.argmax(-1)
         if not x_second_best:
-            return logits.argmax(-1)
-        top2 = np.argsort(-logits, axis=-1)[:, :2]
-        return np.where(top2[:, 0] == self.x_id, top2[:, 1], top2[:, 0])
+            return best
+        is_x = best == self.x_id
+        if is_x.any():
+            masked = logits[is_x].copy()
+            masked[:, self.x_id] = -np.inf
+            best[is_x] = masked.argmax(-1)
+        return best
 
     # -- conveniences --
     def tag(self, sentences: list[list[str]], x_second_best: bool = False) -> list[list[dict]]:

@@ -39,6 +39,8 @@ class TrainConfig:
     output: str
     treebanks: str | None = None  # ids or language codes, comma-separated; None = all
     encoder: str = "minibert"  # preset name or a Hugging Face checkpoint (path or hub id)
+    arch: str = "transformer"  # or "meta-lstm" (the Bohnet et al. 2018 baseline, polytag.meta_lstm)
+    word_vectors: str | None = None  # meta-lstm: pretrained fastText .vec file
     init: str | None = None  # a polytag model folder to continue from (e.g. a distilled student)
     tokenizer: str | None = None  # a tokenizer folder to reuse instead of training one
     vocab_size: int = 32000
@@ -229,15 +231,10 @@ class Trainer:
         self.load_data()
         model, tokenizer, labels = self.build_model(resume)
         model.to(self.device)
-        wp = WordPieces(tokenizer)
-        examples = []
-        for tb_id, sents in tqdm(self.train.items(), desc="encoding", unit="tb"):
-            examples += encode_examples(wp, labels, sents, cfg.max_len)
+        examples, lengths, collate = self.encode(tokenizer, labels)
         by_tb: dict[str, list[int]] = {}
         for i, e in enumerate(examples):
             by_tb.setdefault(e.treebank, []).append(i)
-        lengths = np.array([len(e.input_ids) for e in examples])
-        table = factored_table(labels)
 
         no_decay = [p for n, p in model.named_parameters() if p.ndim < 2]
         decay = [p for n, p in model.named_parameters() if p.ndim >= 2]
@@ -302,11 +299,10 @@ class Trainer:
                        unit="batch", mininterval=5)
             running, count = 0.0, 0
             for b in range(state["batch"], len(batches)):
-                batch = collate_examples([examples[i] for i in batches[b]], wp.pad_id, table)
+                batch = collate([examples[i] for i in batches[b]])
                 batch = {k: v.to(self.device) for k, v in batch.items()}
                 with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
-                    out = model(batch["input_ids"], batch["attention_mask"], batch["word_index"])
-                loss = tagging_loss(out, batch) / cfg.accumulate
+                    loss = self.loss(model, batch) / cfg.accumulate
                 loss.backward()
                 running += loss.item() * cfg.accumulate
                 count += 1
@@ -335,11 +331,29 @@ class Trainer:
             save_checkpoint()
         return state
 
+    # -- what differs between architectures (polytag.meta_lstm.MetaLSTMTrainer overrides these) --
+    def encode(self, tokenizer, labels: Labels):
+        """-> (examples, each with a .treebank; their lengths for bucketing; collate(examples) -> batch)."""
+        wp = WordPieces(tokenizer)
+        examples = []
+        for sents in tqdm(self.train.values(), desc="encoding", unit="tb"):
+            examples += encode_examples(wp, labels, sents, self.cfg.max_len)
+        table = factored_table(labels)
+        lengths = np.array([len(e.input_ids) for e in examples])
+        return examples, lengths, lambda part: collate_examples(part, wp.pad_id, table)
+
+    def loss(self, model, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        out = model(batch["input_ids"], batch["attention_mask"], batch["word_index"])
+        return tagging_loss(out, batch)
+
+    def make_tagger(self, model, tokenizer, labels: Labels) -> Tagger:
+        return Tagger(TorchBackend(model, self.device), tokenizer, labels, model.config, self.cfg.eval_batch_size)
+
     def end_of_epoch(self, model, tokenizer, labels, heads, state, started, log, epoch):
         """Evaluate on dev; keep the model if it is the best so far (or when there is no dev)."""
         cfg = self.cfg
         model.eval()
-        tagger = Tagger(TorchBackend(model, self.device), tokenizer, labels, model.config, cfg.eval_batch_size)
+        tagger = self.make_tagger(model, tokenizer, labels)
         record = {"epoch": epoch, "step": state["step"], "seconds": round(time.time() - started, 1)}
         if self.dev:
             results = evaluate_heads(tagger, self.dev, heads)
@@ -379,4 +393,10 @@ class Trainer:
 
 
 def train(cfg: TrainConfig, resume: bool = False) -> dict:
+    if cfg.arch == "meta-lstm":
+        from .meta_lstm import MetaLSTMTrainer  # noqa: PLC0415 - the baseline is optional
+
+        return MetaLSTMTrainer(cfg).run(resume)
+    if cfg.arch != "transformer":
+        raise InputError(f"unknown --arch {cfg.arch!r} (transformer or meta-lstm)")
     return Trainer(cfg).run(resume)

@@ -38,9 +38,93 @@ def render_default_model(data: dict) -> str:
     return "\n".join(out)
 
 
+def render_meta_lstm(data: dict) -> str:
+    """Meta-LSTM baseline: per-language vs one multilingual model, dev scores per treebank."""
+    per, multi = data["per_language"], data["multilingual"]
+    paper = data.get("paper_table8_upos") or {}
+    header = ["treebank (dev)", "train words", "per-language UPOS", "UFeats", "multilingual UPOS", "UFeats",
+              "Δ UPOS (multi − per-lang)"] + (["paper Table 8 Meta-LSTM UPOS*"] if paper else [])
+    rows = []
+    for tb, r in per.items():
+        m = multi["files"].get(tb)
+        rows.append([tb, f"{r['train_words']:,}", f"{r['upos']:.2f}", f"{r['ufeats']:.2f}",
+                     f"{m['upos']:.2f}" if m else "", f"{m['ufeats']:.2f}" if m else "",
+                     f"{m['upos'] - r['upos']:+.2f}" if m else ""] + ([paper.get(tb, "")] if paper else []))
+    if per and all(tb in multi["files"] for tb in per):
+        pu = sum(r["upos"] for r in per.values()) / len(per)
+        pf = sum(r["ufeats"] for r in per.values()) / len(per)
+        mu = sum(multi["files"][tb]["upos"] for tb in per) / len(per)
+        mf = sum(multi["files"][tb]["ufeats"] for tb in per) / len(per)
+        rows.append([f"**macro ({len(per)})**", "", f"**{pu:.2f}**", f"**{pf:.2f}**", f"**{mu:.2f}**",
+                     f"**{mf:.2f}**", f"{mu - pu:+.2f}"] + ([""] if paper else []))
+    out = ["## Meta-LSTM baseline (Bohnet et al. 2018), dev, gold tokenization", ""]
+    out += [f"- {k}: {v}" for k, v in data["description"].items()]
+    out += ["", table(header, rows), ""]
+    out += [f"Multilingual model over all {len(multi['files'])} treebanks with a dev split: macro UPOS "
+            f"{multi['macro']['upos']:.2f}, UFeats {multi['macro']['ufeats']:.2f}.", ""]
+    if paper:
+        out += ["\\* from the paper (Tsai et al. 2019, Table 8): on test, with predicted segmentation.", ""]
+    elif data.get("paper_table8_note"):
+        out += [data["paper_table8_note"], ""]
+    for name, cmd in data.get("commands", {}).items():
+        out.append(f"- {name}: `{cmd}`")
+    return "\n".join(out)
+
+
+def render_distill_ablation(data: dict) -> str:
+    """Issue 3: teacher vs distilled vs undistilled student (dev), agreement, corpus counts, GPU commands."""
+    res, agree = data["results"], data["agreement_on_dev"]
+    names = ["teacher", "distilled", "undistilled"]
+    fmt = lambda v: "–" if v is None else f"{v:.2f}"  # noqa: E731
+    rows = []
+    for tb in sorted(res["teacher"]["files"]):
+        row = [tb, res["teacher"]["files"][tb]["words"]]
+        for n in names:
+            row += [fmt(res[n]["files"][tb]["upos"]), fmt(res[n]["files"][tb]["ufeats"])]
+        rows.append(row)
+    for key, label in (("macro", "macro"), ("macro_low_resource", "macro, low-resource with dev")):
+        row = [f"**{label} ({res['teacher'][key]['treebanks']})**", ""]
+        for n in names:
+            row += [f"**{fmt(res[n][key]['upos'])}**", f"**{fmt(res[n][key]['ufeats'])}**"]
+        rows.append(row)
+    header = ["treebank (dev)", "words"] + [f"{n} {m}" for n in names for m in ("UPOS", "UFeats")]
+    d = data["deltas"]
+    out = ["## Distillation ablation (issue 3; dev, gold tokenization)", "",
+           f"Scale: {data['scale']['kind']}. Treebanks: {', '.join(data['scale']['treebanks']) if isinstance(data['scale']['treebanks'], list) else data['scale']['treebanks']} "
+           f"(low-resource with dev: {', '.join(data['scale']['low_resource_with_dev'])}; kk_ktb and hy_armtdp "
+           "have no dev split here).", "",
+           table(header, rows), "",
+           f"- distilled − undistilled, macro: UPOS {d['distilled_minus_undistilled']['upos']:+.2f}, "
+           f"UFeats {d['distilled_minus_undistilled']['ufeats']:+.2f}; low-resource: "
+           f"UPOS {d['distilled_minus_undistilled_low_resource']['upos']:+.2f}, "
+           f"UFeats {d['distilled_minus_undistilled_low_resource']['ufeats']:+.2f}",
+           f"- distilled − teacher, macro: UPOS {d['distilled_minus_teacher']['upos']:+.2f}, "
+           f"UFeats {d['distilled_minus_teacher']['ufeats']:+.2f}",
+           "- agreement with the teacher on dev (macro % of words with the same tag): "
+           + "; ".join(f"{k.split('_vs_')[0]}: UPOS {v['macro']['upos']:.2f}, UFeats {v['macro']['ufeats']:.2f}"
+                       for k, v in agree.items()), ""]
+    if data.get("notes"):
+        out += [f"- {n}" for n in data["notes"]] + [""]
+    out += ["Stages (wall time at this scale):", "",
+            table(["stage", "wall s", "command"],
+                  [[k, v["wall_seconds"], f"`{v['command']}`"] for k, v in data["stages"].items()]), ""]
+    corpus = data.get("corpus_from_all_treebanks", {})
+    if corpus.get("languages"):
+        langs = corpus["languages"]
+        out += [f"Unlabeled corpus from the train text of all treebanks (`{corpus['command']}`): "
+                f"{corpus['total']['unique_sentences']:,} sentences, {corpus['total']['unique_words']:,} words "
+                f"after filtering and de-duplication:", "",
+                table(["language", "sentences", "words"],
+                      [[l, f"{v['sentences']:,}", f"{v['words']:,}"] for l, v in sorted(langs.items())]), ""]
+    out += ["The full experiment on a GPU:", "", "```"] + list(data["gpu_commands"]) + ["```"]
+    return "\n".join(out)
+
+
 # file stem in docs/results/ -> renderer; sections appear in this order
 SECTIONS = {
     "default_model": render_default_model,
+    "meta_lstm": render_meta_lstm,
+    "distill_ablation": render_distill_ablation,
 }
 
 

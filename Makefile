@@ -1,0 +1,28 @@
+# make demo: tag examples/sample.txt with the shipped model; make test: the test suite.
+# Everything goes into .venv (created if missing), so both work from a clean clone.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test install
+
+demo: install
+	$(BIN)/polytag tag --format text examples/sample.txt
+
+install: $(VENV)/.installed
+
+test: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Stamps: reinstall only when pyproject.toml changes (the package itself is editable).
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -e '.[dev]'
+	touch $@ $(VENV)/.installed

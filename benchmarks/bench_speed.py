@@ -1,0 +1,46 @@
+"""The speed table (paper Table 3) on this machine: runs `polytag bench` and writes
+docs/results/bench.json, which scripts/make_results.py renders into docs/results.md.
+
+    python benchmarks/bench_speed.py [--model DIR] [--dev FILE] [any other `polytag bench` option]
+
+Defaults: the shipped model when present (else a random-weight MiniBERT), inputs from the
+en_ewt dev file when present. Run it on an otherwise idle machine: every row is a wall-clock
+measurement and the speedups compare rows measured one after the other.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "docs" / "results" / "bench.json"
+DEV = [ROOT.parent / "shared" / "ud" / "en_ewt" / "en_ewt-ud-dev.conllu.xz",
+       Path("/work/shared/ud/en_ewt/en_ewt-ud-dev.conllu.xz")]
+
+
+def main() -> int:
+    args = sys.argv[1:]
+    if "--dev" not in args:
+        dev = next((p for p in DEV if p.exists()), None)
+        if dev:
+            args += ["--dev", str(dev)]
+    if "--json" not in args:
+        args += ["--json", str(OUT)]
+    out = Path(args[args.index("--json") + 1])
+    out.parent.mkdir(parents=True, exist_ok=True)
+    polytag = Path(sys.executable).with_name("polytag")
+    cmd = [str(polytag) if polytag.exists() else "polytag", "bench", *args]
+    rc = subprocess.call(cmd, cwd=ROOT)
+    if rc == 0:
+        data = json.loads(out.read_text(encoding="utf-8"))
+        data["command"] = "python benchmarks/bench_speed.py " + " ".join(sys.argv[1:])
+        out.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        print(f"wrote {out}", file=sys.stderr)
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())

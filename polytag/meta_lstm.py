@@ -1,0 +1,472 @@
+"""The Meta-LSTM baseline (Bohnet et al. 2018), the paper's comparison system.
+
+Three BiLSTM taggers, each with its own softmax heads (UPOS + morphology as bundle and/or
+factored, the same `Labels`, heads and `tagging_loss` as the transformer):
+
+- character model: a sentence-level character BiLSTM. It runs over the characters of the
+  whole sentence (words separated by a space symbol); a word is the concatenation of the
+  forward and backward states at its first and at its last character (4 x hidden), then an
+  MLP. So character features see the neighbouring words, as in the paper;
+- word model: a BiLSTM over word embeddings: learned (lowercased words seen at least twice,
+  others -> UNK), plus fixed pretrained vectors (`--word-vectors`) when given, summed;
+- meta model: a BiLSTM over the concatenated outputs (MLP layers) of the two, then an MLP.
+
+Training: one optimizer, the three losses summed, and the meta model's inputs detached
+(`meta_detach`), so the character and word models learn only from their own loss and the
+meta model learns to combine them: the paper's "synchronized" training, in which the meta
+model is fed the other two models' outputs; with Adam's per-parameter updates and disjoint
+parameters this equals three optimizers stepping together. Predictions come from the meta heads.
+
+Sizes ("meta-lstm" preset) follow the config.json of the authors' code (google/meta_tagger):
+character embeddings 100, word embeddings 100 (the vector file's dimension when pretrained
+vectors are given), character BiLSTM 2 layers x 300 per direction, word BiLSTM 2 x 300, meta
+BiLSTM 1 x 300, MLPs 300 (ELU), dropout 0.33 (0.05 on character embeddings), Adam lr 2e-3.
+(The code's README says these are smaller than the paper's; its built-in defaults are 3
+character layers and 500-unit word and meta BiLSTMs.)
+Words longer than `max_word_chars` keep their first and last half of that many characters.
+
+ONNX export is not implemented for this architecture; it runs with the PyTorch backend.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+import numpy as np
+import torch
+from torch import nn
+
+from .conllu_io import InputError
+from .labels import Labels
+from .model import ModelConfig, TaggerModel, count_parameters
+from .predict import X_INDEX_NAME, Tagger, TorchBackend
+from .train import Trainer, factored_table, tagging_loss
+from .vectors import read_vectors
+
+PAD, UNK, SPACE = 0, 1, 2  # ids shared by the word, vector and character vocabularies (SPACE: chars only)
+
+META_PRESETS = {
+    "meta-lstm": dict(char_dim=100, char_hidden=300, char_layers=2, word_dim=100, word_hidden=300,
+                      word_layers=2, meta_hidden=300, meta_layers=1, mlp=300, char_dropout=0.05,
+                      max_word_chars=32),
+    # for tests and smoke runs
+    "tiny": dict(char_dim=8, char_hidden=8, char_layers=1, word_dim=8, word_hidden=8, word_layers=1,
+                 meta_hidden=8, meta_layers=1, mlp=8, char_dropout=0.05, max_word_chars=32),
+}
+# TrainConfig values that differ from the transformer's (the CLI applies them for --arch meta-lstm)
+# the authors' code: Adam at 2e-3 without warmup (the gradient clipping at 5 is our choice)
+TRAIN_DEFAULTS = dict(encoder="meta-lstm", lr=2e-3, dropout=0.33, warmup=0.0, weight_decay=0.0, clip=5.0)
+VECTORS_TOP = 100_000  # pretrained rows kept besides those of training words (the file's most frequent)
+INPUT_KEYS = ("word_ids", "vector_ids", "word_lengths", "char_ids", "char_lengths",
+              "word_starts", "word_ends", "word_index")
+
+
+# ---------------------------------------------------------------- vocabularies and inputs
+
+@dataclass
+class Encoded:
+    """One sentence as model inputs."""
+
+    word_ids: np.ndarray  # (n_words,)
+    vector_ids: np.ndarray  # (n_words,) rows of the pretrained matrix (all UNK without one)
+    char_ids: np.ndarray  # (n_chars,) " w1 w2 ... wn " with SPACE between words
+    starts: np.ndarray  # (n_words,) position of each word's first character in char_ids
+    ends: np.ndarray  # (n_words,) position of its last character
+
+
+@dataclass
+class MetaVocab:
+    """Word, pretrained-vector and character vocabularies; saved as vocab.json."""
+
+    words: list[str]  # learned embeddings: "<pad>", "<unk>", then words
+    chars: list[str]  # "<pad>", "<unk>", " ", then characters
+    vector_words: list[str] = field(default_factory=list)  # "<pad>", "<unk>", file words; [] = none
+    lowercase: bool = True  # learned word embeddings are looked up lowercased (as the authors' code)
+    max_word_chars: int = 32
+
+    def __post_init__(self):
+        self.word_id = {w: i for i, w in enumerate(self.words)}
+        self.char_id = {c: i for i, c in enumerate(self.chars)}
+        self.vector_id = {w: i for i, w in enumerate(self.vector_words)}
+        self._char_cache: dict[str, list[int]] = {}
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+    @classmethod
+    def build(cls, sentences: Iterable[list[str]], min_count: int = 2, char_min_count: int = 2,
+              lowercase: bool = True, max_word_chars: int = 32) -> "MetaVocab":
+        """Words seen at least `min_count` times (so UNK is trained on the singletons);
+        characters likewise. For multilingual training this is the union over treebanks."""
+        words, chars = Counter(), Counter()
+        for sentence in sentences:
+            for w in sentence:
+                words[w.lower() if lowercase else w] += 1
+                chars.update(w)
+        return cls(
+            words=["<pad>", "<unk>"] + sorted(w for w, c in words.items() if c >= min_count),
+            chars=["<pad>", "<unk>", " "] + sorted(ch for ch, c in chars.items() if c >= char_min_count and ch != " "),
+            lowercase=lowercase, max_word_chars=max_word_chars,
+        )
+
+    def word_chars(self, word: str) -> list[int]:
+        ids = self._char_cache.get(word)
+        if ids is None:
+            k = self.max_word_chars
+            text = word if len(word) <= k else word[: k // 2] + word[-(k - k // 2):]
+            ids = [self.char_id.get(ch, UNK) for ch in text] or [UNK]  # an empty word still gets a position
+            if len(self._char_cache) > 500_000:
+                self._char_cache = {}  # replaced, not cleared: other threads may be reading it
+            self._char_cache[word] = ids
+        return ids
+
+    def encode(self, words: list[str]) -> Encoded:
+        word_ids = [self.word_id.get(w.lower() if self.lowercase else w, UNK) for w in words]
+        if self.vector_words:
+            vid = self.vector_id
+            vector_ids = [vid.get(w) or vid.get(w.lower(), UNK) for w in words]
+        else:
+            vector_ids = [UNK] * len(words)
+        chars, starts, ends = [SPACE], [], []
+        for w in words:
+            ids = self.word_chars(w)
+            starts.append(len(chars))
+            chars += ids
+            ends.append(len(chars) - 1)
+            chars.append(SPACE)
+        return Encoded(np.asarray(word_ids, dtype=np.int64), np.asarray(vector_ids, dtype=np.int64),
+                       np.asarray(chars, dtype=np.int64), np.asarray(starts, dtype=np.int64),
+                       np.asarray(ends, dtype=np.int64))
+
+    def save(self, path) -> None:
+        data = {"words": self.words, "chars": self.chars, "vector_words": self.vector_words,
+                "lowercase": self.lowercase, "max_word_chars": self.max_word_chars}
+        Path(path).write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+
+    @classmethod
+    def load(cls, path) -> "MetaVocab":
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+            return cls(**data)
+        except (OSError, ValueError, TypeError) as err:
+            raise InputError(f"{path}: not a meta-lstm vocabulary ({err})") from None
+
+
+def collate_inputs(encoded: list[Encoded]) -> dict[str, torch.Tensor]:
+    """Pad a batch of sentences; `word_index` picks the real words out of (batch x max words)."""
+    n_words = [len(e.word_ids) for e in encoded]
+    n_chars = [len(e.char_ids) for e in encoded]
+    rows, t, c = len(encoded), max(n_words), max(n_chars)
+    word_ids = np.zeros((rows, t), dtype=np.int64)
+    vector_ids = np.zeros((rows, t), dtype=np.int64)
+    starts = np.zeros((rows, t), dtype=np.int64)
+    ends = np.zeros((rows, t), dtype=np.int64)
+    char_ids = np.zeros((rows, c), dtype=np.int64)
+    for r, e in enumerate(encoded):
+        word_ids[r, : n_words[r]] = e.word_ids
+        vector_ids[r, : n_words[r]] = e.vector_ids
+        starts[r, : n_words[r]] = e.starts
+        ends[r, : n_words[r]] = e.ends
+        char_ids[r, : n_chars[r]] = e.char_ids
+    word_index = np.concatenate([np.arange(n) + r * t for r, n in enumerate(n_words)])
+    return {
+        "word_ids": torch.from_numpy(word_ids), "vector_ids": torch.from_numpy(vector_ids),
+        "word_lengths": torch.tensor(n_words), "char_ids": torch.from_numpy(char_ids),
+        "char_lengths": torch.tensor(n_chars), "word_starts": torch.from_numpy(starts),
+        "word_ends": torch.from_numpy(ends), "word_index": torch.from_numpy(word_index),
+    }
+
+
+# ---------------------------------------------------------------- the network
+
+class Heads(nn.Module):
+    """UPOS, bundle and factored classifiers with the attribute names of TaggerModel, so that
+    TaggerModel.heads (dropout, logits, factored value mask) is the one shared implementation."""
+
+    def __init__(self, hidden: int, labels: Labels, config: ModelConfig):
+        super().__init__()
+        self.dropout = nn.Dropout(config.dropout)
+        self.upos_head = nn.Linear(hidden, len(labels.upos))
+        self.bundle_head = nn.Linear(hidden, len(labels.bundles)) if "bundle" in config.morph_heads else None
+        self.factored_head = None
+        if "factored" in config.morph_heads:
+            self.factored_shape = (max(labels.n_features, 1), labels.max_values)
+            self.factored_head = nn.Linear(hidden, self.factored_shape[0] * self.factored_shape[1])
+            self.register_buffer("factored_bias_mask", torch.where(torch.from_numpy(labels.factored_mask()), 0.0, -1e4),
+                                 persistent=False)
+
+    forward = TaggerModel.heads
+
+
+class BiLSTM(nn.Module):
+    """A multi-layer BiLSTM over right-padded batches, without packing: the forward direction
+    meets the padding only after a sequence's end, and the backward direction runs over each
+    sequence reversed within its own length, so padding never reaches a real position. Same
+    result as packed sequences, whose backward pass is ~4x slower on CPU (measured)."""
+
+    def __init__(self, size_in: int, hidden: int, layers: int, dropout: float):
+        super().__init__()
+        self.hidden_size = hidden
+        sizes = [size_in] + [2 * hidden] * (layers - 1)
+        self.fw = nn.ModuleList(nn.LSTM(n, hidden, batch_first=True) for n in sizes)
+        self.bw = nn.ModuleList(nn.LSTM(n, hidden, batch_first=True) for n in sizes)
+        self.dropout = nn.Dropout(dropout)  # between layers
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """(batch, time, size_in), (batch,) -> (batch, time, 2 * hidden): forward states, then backward."""
+        steps = torch.arange(x.size(1), device=x.device)
+        lengths = lengths.to(x.device)[:, None]
+        reverse = torch.where(steps < lengths, lengths - 1 - steps, steps)  # its own inverse
+
+        def flip(y):
+            return y.gather(1, reverse.unsqueeze(-1).expand_as(y))
+
+        for layer, (fw, bw) in enumerate(zip(self.fw, self.bw)):
+            if layer:
+                x = self.dropout(x)
+            x = torch.cat([fw(x)[0], flip(bw(flip(x))[0])], -1)
+        return x
+
+
+def mlp(dropout: float, size_in: int, size_out: int) -> nn.Sequential:
+    return nn.Sequential(nn.Dropout(dropout), nn.Linear(size_in, size_out), nn.ELU())
+
+
+class MetaLSTMModel(nn.Module):
+    """config.encoder_config holds the sizes (a META_PRESETS entry) and the vocabulary sizes."""
+
+    def __init__(self, config: ModelConfig, labels: Labels):
+        super().__init__()
+        self.config = config
+        s = config.encoder_config
+        d = config.dropout
+        self.meta_detach = s.get("meta_detach", True)
+        # character model
+        self.char_embed = nn.Embedding(s["char_vocab"], s["char_dim"], padding_idx=PAD)
+        self.char_dropout = nn.Dropout(s["char_dropout"])
+        self.char_lstm = BiLSTM(s["char_dim"], s["char_hidden"], s["char_layers"], d)
+        self.char_mlp = mlp(d, 4 * s["char_hidden"], s["mlp"])
+        self.char_heads = Heads(s["mlp"], labels, config)
+        # word model
+        self.word_embed = nn.Embedding(s["word_vocab"], s["word_dim"], padding_idx=PAD)
+        self.vectors = None
+        if s.get("vector_vocab"):
+            self.vectors = nn.Embedding(s["vector_vocab"], s["word_dim"], padding_idx=PAD)
+            self.vectors.weight.requires_grad_(False)  # fixed, as in the paper
+            nn.init.zeros_(self.word_embed.weight)  # the learned part starts as a correction to them
+        self.word_dropout = nn.Dropout(d)
+        self.word_lstm = BiLSTM(s["word_dim"], s["word_hidden"], s["word_layers"], d)
+        self.word_mlp = mlp(d, 2 * s["word_hidden"], s["mlp"])
+        self.word_heads = Heads(s["mlp"], labels, config)
+        # meta model
+        self.meta_dropout = nn.Dropout(d)
+        self.meta_lstm = BiLSTM(2 * s["mlp"], s["meta_hidden"], s["meta_layers"], d)
+        self.meta_mlp = mlp(d, 2 * s["meta_hidden"], s["mlp"])
+        self.meta_heads = Heads(s["mlp"], labels, config)
+
+    def set_vectors(self, matrix: np.ndarray) -> None:
+        with torch.no_grad():
+            self.vectors.weight.copy_(torch.from_numpy(matrix))
+
+    def char_words(self, char_ids, char_lengths, word_starts, word_ends) -> torch.Tensor:
+        """(batch, words, 4 * char_hidden): forward and backward states at each word's first
+        and last character of the sentence-level character BiLSTM."""
+        states = self.char_lstm(self.char_dropout(self.char_embed(char_ids)), char_lengths)
+        h = self.char_lstm.hidden_size
+        fw, bw = states[..., :h], states[..., h:]
+
+        def at(x, index):
+            return x.gather(1, index.unsqueeze(-1).expand(-1, -1, h))
+
+        return torch.cat([at(fw, word_starts), at(fw, word_ends), at(bw, word_starts), at(bw, word_ends)], -1)
+
+    def forward(self, word_ids, word_lengths, char_ids, char_lengths, word_starts, word_ends, word_index,
+                vector_ids=None, parts: bool = False) -> dict:
+        """Meta logits flat over the batch's words: (n_words, classes); with `parts`, also
+        out["char"] and out["word"], the two sub-models' logits, for their losses."""
+        char_feats = self.char_mlp(self.char_words(char_ids, char_lengths, word_starts, word_ends))
+        embedded = self.word_embed(word_ids)
+        if self.vectors is not None and vector_ids is not None:
+            embedded = embedded + self.vectors(vector_ids)
+        word_feats = self.word_mlp(self.word_lstm(self.word_dropout(embedded), word_lengths))
+        joint = torch.cat([char_feats, word_feats], -1)
+        if self.meta_detach:
+            joint = joint.detach()
+        meta_feats = self.meta_mlp(self.meta_lstm(self.meta_dropout(joint), word_lengths))
+
+        def flat(x):
+            return x.flatten(0, 1).index_select(0, word_index)
+
+        out = self.meta_heads(flat(meta_feats))
+        if parts:
+            out["char"] = self.char_heads(flat(char_feats))
+            out["word"] = self.word_heads(flat(word_feats))
+        return out
+
+
+# ---------------------------------------------------------------- tagging
+
+class MetaLSTMTagger(Tagger):
+    """Tagger for a meta-lstm model: whole sentences (no encoder windows), no wordpieces."""
+
+    def __init__(self, backend, vocab: MetaVocab, labels: Labels, config, batch_size: int = 64,
+                 morph: str | None = None):
+        # Tagger.__init__ is not called: it builds wordpieces from a Hugging Face tokenizer
+        self.backend = backend
+        self.labels = labels
+        self.config = config
+        self.batch_size = batch_size  # sentences per batch
+        self.morph = morph or config.morph_decode
+        if self.morph not in config.morph_heads:
+            raise ValueError(f"model has no {self.morph!r} morphology head (has {config.morph_heads})")
+        self.tokenizer = self.vocab = vocab
+        self._lock = threading.Lock()
+        self.x_id = labels.upos.index(X_INDEX_NAME)
+
+    def logits(self, sentences: list[list[str]], heads: tuple[str, ...]) -> list[dict[str, np.ndarray]]:
+        """Per sentence, per head: (n_words, ...) logits, in input order."""
+        result: list[dict] = [{} for _ in sentences]
+        order = sorted(range(len(sentences)), key=lambda i: sum(len(w) + 1 for w in sentences[i]))
+        for b in range(0, len(order), self.batch_size):
+            rows = order[b : b + self.batch_size]
+            # an empty sentence is run as one placeholder word whose logits are dropped
+            encoded = [self.vocab.encode(sentences[i] or ["_"]) for i in rows]
+            out = self.backend(collate_inputs(encoded), heads)
+            start = 0
+            for i, e in zip(rows, encoded):
+                n = len(sentences[i])
+                result[i] = {h: out[h][start : start + n] for h in heads}
+                start += len(e.word_ids)
+        return result
+
+
+# ---------------------------------------------------------------- training
+
+@dataclass
+class MetaExample:
+    treebank: str
+    inputs: Encoded
+    upos: np.ndarray
+    bundle: np.ndarray
+
+
+def collate_training(examples: list[MetaExample], table: torch.Tensor) -> dict[str, torch.Tensor]:
+    batch = collate_inputs([e.inputs for e in examples])
+    bundle = torch.from_numpy(np.concatenate([e.bundle for e in examples]))
+    batch["upos"] = torch.from_numpy(np.concatenate([e.upos for e in examples]))
+    batch["bundle"] = bundle
+    batch["factored"] = table[torch.where(bundle < 0, len(table) - 1, bundle)]
+    return batch
+
+
+def load_vectors(vocab: MetaVocab, path: str, train_words: set[str], top: int = VECTORS_TOP) -> np.ndarray:
+    """Read `path` into vocab.vector_words; -> matrix with rows PAD (zeros), UNK (the mean
+    vector: out-of-vocabulary words map to it), then the kept words: those of the training
+    data (as written or lowercased) and the file's first `top` rows."""
+    wanted = train_words | {w.lower() for w in train_words}
+    words, matrix = read_vectors(path, keep=lambda w, row: row < top or w in wanted)
+    if not words:
+        raise InputError(f"{path}: no word vectors could be read")
+    dim = matrix.shape[1]
+    vocab.vector_words = ["<pad>", "<unk>"] + words
+    vocab.__post_init__()
+    print(f"{path}: {len(words):,} word vectors of dimension {dim}")
+    return np.vstack([np.zeros((1, dim), np.float32), matrix.mean(0, keepdims=True), matrix])
+
+
+class MetaLSTMTrainer(Trainer):
+    """train.Trainer with the Meta-LSTM's model, inputs and summed three-part loss; data
+    loading, mixing, schedule, checkpoints, --resume, dev evaluation and saving are shared."""
+
+    def build_model(self, resume: bool):
+        cfg = self.cfg
+        if (resume and (self.ckpt_dir / "state.pt").exists()) or cfg.init:
+            model, vocab, labels = super().build_model(resume)
+            if model.config.arch != "meta-lstm":
+                raise InputError(f"{cfg.init}: --arch meta-lstm needs a meta-lstm model folder to start from")
+            return model, vocab, labels
+        preset = "meta-lstm" if cfg.encoder in ("minibert", "meta-lstm") else cfg.encoder
+        if preset not in META_PRESETS:
+            raise InputError(f"--encoder {cfg.encoder!r}: for --arch meta-lstm one of {', '.join(META_PRESETS)}")
+        heads = [h.strip() for h in cfg.morph_heads.split(",") if h.strip()]
+        labels = Labels.build(f for sents in self.train.values() for s in sents for f in s.feats)
+        sizes = dict(META_PRESETS[preset])
+        vocab = MetaVocab.build((s.words for sents in self.train.values() for s in sents),
+                                max_word_chars=sizes["max_word_chars"])
+        matrix = None
+        if cfg.word_vectors:
+            train_words = {w for sents in self.train.values() for s in sents for w in s.words}
+            matrix = load_vectors(vocab, cfg.word_vectors, train_words)
+            sizes["word_dim"] = matrix.shape[1]  # learned and pretrained embeddings are summed
+        sizes.update(char_vocab=len(vocab.chars), word_vocab=len(vocab.words),
+                     vector_vocab=len(vocab.vector_words), meta_detach=True)
+        mcfg = ModelConfig(
+            encoder=preset, encoder_config=sizes, max_len=0, dropout=cfg.dropout, morph_heads=heads,
+            morph_decode=heads[0] if cfg.morph_decode == "auto" else cfg.morph_decode, arch="meta-lstm",
+        )
+        model = MetaLSTMModel(mcfg, labels)
+        if matrix is not None:
+            model.set_vectors(matrix)
+        print(f"meta-lstm: {len(vocab.words):,} words, {len(vocab.chars):,} characters, "
+              f"{len(vocab.vector_words):,} pretrained vectors")
+        return model, vocab, labels
+
+    def encode(self, vocab: MetaVocab, labels: Labels):
+        examples = [
+            MetaExample(tb_id, vocab.encode(s.words),
+                        np.asarray(labels.encode_upos(s.upos), dtype=np.int64),
+                        np.asarray(labels.encode_bundles(s.feats), dtype=np.int64))
+            for tb_id, sents in self.train.items() for s in sents
+        ]
+        lengths = np.array([len(e.inputs.char_ids) for e in examples])
+        table = factored_table(labels)
+        return examples, lengths, lambda part: collate_training(part, table)
+
+    def loss(self, model, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        out = model(**{k: batch[k] for k in INPUT_KEYS}, parts=True)
+        return tagging_loss(out, batch) + tagging_loss(out["char"], batch) + tagging_loss(out["word"], batch)
+
+    def make_tagger(self, model, vocab: MetaVocab, labels: Labels) -> Tagger:
+        return MetaLSTMTagger(TorchBackend(model, self.device), vocab, labels, model.config, self.cfg.eval_batch_size)
+
+
+# ---------------------------------------------------------------- benchmarking
+
+def synthetic_parts(preset: str = "meta-lstm", n_words: int = 50_000, n_chars: int = 300,
+                    n_bundles: int = 1000) -> tuple[MetaLSTMModel, MetaVocab, Labels]:
+    """An untrained model of a preset's sizes with made-up vocabularies: for speed only
+    (tagging cost depends on the sizes, not on the weights)."""
+    labels = Labels.build(f"F{i % 23}=v{i % 5}|G{i % 11}=w{i % 3}|H{i % 7}=x{i // 385}" for i in range(n_bundles))
+    vocab = MetaVocab(words=["<pad>", "<unk>"] + [f"w{i}" for i in range(n_words)],
+                      chars=["<pad>", "<unk>", " "] + [chr(0x41 + i) for i in range(n_chars)])
+    sizes = {**META_PRESETS[preset], "char_vocab": len(vocab.chars), "word_vocab": len(vocab.words),
+             "vector_vocab": 0}
+    config = ModelConfig(encoder=preset, encoder_config=sizes, max_len=0, dropout=0.33,
+                         morph_heads=["bundle", "factored"], morph_decode="bundle", arch="meta-lstm")
+    return MetaLSTMModel(config, labels).eval(), vocab, labels
+
+
+def bench_system(model: str | Path | None = None, threads: int = 1, batch_size: int = 32,
+                 preset: str = "meta-lstm") -> tuple[Callable[[list[list[str]]], list], int]:
+    """For `polytag bench`: -> (tag, parameter count); tag(list of word lists) tags them
+    (Tagger.tag output). `model`: a meta-lstm model folder; None: an untrained model of the
+    preset's sizes (see synthetic_parts). `batch_size`: sentences per forward pass."""
+    torch.set_num_threads(threads)
+    if model is not None:
+        tagger = Tagger.load(model, batch_size=batch_size, backend="torch", threads=threads)
+        if not isinstance(tagger, MetaLSTMTagger):
+            raise InputError(f"{model}: not a meta-lstm model folder")
+        net = tagger.backend.model
+    else:
+        net, vocab, labels = synthetic_parts(preset)
+        tagger = MetaLSTMTagger(TorchBackend(net), vocab, labels, net.config, batch_size)
+    return tagger.tag, count_parameters(net)
+
+
+__all__ = ["MetaLSTMModel", "MetaLSTMTagger", "MetaLSTMTrainer", "MetaVocab", "bench_system",
+           "META_PRESETS", "TRAIN_DEFAULTS"]
