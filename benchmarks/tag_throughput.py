@@ -101,7 +101,8 @@ def main() -> int:
                                             "cli": round(startup, 3),
                                             "python_api_runs": [round(x, 3) for x in api],
                                             "cli_runs": [round(x, 3) for x in cli]},
-        "model_files_bytes": {p.name: p.stat().st_size for p in sorted(Path(args.model).iterdir()) if p.is_file()},
+        "model_files_bytes": {str(p.relative_to(args.model)): p.stat().st_size
+                              for p in sorted(Path(args.model).rglob("*")) if p.is_file()},
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
                     "load_average_at_end": [round(x, 2) for x in os.getloadavg()]},
     }

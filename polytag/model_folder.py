@@ -3,7 +3,8 @@
     config.json        ModelConfig (architecture, heads, HF encoder config)
     labels.json        label inventories
     tokenizer/         the Hugging Face tokenizer files
-    model.safetensors  weights (fp32, or fp16 with `half=True`)
+    model.safetensors  weights: fp32, fp16 (`weights="fp16"`) or int8 (`weights="int8"`: each
+                       weight matrix as int8 with one fp16 scale per row, dequantized on load)
     metadata.json      data sources and versions, commit, date, training time, scores
 """
 
@@ -44,7 +45,51 @@ def git_commit() -> str:
         return "unknown"
 
 
-def save_model(folder, model, tokenizer, labels: Labels, metadata: dict | None = None, half: bool = False):
+SCALE_SUFFIX = ".int8_row_scale"
+INT8_MIN_ELEMENTS = 4096  # small matrices and vectors (biases, LayerNorm) stay fp16
+
+
+def quantize_rows(weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Symmetric int8 with one scale per output row (what onnxruntime's per-channel dynamic
+    quantization does to the same matrices): -> (int8 values, fp16 scales)."""
+    scale = (weight.abs().amax(dim=1, keepdim=True) / 127.0).clamp(min=1e-12).half()
+    q = torch.round(weight / scale.float()).clamp(-127, 127).to(torch.int8)
+    return q, scale
+
+
+def compress_state(state: dict[str, torch.Tensor], weights: str) -> dict[str, torch.Tensor]:
+    if weights == "fp32":
+        return state
+    if weights not in ("fp16", "int8"):
+        raise ValueError(f"weights must be fp32, fp16 or int8, not {weights!r}")
+    out = {}
+    for name, value in state.items():
+        if not value.is_floating_point():
+            out[name] = value
+        elif weights == "int8" and value.ndim == 2 and value.numel() >= INT8_MIN_ELEMENTS:
+            out[name], out[name + SCALE_SUFFIX] = quantize_rows(value.float())
+        else:
+            out[name] = value.half()
+    return out
+
+
+def expand_state(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """fp32 tensors from any stored form."""
+    out = {}
+    for name, value in state.items():
+        if name.endswith(SCALE_SUFFIX):
+            continue
+        scale = state.get(name + SCALE_SUFFIX)
+        if scale is not None:
+            out[name] = value.float() * scale.float()
+        else:
+            out[name] = value.float() if value.is_floating_point() else value
+    return out
+
+
+def save_model(folder, model, tokenizer, labels: Labels, metadata: dict | None = None, half: bool = False,
+               weights: str | None = None):
+    """weights: "fp32" (default), "fp16" (same as half=True) or "int8"."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "config.json").write_text(json.dumps(model.config.to_dict(), indent=1), encoding="utf-8")
@@ -54,8 +99,7 @@ def save_model(folder, model, tokenizer, labels: Labels, metadata: dict | None =
     else:
         tokenizer.save_pretrained(str(folder / "tokenizer"))
     state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
-    if half:
-        state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
+    state = compress_state(state, weights or ("fp16" if half else "fp32"))
     tmp = folder / "model.safetensors.tmp"
     save_file(state, str(tmp))
     tmp.replace(folder / "model.safetensors")  # never leave a half-written weights file
@@ -105,7 +149,7 @@ def load_model(folder, device: str = "cpu"):
         state = load_file(str(folder / "model.safetensors"))
     except Exception as err:
         raise InputError(f"{folder / 'model.safetensors'}: cannot read weights ({err})") from None
-    state = {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
+    state = expand_state(state)
     missing, unexpected = model.load_state_dict(state, strict=False)
     if missing or unexpected:
         raise InputError(

@@ -120,9 +120,53 @@ def render_distill_ablation(data: dict) -> str:
     return "\n".join(out)
 
 
+def render_throughput(data: dict) -> str:
+    """`polytag tag` end to end on a dev file, and fresh-process start-up."""
+    backend = {"auto": "default backend (ONNX int8 when the folder has model.onnx)"}.get(data["backend"],
+                                                                                     data["backend"])
+    files = data.get("model_files_bytes", {})
+    start = data["startup_load_and_one_sentence_s"]
+    out = [f"## Tagging speed end to end: `polytag tag`, {backend}, {data['threads']} threads", "",
+           f"- input: {Path(data['input']).name}, {data['words']:,} words, CoNLL-U in, CoNLL-U out",
+           f"- words/s, whole command (start-up included): **{data['words_per_s_end_to_end']:,}**; "
+           f"steady state (start-up subtracted): {data['words_per_s_steady']:,}",
+           f"- load the model and tag one sentence in a fresh process: Python API {start['python_api']} s, "
+           f"CLI {start['cli']} s (medians of 5)",
+           f"- model files: {sum(files.values()) / 2**20:.1f} MiB in all"
+           + (" (" + ", ".join(f"{k} {v / 2**20:.1f}" for k, v in files.items() if v > 2**20) + ")" if files else ""),
+           f"- machine: {data['machine']['cpus']} CPUs, {data['machine']['platform']}"]
+    return "\n".join(out)
+
+
+def render_onnx_parity(data: dict) -> str:
+    """ONNX fp32 / int8 against PyTorch fp32 on every dev file."""
+    rows = []
+    for name, m in data["macro"].items():
+        agree = data["agreement_with_torch_fp32"].get(name)
+        drop = data["macro_drop_vs_torch_fp32"][name]
+        rows.append([name, f"{m['upos']:.2f}", f"{m['ufeats']:.2f}", f"{drop['upos']:+.2f}", f"{drop['ufeats']:+.2f}",
+                     f"{agree['upos']:.2f}" if agree else "(reference)", f"{agree['feats']:.2f}" if agree else "",
+                     f"{data['seconds'][name]:.0f}"])
+    n = next(iter(data["agreement_with_torch_fp32"].values()), {}).get("words", "")
+    return "\n".join(["## ONNX serving parity with PyTorch fp32 (dev, macro over files)", "",
+                      table(["backend", "UPOS", "UFeats", "drop UPOS", "drop UFeats",
+                             f"same UPOS as torch (% of {n:,} words)" if n else "same UPOS", "same FEATS",
+                             "seconds"], rows)])
+
+
+def render_bench(data: dict) -> str:
+    """`polytag bench` already renders its table; add the heading."""
+    return "\n".join(["## Speed: MiniBERT student vs BERT-base and the Meta-LSTM (paper Table 3)", "",
+                      data["markdown"].strip()])
+
+
 # file stem in docs/results/ -> renderer; sections appear in this order
 SECTIONS = {
     "default_model": render_default_model,
+    "tag_throughput": render_throughput,
+    "tag_throughput_torch": render_throughput,
+    "onnx_parity": render_onnx_parity,
+    "bench": render_bench,
     "meta_lstm": render_meta_lstm,
     "distill_ablation": render_distill_ablation,
 }

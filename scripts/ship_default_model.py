@@ -1,15 +1,22 @@
 """Turn a trained model folder into the shipped default model and measure it.
 
-    python scripts/ship_default_model.py runs/default ../shared/ud
+    python scripts/ship_default_model.py runs/default ../shared/ud [--weights int8|fp16]
 
-1. copies the model folder into polytag/models/default with fp16 weights;
-2. exports the int8 ONNX graph next to them (when `polytag export` is available);
-3. evaluates every dev file of the data folder with the shipped model (default backend)
-   and writes docs/results/default_model.json, which scripts/make_results.py renders.
+1. copies the model folder into polytag/models/default, keeping only the morphology head the
+   model decodes with (training picked it on dev), with int8 weights (one scale per row;
+   `--weights fp16` to keep fp16);
+2. exports the int8 ONNX graph next to them (no fp32 copy: the shipped folder stays small);
+3. evaluates every dev file of the data folder with the shipped model, with the default
+   backend (ONNX int8) and with PyTorch on the stored weights, and writes
+   docs/results/default_model.json, which scripts/make_results.py renders.
+
+Parity with the fp32 model is measured on the training output itself:
+`polytag export --model runs/default && python benchmarks/onnx_parity.py --model runs/default`.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import shutil
 import subprocess
@@ -33,32 +40,55 @@ def folder_mb(folder: Path) -> float:
     return round(sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 2**20, 2)
 
 
+def drop_unused_heads(model) -> None:
+    """Keep the morphology head the model decodes with; the other one is dead weight when tagging."""
+    keep = model.config.morph_decode
+    for head in ("bundle", "factored"):
+        if head != keep:
+            setattr(model, f"{head}_head", None)
+    model.config.morph_heads = [keep]
+
+
 def main() -> int:
-    source, data = Path(sys.argv[1]), Path(sys.argv[2])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("source", type=Path, help="trained model folder (e.g. runs/default)")
+    parser.add_argument("data", type=Path, help="treebank folder whose dev files are scored")
+    parser.add_argument("--weights", choices=["int8", "fp16"], default="int8")
+    args = parser.parse_args()
+    source, data = args.source, args.data
     model, tokenizer, labels, config = load_model(source)
     metadata = json.loads((source / "metadata.json").read_text(encoding="utf-8"))
+    n_params_trained = count_parameters(model)
+    drop_unused_heads(model)
     if DEST.exists():
         shutil.rmtree(DEST)
-    save_model(DEST, model, tokenizer, labels, metadata, half=True)
-    export = subprocess.run([sys.executable, "-m", "polytag.cli", "export", "--model", str(DEST)],
+    save_model(DEST, model, tokenizer, labels, metadata, weights=args.weights)
+    export = subprocess.run([sys.executable, "-m", "polytag.cli", "export", "--model", str(DEST), "--no-fp32-copy"],
                             capture_output=True, text=True)
     print("export:", "ok" if export.returncode == 0 else export.stderr.strip()[-500:], file=sys.stderr)
+    if export.returncode != 0:
+        return 1
 
-    dev_files = [tb.dev for tb in find_treebanks(data).values() if tb.dev]
+    dev_files = sorted(tb.dev for tb in find_treebanks(data).values() if tb.dev)
     tagger = Tagger.load(DEST)
     started = time.time()
-    evaluation = evaluate_files(tagger, sorted(dev_files))
+    evaluation = evaluate_files(tagger, dev_files)
     seconds = time.time() - started
     words = sum(f["words"] for f in evaluation["files"].values())
+    torch_tagger = Tagger.load(DEST, backend="torch")
+    torch_macro = evaluate_files(torch_tagger, dev_files)["macro"]
     result = {
-        "command": f"python scripts/ship_default_model.py {source} {data}",
+        "command": f"python scripts/ship_default_model.py {source} {data} --weights {args.weights}",
         "evaluation": evaluation,
+        "torch_backend_macro": torch_macro,
         "model": {
             "encoder": f"{config.encoder} ({config.encoder_config.get('num_hidden_layers')} layers, "
                        f"hidden {config.encoder_config.get('hidden_size')}, "
                        f"vocab {config.encoder_config.get('vocab_size')})",
-            "parameters": f"{count_parameters(model):,}",
+            "parameters": f"{count_parameters(model):,} shipped ({n_params_trained:,} trained, "
+                          f"with both morphology heads)",
             "morphology head used": config.morph_decode,
+            "stored weights": f"{args.weights} safetensors + int8 ONNX",
             "backend used for these scores": tagger.backend.name,
             "size on disk (MB, whole folder)": folder_mb(DEST),
             "trained on": f"{len(metadata['treebanks'])} treebanks, {metadata['train_words']:,} words",
