@@ -43,7 +43,7 @@ class TrainConfig:
     word_vectors: str | None = None  # meta-lstm: pretrained fastText .vec file
     init: str | None = None  # a polytag model folder to continue from (e.g. a distilled student)
     tokenizer: str | None = None  # a tokenizer folder to reuse instead of training one
-    vocab_size: int = 32000
+    vocab_size: int = 24000  # chosen by scripts/measure_vocab.py (dev fertility vs size), see docs/results.md
     max_len: int = 128
     morph_heads: str = "bundle,factored"
     morph_decode: str = "auto"  # bundle | factored | auto (the better on dev)

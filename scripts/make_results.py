@@ -160,6 +160,15 @@ def render_bench(data: dict) -> str:
                       data["markdown"].strip()])
 
 
+def render_vocab_sizes(data: dict) -> str:
+    """WordPiece vocabulary size vs fertility on dev words (how the default size was chosen)."""
+    keys = [k for k in data["rows"][0] if k not in ("vocab_size", "actual", "train_seconds")]
+    rows = [[f"{r['vocab_size']:,}", f"{r['actual']:,}", *[r[k] for k in keys], r["train_seconds"]]
+            for r in data["rows"]]
+    return "\n".join([f"## WordPiece vocabulary size (dev words: {data['dev_words']:,})", "",
+                      table(["size asked", "size", *keys, "training s"], rows)])
+
+
 # file stem in docs/results/ -> renderer; sections appear in this order
 SECTIONS = {
     "default_model": render_default_model,
@@ -167,6 +176,7 @@ SECTIONS = {
     "tag_throughput_torch": render_throughput,
     "onnx_parity": render_onnx_parity,
     "bench": render_bench,
+    "vocab_sizes": render_vocab_sizes,
     "meta_lstm": render_meta_lstm,
     "distill_ablation": render_distill_ablation,
 }
