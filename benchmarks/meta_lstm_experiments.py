@@ -40,6 +40,7 @@ def train_command(args, treebank: str | None, minutes: float, out: Path) -> list
     cmd = ["nice", "-n", "19", str(Path(sys.executable).parent / "polytag"), "train", args.data, "--arch", "meta-lstm"]
     cmd += ["--treebanks", treebank] if treebank else []
     cmd += ["--encoder", args.encoder] if args.encoder else []
+    cmd += ["--device", args.device] if args.device != "auto" else []
     return cmd + ["--epochs", str(args.epochs), "--threads", str(args.threads), "--max-minutes", f"{minutes:g}",
                   "--output", str(out)]
 
@@ -118,6 +119,7 @@ def main(argv=None) -> int:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--epochs", type=int, default=100, help="upper bound; the time budget ends training")
     p.add_argument("--encoder", help="meta-lstm size preset (default: the CLI's, meta-lstm; tiny for smoke runs)")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="passed to polytag train")
     p.add_argument("--out", default="runs/meta_lstm")
     p.add_argument("--json", default="docs/results/meta_lstm.json")
     p.add_argument("--skip-training", action="store_true", help="only evaluate the models in --out")
