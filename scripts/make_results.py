@@ -156,7 +156,22 @@ def render_onnx_parity(data: dict) -> str:
 
 def render_bench(data: dict) -> str:
     """`polytag bench` already renders its table; add the heading."""
-    return "\n".join(["## Speed: MiniBERT student vs BERT-base and the Meta-LSTM (paper Table 3)", "",
+    setup, machine = data["setup"], data.get("machine", {})
+    meta = next((r for r in data["rows"] if r["system"] == "meta-lstm"), None)
+    notes = [
+        f"- inputs: {setup['sentences_per_length']} sentences per length cut from the {setup['inputs']} "
+        f"({setup['wordpieces_per_word']} wordpieces per word); batched rows: {setup['batch_size']} sentences "
+        f"per call; batch-1 rows: one sentence per call; medians over >= {setup['seconds_per_measurement']} s "
+        "per measurement; every time includes polytag's whole tagging path (wordpieces, windows, decoding)",
+        f"- student: {setup['student']}; BERT-base: 12 layers, hidden 768, vocabulary 119,547, random "
+        "weights (timing does not depend on the weights), same wordpiece sequences as the student",
+    ]
+    if meta:
+        notes.append(f"- Meta-LSTM: {'the trained model ' + str(data['setup'].get('meta_model')) if setup.get('meta_model') else 'random weights, the meta-lstm preset sizes'}"
+                     f" ({meta.get('parameters', 0):,} parameters)")
+    if machine:
+        notes.append("- machine: " + ", ".join(f"{k} {v}" for k, v in machine.items() if not isinstance(v, (dict, list))))
+    return "\n".join(["## Speed: MiniBERT student vs BERT-base and the Meta-LSTM (paper Table 3)", "", *notes, "",
                       data["markdown"].strip()])
 
 
