@@ -46,7 +46,7 @@ from .encoding import WordPieces
 from .model import ModelConfig, PRESETS, TaggerModel, count_parameters, preset_encoder_config
 from .model_folder import git_commit, load_model, save_model
 from .pretrain import corpus_sequences
-from .train import resolve_device
+from .train import start_run
 
 HEADS = ("upos", "bundle", "factored")
 REMAINDER_FLOOR = 1e-6  # teacher mass outside the top-k below this is fp rounding, not signal
@@ -309,12 +309,7 @@ class Distiller:
         self.cfg = cfg
         self.out = Path(cfg.output)
         self.ckpt = self.out / "checkpoint"
-        self.device = resolve_device(cfg.device)
-        if cfg.threads:
-            torch.set_num_threads(cfg.threads)
-        random.seed(cfg.seed)
-        np.random.seed(cfg.seed)
-        torch.manual_seed(cfg.seed)
+        self.device = start_run(cfg.device, cfg.threads, cfg.seed)
 
     def run(self, resume: bool = False) -> dict:
         cfg = self.cfg

@@ -43,7 +43,7 @@ from torch import nn
 
 from .conllu_io import InputError
 from .labels import Labels
-from .model import ModelConfig, TaggerModel, count_parameters
+from .model import ModelConfig, TaggerModel, add_heads, count_parameters
 from .predict import X_INDEX_NAME, Tagger, TorchBackend
 from .train import Trainer, factored_table, tagging_loss
 from .vectors import read_vectors
@@ -190,15 +190,7 @@ class Heads(nn.Module):
 
     def __init__(self, hidden: int, labels: Labels, config: ModelConfig):
         super().__init__()
-        self.dropout = nn.Dropout(config.dropout)
-        self.upos_head = nn.Linear(hidden, len(labels.upos))
-        self.bundle_head = nn.Linear(hidden, len(labels.bundles)) if "bundle" in config.morph_heads else None
-        self.factored_head = None
-        if "factored" in config.morph_heads:
-            self.factored_shape = (max(labels.n_features, 1), labels.max_values)
-            self.factored_head = nn.Linear(hidden, self.factored_shape[0] * self.factored_shape[1])
-            self.register_buffer("factored_bias_mask", torch.where(torch.from_numpy(labels.factored_mask()), 0.0, -1e4),
-                                 persistent=False)
+        add_heads(self, hidden, labels, config)
 
     forward = TaggerModel.heads
 

@@ -63,6 +63,24 @@ def build_encoder(encoder_config: dict, pretrained: str | None = None) -> nn.Mod
         return AutoModel.from_config(cfg)
 
 
+def add_heads(module: nn.Module, hidden: int, labels: Labels, config: ModelConfig) -> None:
+    """Give `module` the dropout and the UPOS / bundle / factored classifiers that
+    `TaggerModel.heads` reads (every architecture's encoder output goes through these)."""
+    module.dropout = nn.Dropout(config.dropout)
+    module.upos_head = nn.Linear(hidden, len(labels.upos))
+    module.bundle_head = nn.Linear(hidden, len(labels.bundles)) if "bundle" in config.morph_heads else None
+    module.factored_head = None
+    if "factored" in config.morph_heads:
+        module.factored_shape = (max(labels.n_features, 1), labels.max_values)
+        module.factored_head = nn.Linear(hidden, module.factored_shape[0] * module.factored_shape[1])
+        # value slots that do not exist for a feature can never win the softmax
+        module.register_buffer(
+            "factored_bias_mask",
+            torch.where(torch.from_numpy(labels.factored_mask()), 0.0, -1e4),
+            persistent=False,
+        )
+
+
 class TaggerModel(nn.Module):
     def __init__(self, config: ModelConfig, labels: Labels, pretrained: str | None = None):
         super().__init__()
@@ -70,20 +88,7 @@ class TaggerModel(nn.Module):
         self.encoder = build_encoder(config.encoder_config, pretrained)
         if pretrained:
             config.encoder_config = self.encoder.config.to_dict()
-        hidden = self.encoder.config.hidden_size
-        self.dropout = nn.Dropout(config.dropout)
-        self.upos_head = nn.Linear(hidden, len(labels.upos))
-        self.bundle_head = nn.Linear(hidden, len(labels.bundles)) if "bundle" in config.morph_heads else None
-        self.factored_head = None
-        if "factored" in config.morph_heads:
-            self.factored_shape = (max(labels.n_features, 1), labels.max_values)
-            self.factored_head = nn.Linear(hidden, self.factored_shape[0] * self.factored_shape[1])
-            # value slots that do not exist for a feature can never win the softmax
-            self.register_buffer(
-                "factored_bias_mask",
-                torch.where(torch.from_numpy(labels.factored_mask()), 0.0, -1e4),
-                persistent=False,
-            )
+        add_heads(self, self.encoder.config.hidden_size, labels, config)
 
     def encode(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         return self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state

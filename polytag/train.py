@@ -174,17 +174,23 @@ def resolve_device(device: str) -> str:
     return device
 
 
+def start_run(device: str, threads: int | None, seed: int) -> str:
+    """Device, CPU threads and every RNG seed for a training run; -> the resolved device."""
+    device = resolve_device(device)
+    if threads:
+        torch.set_num_threads(threads)
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    return device
+
+
 class Trainer:
     def __init__(self, cfg: TrainConfig):
         self.cfg = cfg
         self.out = Path(cfg.output)
         self.ckpt_dir = self.out / "checkpoint"
-        self.device = resolve_device(cfg.device)
-        if cfg.threads:
-            torch.set_num_threads(cfg.threads)
-        random.seed(cfg.seed)
-        np.random.seed(cfg.seed)
-        torch.manual_seed(cfg.seed)
+        self.device = start_run(cfg.device, cfg.threads, cfg.seed)
 
     # -- data --
     def load_data(self) -> None:
