@@ -394,8 +394,33 @@ class Trainer:
             "train_words": sum(len(s.words) for sents in self.train.values() for s in sents),
             "dev": results,
             "train_config": asdict(self.cfg),
+            **({"initialised_from": init_history(self.cfg.init)} if self.cfg.init else {}),
             **self.cfg.extra_metadata,
         }
+
+
+def init_history(folder) -> dict | None:
+    """How the --init model was trained (and what it was initialised from, recursively), so that
+    a continued run's metadata tells its whole history."""
+    path = Path(folder) / "metadata.json"
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    keep = ("polytag_commit", "date", "training_seconds", "device", "epoch", "steps", "train_config",
+            "initialised_from")
+    history = {k: meta[k] for k in keep if k in meta}
+    history["dev_macro"] = {head: r["macro"] for head, r in (meta.get("dev") or {}).items() if "macro" in r}
+    return history
+
+
+def total_training_seconds(metadata: dict) -> float:
+    """Training time of a model and of every model it was initialised from."""
+    seconds = 0.0
+    while metadata:
+        seconds += metadata.get("training_seconds") or 0.0
+        metadata = metadata.get("initialised_from")
+    return seconds
 
 
 def train(cfg: TrainConfig, resume: bool = False) -> dict:

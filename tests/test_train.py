@@ -7,6 +7,7 @@ import json
 import random
 
 import numpy as np
+import pytest
 import torch
 from safetensors.torch import load_file
 from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
@@ -21,7 +22,8 @@ from polytag.model import ModelConfig, TaggerModel, preset_encoder_config
 from polytag.model_folder import load_model
 from polytag.predict import Tagger
 from polytag.train import (
-    TrainConfig, batches_for_epoch, collate_examples, encode_examples, factored_table, tagging_loss, train,
+    TrainConfig, batches_for_epoch, collate_examples, encode_examples, factored_table, init_history, tagging_loss,
+    total_training_seconds, train,
 )
 from polytag.vocab import SPECIAL, wrap
 
@@ -151,6 +153,21 @@ def test_save_half_and_morph_heads(tiny_treebank_dir, tmp_path):
     assert json.loads((out / "config.json").read_text())["morph_decode"] == "factored"
     tagger = Tagger.load(out, backend="torch")
     assert len(tagger.tag([["Il", "parle", "."]])[0]) == 3
+
+
+def test_continued_run_records_its_history(tiny_treebank_dir, tiny_model_dir, tmp_path):
+    first = json.loads((tiny_model_dir / "metadata.json").read_text(encoding="utf-8"))
+    out = tmp_path / "continued"
+    assert main(["train", str(tiny_treebank_dir), "-o", str(out), "--init", str(tiny_model_dir), "--epochs", "1",
+                 "--sampling-temperature", "2", *TINY_TRAIN_ARGS]) == 0
+    meta = json.loads((out / "metadata.json").read_text(encoding="utf-8"))
+    history = meta["initialised_from"]
+    assert history["steps"] == first["steps"] and history["train_config"]["init"] is None
+    assert history["dev_macro"]["bundle"] == first["dev"]["bundle"]["macro"]
+    assert total_training_seconds(meta) == pytest.approx(meta["training_seconds"] + first["training_seconds"])
+    # the continued model keeps the first one's vocabulary and labels
+    assert (out / "labels.json").read_text() == (tiny_model_dir / "labels.json").read_text()
+    assert init_history(tmp_path / "nowhere") is None
 
 
 # -- a Hugging Face checkpoint as the encoder --
