@@ -145,9 +145,11 @@ def _build_onnx(spec: dict, file: str):
 
     folder = Path(spec["folder"])
     tokenizer, labels, config = load_onnx_parts(folder)
-    tagger = Tagger(OnnxBackend(folder, threads=spec["threads"], file=file), tokenizer, labels, config,
-                    spec["batch_size"])
-    return tagger.tag, {"parameters": spec.get("student_parameters"), "disk_bytes": (folder / file).stat().st_size}
+    backend = OnnxBackend(folder, threads=spec["threads"], file=file)
+    tagger = Tagger(backend, tokenizer, labels, config, spec["batch_size"])
+    # the graph plus the word-embedding rows it reads from model.safetensors
+    return tagger.tag, {"parameters": spec.get("student_parameters"),
+                        "disk_bytes": (folder / file).stat().st_size + backend.embeddings.nbytes}
 
 
 def build_student_onnx_fp32(spec: dict):

@@ -3,8 +3,12 @@
     model.fp32.onnx   the exported graph, transformer ops fused by onnxruntime's optimizer
     model.onnx        int8 dynamic quantization of it (the default; `--fp32` writes fp32 here instead)
 
-Inputs (dynamic batch and sequence axes): input_ids (B, S), attention_mask (B, S), word_index (N,)
-as built by `encoding.collate_numpy`. Outputs, per word (N rows):
+Inputs (dynamic batch and sequence axes): word_embeddings (B, S, H) float, attention_mask (B, S),
+word_index (N,), as built by `encoding.collate_numpy` plus a lookup of input_ids in the
+word-embedding matrix. The graph starts after that lookup: the matrix is the biggest one in the
+model (vocabulary x hidden), and model.safetensors already holds it (int8 rows in the shipped
+model), so `onnx_backend.EmbeddingTable` reads it from there instead of storing it twice;
+onnx.json names it ("embedding_table"). Outputs, per word (N rows):
 
     upos          (N, 17) float logits: small, and `--x-second-best` needs the runner-up
     bundle_ids    (N,)    argmax of the whole-bundle head (when the model has it)
@@ -31,6 +35,7 @@ OPSET = 17
 ONNX_FILE = "model.onnx"
 FP32_FILE = "model.fp32.onnx"
 EXPORT_INFO = "onnx.json"  # what was exported, how, and the parity check
+INPUTS = ("word_embeddings", "attention_mask", "word_index")
 
 
 def _wrapper(model, morph: list[str], logits: bool):
@@ -41,9 +46,9 @@ def _wrapper(model, morph: list[str], logits: bool):
             super().__init__()
             self.tagger = tagger
 
-        def forward(self, input_ids, attention_mask, word_index):
+        def forward(self, word_embeddings, attention_mask, word_index):
             t = self.tagger
-            states = t.encode(input_ids, attention_mask)
+            states = t.encoder(inputs_embeds=word_embeddings, attention_mask=attention_mask).last_hidden_state
             words = states.flatten(0, 1).index_select(0, word_index)
             out = [t.upos_head(words)]
             for head in morph:
@@ -55,6 +60,12 @@ def _wrapper(model, morph: list[str], logits: bool):
             return tuple(out)
 
     return Exported(model).eval()
+
+
+def embedding_table_name(model) -> str:
+    """The state-dict name of the encoder's word-embedding matrix (whatever the architecture)."""
+    weight = model.encoder.get_input_embeddings().weight
+    return next(name for name, p in model.named_parameters() if p is weight)
 
 
 def output_names(morph: list[str], logits: bool) -> list[str]:
@@ -75,16 +86,15 @@ def export_fp32(model, path: Path, morph: list[str], logits: bool = False, examp
         model.encoder.set_attn_implementation("eager")
     except (AttributeError, ValueError):
         model.encoder.config._attn_implementation = "eager"
-    ids = torch.full((2, example_len), 5, dtype=torch.long)
     mask = torch.ones((2, example_len), dtype=torch.long)
     mask[1, example_len // 2 :] = 0
     word_index = torch.tensor([1, 2, 3, example_len + 1, example_len + 2], dtype=torch.long)
-    dynamic = {"input_ids": {0: "batch", 1: "seq"}, "attention_mask": {0: "batch", 1: "seq"},
-               "word_index": {0: "words"}}
+    dynamic = {INPUTS[0]: {0: "batch", 1: "seq"}, INPUTS[1]: {0: "batch", 1: "seq"}, INPUTS[2]: {0: "words"}}
     dynamic.update({n: {0: "words"} for n in names})
     with torch.inference_mode(False), torch.no_grad():
+        embedded = model.encoder.get_input_embeddings()(torch.full((2, example_len), 5, dtype=torch.long))
         torch.onnx.export(
-            _wrapper(model, morph, logits), (ids, mask, word_index), str(path), input_names=["input_ids", "attention_mask", "word_index"],
+            _wrapper(model, morph, logits), (embedded, mask, word_index), str(path), input_names=list(INPUTS),
             output_names=names, dynamic_axes=dynamic, opset_version=OPSET, do_constant_folding=True, dynamo=False,
         )
 
@@ -155,12 +165,14 @@ def export(folder, fp32: bool = False, keep_fp32: bool = True, morph: list[str] 
     info = {
         "onnx": ONNX_FILE, "precision": "fp32" if fp32 else "int8-dynamic", "opset": OPSET,
         "fp32_file": FP32_FILE if (folder / FP32_FILE).exists() else None,
+        "inputs": list(INPUTS), "embedding_table": embedding_table_name(model),
         "outputs": output_names(morph, logits), "fused": fused, "seconds": round(time.time() - start, 1),
         "size_bytes": (folder / ONNX_FILE).stat().st_size,
     }
+    (folder / EXPORT_INFO).write_text(json.dumps(info, indent=1) + "\n", encoding="utf-8")  # the backend reads it
     if check:
         info["parity_vs_torch_fp32"] = parity(folder, model, tokenizer, labels, config, morph[0])
-    (folder / EXPORT_INFO).write_text(json.dumps(info, indent=1) + "\n", encoding="utf-8")
+        (folder / EXPORT_INFO).write_text(json.dumps(info, indent=1) + "\n", encoding="utf-8")
     return info
 
 

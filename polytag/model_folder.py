@@ -4,7 +4,8 @@
     labels.json        label inventories
     tokenizer/         the Hugging Face tokenizer files
     model.safetensors  weights: fp32, fp16 (`weights="fp16"`) or int8 (`weights="int8"`: each
-                       weight matrix as int8 with one fp16 scale per row, dequantized on load)
+                       weight matrix as int8 with one fp16 scale per row, dequantized on load;
+                       the ONNX backend reads the word-embedding matrix from here too)
     metadata.json      data sources and versions, commit, date, training time, scores
 """
 
@@ -20,6 +21,7 @@ from safetensors.torch import load_file, save_file
 from .conllu_io import InputError
 from .labels import Labels
 from .model import ModelConfig, TaggerModel
+from .onnx_backend import SCALE_SUFFIX  # one name for the int8 scales, also read without torch
 from .vocab import load_tokenizer
 
 REQUIRED = ["config.json", "labels.json", "tokenizer", "model.safetensors"]
@@ -45,7 +47,6 @@ def git_commit() -> str:
         return "unknown"
 
 
-SCALE_SUFFIX = ".int8_row_scale"
 INT8_MIN_ELEMENTS = 4096  # small matrices and vectors (biases, LayerNorm) stay fp16
 
 

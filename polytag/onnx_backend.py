@@ -2,7 +2,8 @@
 
 `load_onnx_parts(folder)` reads the tokenizer with `tokenizers` alone, the labels and the
 config as plain JSON; `OnnxBackend` runs the graph `polytag export` wrote (see polytag.export
-for its inputs and outputs).
+for its inputs and outputs), after looking the wordpieces up in the word-embedding matrix that
+`EmbeddingTable` reads from model.safetensors.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from .conllu_io import InputError
 from .labels import Labels
 
 ONNX_FILE = "model.onnx"
-INPUTS = ("input_ids", "attention_mask", "word_index")
+EXPORT_INFO = "onnx.json"
+WEIGHTS_FILE = "model.safetensors"
+SCALE_SUFFIX = ".int8_row_scale"  # model_folder stores an int8 matrix's per-row fp16 scales under name + this
 
 
 @dataclass
@@ -99,6 +102,35 @@ def load_onnx_parts(folder):
     return tokenizer, labels, config
 
 
+class EmbeddingTable:
+    """The encoder's word-embedding matrix from model.safetensors, with numpy only. Kept as stored
+    (int8 rows + one scale per row in the shipped model, else fp16/fp32): a lookup dequantizes just
+    the rows a batch uses."""
+
+    def __init__(self, path: Path, name: str):
+        from safetensors import safe_open  # noqa: PLC0415
+
+        try:
+            with safe_open(str(path), framework="numpy") as weights:
+                if name not in weights.keys():
+                    raise InputError(f"{path}: no tensor {name!r} (the word embeddings the ONNX graph expects); "
+                                     "re-export the model with `polytag export`")
+                self.rows = weights.get_tensor(name)
+                has_scale = name + SCALE_SUFFIX in weights.keys()
+                self.scale = weights.get_tensor(name + SCALE_SUFFIX).astype(np.float32) if has_scale else None
+        except InputError:
+            raise
+        except Exception as err:  # safetensors raises its own types for a damaged file
+            raise InputError(f"{path}: cannot read weights ({err})") from None
+        self.nbytes = self.rows.nbytes + (self.scale.nbytes if self.scale is not None else 0)
+
+    def __call__(self, ids: np.ndarray) -> np.ndarray:
+        vectors = self.rows[ids].astype(np.float32)
+        if self.scale is not None:
+            vectors *= self.scale[ids]  # (..., 1): one scale per row
+        return vectors
+
+
 class OnnxBackend:
     """Runs model.onnx with ONNX Runtime on the CPU. Returns the requested outputs as numpy
     arrays: "upos" logits, "bundle_ids" / "factored_ids" argmax ids, or full "bundle" /
@@ -128,11 +160,25 @@ class OnnxBackend:
         self.file = file
         self.outputs = {o.name for o in self.session.get_outputs()}
         self.inputs = [i.name for i in self.session.get_inputs()]
+        if "word_embeddings" not in self.inputs:
+            raise InputError(f"{path}: exported by an older polytag (inputs {self.inputs}); "
+                             f"re-export it with `polytag export --model {folder}`")
+        try:
+            table = json.loads((Path(folder) / EXPORT_INFO).read_text(encoding="utf-8"))["embedding_table"]
+        except (OSError, ValueError, KeyError, TypeError):
+            raise InputError(f"{folder}: {EXPORT_INFO} is missing or does not name the embedding table; "
+                             f"re-export the model with `polytag export --model {folder}`") from None
+        weights = Path(folder) / WEIGHTS_FILE
+        if not weights.exists():
+            raise InputError(f"{folder}: model folder is missing {WEIGHTS_FILE} (it holds the word embeddings)")
+        self.embeddings = EmbeddingTable(weights, table)
 
     def __call__(self, batch: dict, heads: tuple[str, ...]) -> dict[str, np.ndarray]:
         missing = [h for h in heads if h not in self.outputs]
         if missing:
             raise ValueError(f"{self.file} has no output {missing[0]!r} (has {sorted(self.outputs)}); "
                              "re-export the model with `polytag export`")
-        feeds = {k: np.asarray(batch[k], dtype=np.int64) for k in self.inputs}
+        feeds = {"word_embeddings": self.embeddings(np.asarray(batch["input_ids"])),
+                 "attention_mask": np.asarray(batch["attention_mask"], dtype=np.int64),
+                 "word_index": np.asarray(batch["word_index"], dtype=np.int64)}
         return dict(zip(heads, self.session.run(list(heads), feeds)))

@@ -38,13 +38,16 @@ def test_dynamic_batch_and_sequence_axes(model_copy):
     assert not (model_copy / "model.fp32.onnx").exists()
     session = ort.InferenceSession(str(model_copy / "model.onnx"), providers=["CPUExecutionProvider"])
     assert [o.name for o in session.get_outputs()] == ["upos", "bundle_ids", "factored_ids"]
+    assert [i.name for i in session.get_inputs()] == ["word_embeddings", "attention_mask", "word_index"]
     labels = json.loads((model_copy / "labels.json").read_text())
+    hidden = json.loads((model_copy / "config.json").read_text())["encoder_config"]["hidden_size"]
     for batch, seq in ((1, 3), (3, 40), (7, 128)):
-        ids = np.full((batch, seq), 5, dtype=np.int64)
+        embedded = np.random.default_rng(0).normal(size=(batch, seq, hidden)).astype(np.float32)
         mask = np.ones((batch, seq), dtype=np.int64)
         mask[-1, seq // 2 + 1 :] = 0
         word_index = np.arange(1, max(seq // 2, 2), dtype=np.int64)  # a batch always has words
-        upos, bundle, factored = session.run(None, {"input_ids": ids, "attention_mask": mask, "word_index": word_index})
+        upos, bundle, factored = session.run(None, {"word_embeddings": embedded, "attention_mask": mask,
+                                                    "word_index": word_index})
         n = len(word_index)
         assert upos.shape == (n, 17) and bundle.shape == (n,) and factored.shape == (n, len(labels["features"]))
         assert bundle.max() < len(labels["bundles"])

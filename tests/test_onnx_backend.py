@@ -153,6 +153,41 @@ def test_missing_onnx_file_is_a_clear_error(tiny_model_dir):
         Tagger.load(tiny_model_dir, backend="onnx")
 
 
+def test_the_word_embeddings_are_stored_once_in_an_int8_folder(tiny_model_dir, tmp_path):
+    """The shipped layout: int8 safetensors, and a graph without the embedding matrix that reads
+    those int8 rows. fp32 graph: the same labels as PyTorch on the same stored weights."""
+    import onnx  # noqa: PLC0415
+
+    from polytag.model_folder import load_model, save_model  # noqa: PLC0415
+
+    model, tokenizer, labels, _ = load_model(tiny_model_dir)
+    folder = tmp_path / "int8"
+    save_model(folder, model, tokenizer, labels, weights="int8")
+    export(folder, fp32=True, check=False)
+    vocab, hidden = model.encoder.get_input_embeddings().weight.shape
+    graph = onnx.load(str(folder / "model.onnx")).graph
+    assert not [t.name for t in graph.initializer if tuple(t.dims) in ((vocab, hidden), (hidden, vocab))]
+    table = OnnxBackend(folder).embeddings
+    assert table.rows.dtype == np.int8 and table.rows.shape == (vocab, hidden)
+    ids = np.array([[0, 5, vocab - 1]])
+    stored = load_model(folder)[0].encoder.get_input_embeddings().weight.detach().numpy()
+    assert np.allclose(table(ids)[0], stored[ids[0]], atol=1e-6)
+    ref, got = torch_tagger(folder), onnx_tagger(folder)
+    assert ref.predict(SENTENCES) == got.predict(SENTENCES)
+
+
+def test_missing_embedding_table_is_a_clear_error(onnx_dirs, tmp_path):
+    from polytag.conllu_io import InputError  # noqa: PLC0415
+
+    folder = shutil.copytree(onnx_dirs, tmp_path / "m")
+    (folder / "model.safetensors").unlink()
+    with pytest.raises(InputError, match="missing model.safetensors"):
+        OnnxBackend(folder)
+    (folder / "onnx.json").unlink()
+    with pytest.raises(InputError, match="onnx.json is missing"):
+        OnnxBackend(folder)
+
+
 # ---------------------------------------------------------------- batching by length
 
 class EchoBackend:
