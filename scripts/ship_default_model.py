@@ -118,15 +118,15 @@ def main() -> int:
             "encoder": f"{config.encoder} ({config.encoder_config.get('num_hidden_layers')} layers, "
                        f"hidden {config.encoder_config.get('hidden_size')}, "
                        f"vocab {config.encoder_config.get('vocab_size')})",
-            "parameters": f"{count_parameters(model):,} shipped ({n_params_trained:,} trained, "
-                          f"with both morphology heads)",
+            "parameters": f"{count_parameters(model):,} shipped" + (
+                "" if n_params_trained == count_parameters(model)
+                else f" ({n_params_trained:,} trained, with the unused morphology head)"),
             "morphology head used": config.morph_decode,
             "stored weights": f"{args.weights} safetensors + int8 ONNX",
             "backend used for these scores": tagger.backend.name,
             "size on disk (MB, whole folder)": folder_mb(DEST),
             "trained on": f"{len(metadata['treebanks'])} treebanks, {metadata['train_words']:,} words",
-            "training": f"{metadata['training_seconds'] / 60:.0f} min on {metadata['device']}, "
-                        f"{metadata['steps']} steps, best epoch {metadata['epoch']}",
+            "training": training_stages(metadata),
             "dev evaluation speed (words/s, incl. reading and scoring)": round(words / seconds),
         },
     }
