@@ -188,6 +188,22 @@ def test_missing_embedding_table_is_a_clear_error(onnx_dirs, tmp_path):
         OnnxBackend(folder)
 
 
+def test_a_graph_from_an_older_export_asks_for_a_re_export(onnx_dirs, tmp_path):
+    import onnx  # noqa: PLC0415
+    from onnx import TensorProto, helper  # noqa: PLC0415
+
+    from polytag.conllu_io import InputError  # noqa: PLC0415
+
+    folder = shutil.copytree(onnx_dirs, tmp_path / "m")
+    ids = helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "seq"])
+    out = helper.make_tensor_value_info("upos", TensorProto.INT64, ["batch", "seq"])
+    graph = helper.make_graph([helper.make_node("Identity", ["input_ids"], ["upos"])], "old", [ids], [out])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8),
+              str(folder / "model.onnx"))
+    with pytest.raises(InputError, match="older polytag.*re-export"):
+        OnnxBackend(folder)
+
+
 # ---------------------------------------------------------------- batching by length
 
 class EchoBackend:
