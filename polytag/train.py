@@ -191,6 +191,8 @@ class Trainer:
         self.out = Path(cfg.output)
         self.ckpt_dir = self.out / "checkpoint"
         self.device = start_run(cfg.device, cfg.threads, cfg.seed)
+        # read once: the --init folder may be replaced while this run trains (e.g. by shipping)
+        self.init_history = init_history(cfg.init) if cfg.init else None
 
     # -- data --
     def load_data(self) -> None:
@@ -394,7 +396,7 @@ class Trainer:
             "train_words": sum(len(s.words) for sents in self.train.values() for s in sents),
             "dev": results,
             "train_config": asdict(self.cfg),
-            **({"initialised_from": init_history(self.cfg.init)} if self.cfg.init else {}),
+            **({"initialised_from": self.init_history} if self.init_history else {}),
             **self.cfg.extra_metadata,
         }
 
@@ -414,13 +416,13 @@ def init_history(folder) -> dict | None:
     return history
 
 
-def total_training_seconds(metadata: dict) -> float:
-    """Training time of a model and of every model it was initialised from."""
-    seconds = 0.0
+def training_stages(metadata: dict) -> list[dict]:
+    """The runs behind a model, first run first (each --init run continues the one before)."""
+    chain = []
     while metadata:
-        seconds += metadata.get("training_seconds") or 0.0
+        chain.append(metadata)
         metadata = metadata.get("initialised_from")
-    return seconds
+    return chain[::-1]
 
 
 def train(cfg: TrainConfig, resume: bool = False) -> dict:

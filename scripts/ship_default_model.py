@@ -32,7 +32,7 @@ from polytag.evaluate import evaluate_files  # noqa: E402
 from polytag.model import count_parameters  # noqa: E402
 from polytag.model_folder import load_model, save_model  # noqa: E402
 from polytag.predict import Tagger  # noqa: E402
-from polytag.train import init_history, total_training_seconds  # noqa: E402
+from polytag.train import training_stages  # noqa: E402
 
 DEST = ROOT / "polytag" / "models" / "default"
 
@@ -50,29 +50,21 @@ def drop_unused_heads(model) -> None:
     model.config.morph_heads = [keep]
 
 
-def stages(metadata: dict) -> list[dict]:
-    """The training runs behind a model, first run first (a run with --init continues the one before)."""
-    chain = []
-    while metadata:
-        chain.append(metadata)
-        metadata = metadata.get("initialised_from")
-    return chain[::-1]
-
-
-def training_stages(metadata: dict) -> str:
+def describe_training(metadata: dict) -> str:
+    stages = training_stages(metadata)
     parts = []
-    for stage in stages(metadata):
+    for stage in stages:
         cfg = stage.get("train_config", {})
         mixing = f"temperature {cfg['sampling_temperature']} sampling" if cfg.get("sampling_temperature") else "shuffled"
         parts.append(f"{stage['training_seconds'] / 60:.0f} min, {stage['steps']} steps, lr {cfg.get('lr')}, "
                      f"{mixing}, best epoch {stage['epoch']}")
-    return (f"{total_training_seconds(metadata) / 60:.0f} min on {metadata['device']} in {len(parts)} run(s): "
-            + "; then ".join(parts))
+    minutes = sum(stage["training_seconds"] for stage in stages) / 60
+    return f"{minutes:.0f} min on {metadata['device']} in {len(parts)} run(s): " + "; then ".join(parts)
 
 
 def head_comparison(metadata: dict) -> dict | None:
     """Dev UFeats of each morphology head, from the run that trained both."""
-    for stage in stages(metadata)[::-1]:
+    for stage in training_stages(metadata)[::-1]:
         scores = stage.get("dev_macro") or {h: r["macro"] for h, r in (stage.get("dev") or {}).items()}
         if len(scores) > 1:
             return {h: macro["ufeats"] for h, macro in scores.items()}
@@ -88,9 +80,6 @@ def main() -> int:
     source, data = args.source, args.data
     model, tokenizer, labels, config = load_model(source)
     metadata = json.loads((source / "metadata.json").read_text(encoding="utf-8"))
-    init = metadata.get("train_config", {}).get("init")
-    if init and "initialised_from" not in metadata:  # a run from before metadata recorded it
-        metadata["initialised_from"] = init_history(init)  # read before DEST (maybe init) is replaced
     n_params_trained = count_parameters(model)
     drop_unused_heads(model)
     if DEST.exists():
@@ -126,7 +115,7 @@ def main() -> int:
             "backend used for these scores": tagger.backend.name,
             "size on disk (MB, whole folder)": folder_mb(DEST),
             "trained on": f"{len(metadata['treebanks'])} treebanks, {metadata['train_words']:,} words",
-            "training": training_stages(metadata),
+            "training": describe_training(metadata),
             "dev evaluation speed (words/s, incl. reading and scoring)": round(words / seconds),
         },
     }
