@@ -168,6 +168,28 @@ TINY_TRAIN_ARGS = ["--encoder", "tiny", "--vocab-size", "300", "--batch-size", "
 
 
 @pytest.fixture(scope="session")
+def fixed_tokenizer_dir(tmp_path_factory) -> Path:
+    """A WordPiece tokenizer built from an explicit vocabulary (every fixture character, alone and
+    as a ##continuation, plus the fixture words). `tokenizers`' WordPiece trainer is not
+    deterministic (huggingface/tokenizers#1794), so tests that compare numbers across two
+    models pass this as --tokenizer to get the same model on every run."""
+    from tokenizers import BertWordPieceTokenizer  # noqa: PLC0415
+
+    from polytag.vocab import SPECIAL, wrap  # noqa: PLC0415
+
+    forms = [line.split("\t")[1] for line in ALL_CONLLU.splitlines() if line and line[0].isdigit()]
+    chars = sorted({c for f in forms for c in f if not c.isspace()})
+    pieces = SPECIAL + chars + [f"##{c}" for c in chars] + sorted(set(forms) - set(chars))
+    tokenizer = BertWordPieceTokenizer(
+        {p: i for i, p in enumerate(dict.fromkeys(pieces))},
+        clean_text=True, handle_chinese_chars=True, strip_accents=False, lowercase=False,
+    )
+    out = tmp_path_factory.mktemp("tokenizer")
+    wrap(tokenizer._tokenizer).save_pretrained(str(out))
+    return out
+
+
+@pytest.fixture(scope="session")
 def tiny_model_dir(tiny_treebank_dir, tmp_path_factory) -> Path:
     """A tiny model trained through the CLI on every fixture treebank (2 epochs).
     Treat it as read-only; copy it before damaging it."""
