@@ -82,6 +82,7 @@ def main() -> int:
     metadata = json.loads((source / "metadata.json").read_text(encoding="utf-8"))
     n_params_trained = count_parameters(model)
     drop_unused_heads(model)
+    n_params = count_parameters(model)
     if DEST.exists():
         shutil.rmtree(DEST)
     save_model(DEST, model, tokenizer, labels, metadata, weights=args.weights)
@@ -107,8 +108,8 @@ def main() -> int:
             "encoder": f"{config.encoder} ({config.encoder_config.get('num_hidden_layers')} layers, "
                        f"hidden {config.encoder_config.get('hidden_size')}, "
                        f"vocab {config.encoder_config.get('vocab_size')})",
-            "parameters": f"{count_parameters(model):,} shipped" + (
-                "" if n_params_trained == count_parameters(model)
+            "parameters": f"{n_params:,} shipped" + (
+                "" if n_params_trained == n_params
                 else f" ({n_params_trained:,} trained, with the unused morphology head)"),
             "morphology head used": config.morph_decode,
             "stored weights": f"{args.weights} safetensors + int8 ONNX",

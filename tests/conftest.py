@@ -167,25 +167,30 @@ TINY_TRAIN_ARGS = ["--encoder", "tiny", "--vocab-size", "300", "--batch-size", "
                    "--seed", "1"]
 
 
-@pytest.fixture(scope="session")
-def fixed_tokenizer_dir(tmp_path_factory) -> Path:
-    """A WordPiece tokenizer built from an explicit vocabulary (every fixture character, alone and
-    as a ##continuation, plus the fixture words). `tokenizers`' WordPiece trainer is not
-    deterministic (huggingface/tokenizers#1794), so tests that compare numbers across two
-    models pass this as --tokenizer to get the same model on every run."""
-    from tokenizers import BertWordPieceTokenizer  # noqa: PLC0415
+def wordpiece_tokenizer(pieces: list[str]):
+    """A cased BERT-style WordPiece tokenizer with exactly these pieces (after the special
+    tokens, duplicates dropped, in this order), so tests know its vocabulary."""
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers  # noqa: PLC0415
 
     from polytag.vocab import SPECIAL, wrap  # noqa: PLC0415
 
+    vocab = {t: i for i, t in enumerate(dict.fromkeys(SPECIAL + list(pieces)))}
+    tok = Tokenizer(models.WordPiece(vocab, unk_token="[UNK]"))
+    tok.normalizer = normalizers.BertNormalizer(clean_text=True, handle_chinese_chars=True,
+                                                strip_accents=False, lowercase=False)
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    return wrap(tok)
+
+
+@pytest.fixture(scope="session")
+def fixed_tokenizer_dir(tmp_path_factory) -> Path:
+    """The fixture's characters (alone and as ##continuations) and words as a fixed vocabulary.
+    `tokenizers`' WordPiece trainer is not deterministic (huggingface/tokenizers#1794), so tests
+    that compare numbers across two models pass this as --tokenizer to get the same model every run."""
     forms = [line.split("\t")[1] for line in ALL_CONLLU.splitlines() if line and line[0].isdigit()]
     chars = sorted({c for f in forms for c in f if not c.isspace()})
-    pieces = SPECIAL + chars + [f"##{c}" for c in chars] + sorted(set(forms) - set(chars))
-    tokenizer = BertWordPieceTokenizer(
-        {p: i for i, p in enumerate(dict.fromkeys(pieces))},
-        clean_text=True, handle_chinese_chars=True, strip_accents=False, lowercase=False,
-    )
     out = tmp_path_factory.mktemp("tokenizer")
-    wrap(tokenizer._tokenizer).save_pretrained(str(out))
+    wordpiece_tokenizer(chars + [f"##{c}" for c in chars] + sorted(forms)).save_pretrained(str(out))
     return out
 
 

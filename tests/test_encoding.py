@@ -6,10 +6,9 @@ import random
 
 import numpy as np
 import pytest
-from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
 
+from conftest import wordpiece_tokenizer
 from polytag.encoding import MAX_PIECES_PER_WORD, WordPieces, collate, make_chunks, windows
-from polytag.vocab import SPECIAL, wrap
 
 LETTERS = "abcdefghijklmnopqrstuvwxyzäöüßмаылру猫が魚を食べるהילדמرحبا"
 
@@ -36,13 +35,7 @@ HARD_WORDS = [
 
 def handmade_tokenizer():
     """A WordPiece vocabulary written out by hand, so the expected pieces are known."""
-    vocab = SPECIAL + list(LETTERS) + ["##" + c for c in LETTERS] + ["Markt", "##kt", "New", ".", "мама"]
-    wordpiece = models.WordPiece({t: i for i, t in enumerate(dict.fromkeys(vocab))}, unk_token="[UNK]")
-    tok = Tokenizer(wordpiece)
-    tok.normalizer = normalizers.BertNormalizer(clean_text=True, handle_chinese_chars=True,
-                                                strip_accents=False, lowercase=False)
-    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    return wrap(tok)
+    return wordpiece_tokenizer(list(LETTERS) + ["##" + c for c in LETTERS] + ["Markt", "##kt", "New", ".", "мама"])
 
 
 @pytest.fixture(scope="module", params=["handmade", "trained"])

@@ -9,10 +9,9 @@ import random
 import numpy as np
 import torch
 from safetensors.torch import load_file
-from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
 from transformers import BertConfig, BertModel
 
-from conftest import ALL_CONLLU, TINY_TRAIN_ARGS, write_conllu
+from conftest import ALL_CONLLU, TINY_TRAIN_ARGS, wordpiece_tokenizer, write_conllu
 from polytag.cli import main
 from polytag.conllu_io import Sentence, read_conllu
 from polytag.encoding import WordPieces
@@ -24,7 +23,6 @@ from polytag.train import (
     TrainConfig, batches_for_epoch, collate_examples, encode_examples, factored_table, init_history, tagging_loss,
     train, training_stages,
 )
-from polytag.vocab import SPECIAL, wrap
 
 
 def gold_sentences(tmp_path) -> list[Sentence]:
@@ -176,11 +174,10 @@ def test_continued_run_records_its_history(tiny_treebank_dir, tiny_model_dir, tm
 def save_tiny_hf_checkpoint(folder, words: list[str]) -> tuple[list[str], BertModel]:
     """A BERT the way a user has one: config + weights + its own fast tokenizer, save_pretrained."""
     chars = sorted({c for w in words for c in w})
-    vocab = list(dict.fromkeys(SPECIAL + ["zzzunused"] + words + chars + ["##" + c for c in chars]))
-    tok = Tokenizer(models.WordPiece({t: i for i, t in enumerate(vocab)}, unk_token="[UNK]"))
-    tok.normalizer = normalizers.BertNormalizer(lowercase=False, strip_accents=False)
-    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    wrap(tok).save_pretrained(str(folder))
+    tok = wordpiece_tokenizer(["zzzunused"] + words + chars + ["##" + c for c in chars])
+    tok.save_pretrained(str(folder))
+    ids = tok.get_vocab()
+    vocab = sorted(ids, key=ids.get)  # tokens in id order
     torch.manual_seed(3)
     config = BertConfig(vocab_size=len(vocab), hidden_size=24, num_hidden_layers=1, num_attention_heads=2,
                         intermediate_size=48, max_position_embeddings=96)
