@@ -155,6 +155,9 @@ def main(argv=None) -> int:
     cfg, preset = meta["train_config"], config["encoder"]
     device = "CPU" if meta["device"] == "cpu" else meta["device"]
     params = [r["parameters"] for r in per_language.values()]
+    seen = [r["epochs_seen"] for r in per_language.values()]
+    epochs = ((f"the per-language models {min(seen):g}-{max(seen):g} epochs, " if seen else "")
+              + f"the multilingual model {multi['epochs_seen']:g} epochs")
     old = json.loads(Path(args.json).read_text(encoding="utf-8")) if Path(args.json).exists() else {}
     data = {
         "command": shlex.join(["python", "benchmarks/meta_lstm_experiments.py", *argv]),
@@ -177,8 +180,8 @@ def main(argv=None) -> int:
             "dev_upos_by_submodel: each of the three models' own UPOS head on dev",
             "scale": f"reduced, {device} only, {args.threads} thread{'s' if args.threads > 1 else ''} at nice 19: "
             f"per-language models {args.per_language_minutes:g} minutes of training each, the multilingual model (all "
-            f"{len(meta['treebanks'])} treebanks) {args.multilingual_minutes:g} minutes, i.e. a fraction "
-            "of an epoch for the large treebanks (epochs_seen in the JSON); far from converged, so these are lower "
+            f"{len(meta['treebanks'])} treebanks) {args.multilingual_minutes:g} minutes; their saved (best on dev) "
+            f"checkpoints had seen {epochs} (epochs_seen in the JSON), short of convergence, so these are lower "
             "bounds for the architecture, not a reproduction of the paper's figures",
             "parameters": (f"per-language {min(params):,}-{max(params):,}; " if params else "")
             + f"multilingual {multi['parameters']:,} (most in word embeddings and bundle heads)",

@@ -42,26 +42,44 @@ def render_meta_lstm(data: dict) -> str:
     """Meta-LSTM baseline: per-language vs one multilingual model, dev scores per treebank."""
     per, multi = data["per_language"], data["multilingual"]
     paper = data.get("paper_table8_upos") or {}
+    # the shipped multilingual MiniBERT on the same dev files, keyed by treebank id like the Meta-LSTM rows
+    shipped = RESULTS / "default_model.json"
+    minibert = ({name.removesuffix("-ud-dev"): r for name, r in
+                 json.loads(shipped.read_text(encoding="utf-8"))["evaluation"]["files"].items()}
+                if shipped.exists() else {})
     header = ["treebank (dev)", "train words", "per-language UPOS", "UFeats", "multilingual UPOS", "UFeats",
-              "Δ UPOS (multi − per-lang)"] + (["paper Table 8 Meta-LSTM UPOS*"] if paper else [])
+              "Δ UPOS (multi − per-lang)", "shipped MiniBERT UPOS", "UFeats"] + (
+        ["paper Table 8 Meta-LSTM UPOS*"] if paper else [])
     rows = []
     for tb, r in per.items():
-        m = multi["files"].get(tb)
+        m, b = multi["files"].get(tb), minibert.get(tb)
         rows.append([tb, f"{r['train_words']:,}", f"{r['upos']:.2f}", f"{r['ufeats']:.2f}",
                      f"{m['upos']:.2f}" if m else "", f"{m['ufeats']:.2f}" if m else "",
-                     f"{m['upos'] - r['upos']:+.2f}" if m else ""] + ([paper.get(tb, "")] if paper else []))
-    if per and all(tb in multi["files"] for tb in per):
-        pu = sum(r["upos"] for r in per.values()) / len(per)
-        pf = sum(r["ufeats"] for r in per.values()) / len(per)
-        mu = sum(multi["files"][tb]["upos"] for tb in per) / len(per)
-        mf = sum(multi["files"][tb]["ufeats"] for tb in per) / len(per)
-        rows.append([f"**macro ({len(per)})**", "", f"**{pu:.2f}**", f"**{pf:.2f}**", f"**{mu:.2f}**",
-                     f"**{mf:.2f}**", f"{mu - pu:+.2f}"] + ([""] if paper else []))
+                     f"{m['upos'] - r['upos']:+.2f}" if m else "",
+                     f"{b['upos']:.2f}" if b else "", f"{b['ufeats']:.2f}" if b else ""]
+                    + ([paper.get(tb, "")] if paper else []))
+
+    def mean(scores: dict, metric: str, over) -> float | None:
+        """Macro average over the treebanks `over`; None where one of them is missing."""
+        return sum(scores[tb][metric] for tb in over) / len(over) if over and all(tb in scores for tb in over) else None
+
+    def bold(value: float | None) -> str:
+        return "" if value is None else f"**{value:.2f}**"
+
+    macro = {(name, metric): mean(scores, metric, per) for name, scores in
+             (("per", per), ("multi", multi["files"]), ("minibert", minibert)) for metric in ("upos", "ufeats")}
+    if macro["per", "upos"] is not None and macro["multi", "upos"] is not None:
+        rows.append([f"**macro ({len(per)})**", "", *(bold(macro[k]) for k in [("per", "upos"), ("per", "ufeats"),
+                     ("multi", "upos"), ("multi", "ufeats")]), f"{macro['multi', 'upos'] - macro['per', 'upos']:+.2f}",
+                     bold(macro["minibert", "upos"]), bold(macro["minibert", "ufeats"])] + ([""] if paper else []))
     out = ["## Meta-LSTM baseline (Bohnet et al. 2018), dev, gold tokenization", ""]
     out += [f"- {k}: {v}" for k, v in data["description"].items()]
     out += ["", table(header, rows), ""]
+    minibert_all = [mean(minibert, metric, list(multi["files"])) for metric in ("upos", "ufeats")]
     out += [f"Multilingual model over all {len(multi['files'])} treebanks with a dev split: macro UPOS "
-            f"{multi['macro']['upos']:.2f}, UFeats {multi['macro']['ufeats']:.2f}.", ""]
+            f"{multi['macro']['upos']:.2f}, UFeats {multi['macro']['ufeats']:.2f}"
+            + (f" (shipped MiniBERT on the same files: {minibert_all[0]:.2f}, {minibert_all[1]:.2f})"
+               if None not in minibert_all else "") + ".", ""]
     if paper:
         out += ["\\* from the paper (Tsai et al. 2019, Table 8): on test, with predicted segmentation.", ""]
     elif data.get("paper_table8_note"):

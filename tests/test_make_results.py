@@ -1,0 +1,47 @@
+"""scripts/make_results.py: the Meta-LSTM section puts the shipped MiniBERT beside the Meta-LSTM rows."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "make_results.py"
+
+
+@pytest.fixture
+def make_results(tmp_path, monkeypatch):
+    spec = importlib.util.spec_from_file_location("make_results", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    monkeypatch.setattr(module, "RESULTS", tmp_path)
+    return module
+
+
+def meta_lstm_data() -> dict:
+    row = {"train_words": 1000}
+    return {"description": {"scale": "tiny"},
+            "per_language": {"aa_one": {**row, "upos": 90.0, "ufeats": 80.0},
+                             "bb_two": {**row, "upos": 70.0, "ufeats": 60.0}},
+            "multilingual": {"files": {"aa_one": {"upos": 85.0, "ufeats": 75.0},
+                                       "bb_two": {"upos": 65.0, "ufeats": 55.0},
+                                       "cc_three": {"upos": 50.0, "ufeats": 40.0}},
+                             "macro": {"upos": 66.67, "ufeats": 56.67}}}
+
+
+def test_meta_lstm_table_has_macro_and_multilingual_drop(make_results):
+    text = make_results.render_meta_lstm(meta_lstm_data())
+    assert "| **macro (2)** |  | **80.00** | **70.00** | **75.00** | **65.00** | -5.00 |  |  |" in text
+    assert "| aa_one | 1,000 | 90.00 | 80.00 | 85.00 | 75.00 | -5.00 |  |  |" in text
+    assert "shipped MiniBERT on the same files" not in text  # no default_model.json: no MiniBERT figures
+
+
+def test_meta_lstm_table_shows_shipped_minibert_from_its_evaluation(make_results, tmp_path):
+    files = {"aa_one-ud-dev": {"words": 10, "upos": 95.0, "ufeats": 91.0},
+             "bb_two-ud-dev": {"words": 10, "upos": 93.0, "ufeats": 89.0},
+             "cc_three-ud-dev": {"words": 10, "upos": 88.0, "ufeats": 83.0}}
+    (tmp_path / "default_model.json").write_text(json.dumps({"evaluation": {"files": files}}))
+    text = make_results.render_meta_lstm(meta_lstm_data())
+    assert "| aa_one | 1,000 | 90.00 | 80.00 | 85.00 | 75.00 | -5.00 | 95.00 | 91.00 |" in text
+    assert "| -5.00 | **94.00** | **90.00** |" in text
+    assert "(shipped MiniBERT on the same files: 92.00, 87.67)." in text
