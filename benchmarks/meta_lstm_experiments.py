@@ -156,8 +156,8 @@ def main(argv=None) -> int:
     device = "CPU" if meta["device"] == "cpu" else meta["device"]
     params = [r["parameters"] for r in per_language.values()]
     seen = [r["epochs_seen"] for r in per_language.values()]
-    epochs = ((f"the per-language models {min(seen):g}-{max(seen):g} epochs, " if seen else "")
-              + f"the multilingual model {multi['epochs_seen']:g} epochs")
+    epochs = ((f"{min(seen):g}-{max(seen):g} epochs (per-language models), " if seen else "")
+              + f"{multi['epochs_seen']:g} epochs (multilingual model)")
     old = json.loads(Path(args.json).read_text(encoding="utf-8")) if Path(args.json).exists() else {}
     data = {
         "command": shlex.join(["python", "benchmarks/meta_lstm_experiments.py", *argv]),
