@@ -70,6 +70,9 @@ def cmd_train(args) -> None:
     if values.get("arch") == "meta-lstm":
         from .meta_lstm import TRAIN_DEFAULTS  # noqa: PLC0415
 
+        if "word_pooling" in values:
+            raise InputError("--word-pooling is for transformer models; a Meta-LSTM reads whole words")
+
         values = {**TRAIN_DEFAULTS, **values}  # the baseline's own lr, dropout, ... unless given
     if args.resume and (Path(args.output) / "train_config.json").exists():
         saved = json.loads((Path(args.output) / "train_config.json").read_text(encoding="utf-8"))
@@ -250,6 +253,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-len", type=int)
     p.add_argument("--morph-heads", help="bundle, factored or bundle,factored")
     p.add_argument("--morph-decode", choices=["bundle", "factored", "auto"])
+    p.add_argument("--word-pooling", choices=["first", "first+last"],
+                   help="transformer: heads read each word's first wordpiece (the paper, default) or "
+                   "first + a projection of the last; with --init, switches the model to it")
     p.add_argument("--epochs", type=int)
     p.add_argument("--batch-size", type=int)
     p.add_argument("--clip", type=float)

@@ -1,7 +1,8 @@
 """Words -> wordpieces -> model inputs, and windows for sentences longer than the encoder.
 
 Each word is tokenized on its own (as `is_split_into_words` does) and cached, so the hot
-path is one dict lookup per word; the label of a word is read at its first wordpiece.
+path is one dict lookup per word; the label of a word is read at its first wordpiece (and,
+in a first+last model, its last one too).
 A word the tokenizer drops entirely (e.g. only zero-width characters) becomes [UNK],
 so every word keeps a first wordpiece.
 """
@@ -77,6 +78,7 @@ class Chunk:
 
     input_ids: list[int]
     first: list[int]  # position of each word's first wordpiece
+    last: list[int]  # position of each word's last wordpiece
     sentence: int  # index of the sentence in its batch
     own: tuple[int, int]  # words (relative to the window start) whose predictions are kept
     offset: int  # index of the window's first word in the sentence
@@ -96,24 +98,27 @@ def make_chunks(
             # the usual case, one window: C-level list building, no per-piece Python loop
             ids = [cls_id, *chain.from_iterable(pieces), sep_id]
             first = list(accumulate(lengths[:-1], initial=1))
-            chunks.append(Chunk(ids, first, si, (0, len(words)), 0))
+            last = list(accumulate(lengths))  # [CLS] at 0: word i ends at sum(lengths[:i + 1])
+            chunks.append(Chunk(ids, first, last, si, (0, len(words)), 0))
             continue
         for s, e, own_s, own_e in windows(lengths, budget, overlap):
             ids = [wp.cls_id]
-            first = []
+            first, last = [], []
             for p in pieces[s:e]:
                 first.append(len(ids))
                 ids.extend(p)
+                last.append(len(ids) - 1)
             ids = ids[: max_len - 1]  # a single over-long word is truncated, never dropped
             first = [min(f, max_len - 2) for f in first]
+            last = [min(f, max_len - 2) for f in last]
             ids.append(wp.sep_id)
-            chunks.append(Chunk(ids, first, si, (own_s - s, own_e - s), s))
+            chunks.append(Chunk(ids, first, last, si, (own_s - s, own_e - s), s))
     return chunks
 
 
 def collate_numpy(chunks: list[Chunk], pad_id: int) -> dict[str, np.ndarray]:
     """Pad a batch (int64 numpy arrays). `word_index` holds flat (batch*seq) positions of all
-    first wordpieces, so heads run on real words only."""
+    first wordpieces, so heads run on real words only; `last_index` those of the last ones."""
     lengths = np.fromiter((len(c.input_ids) for c in chunks), dtype=np.int64, count=len(chunks))
     seq = int(lengths.max())
     mask = np.arange(seq) < lengths[:, None]
@@ -122,9 +127,11 @@ def collate_numpy(chunks: list[Chunk], pad_id: int) -> dict[str, np.ndarray]:
     ids[mask] = np.fromiter(chain.from_iterable(c.input_ids for c in chunks), dtype=np.int64,
                             count=int(lengths.sum()))
     n_words = [len(c.first) for c in chunks]
+    row_start = np.repeat(np.arange(len(chunks), dtype=np.int64) * seq, n_words)
     first = np.fromiter(chain.from_iterable(c.first for c in chunks), dtype=np.int64, count=sum(n_words))
-    word_index = first + np.repeat(np.arange(len(chunks), dtype=np.int64) * seq, n_words)
-    return {"input_ids": ids, "attention_mask": mask.astype(np.int64), "word_index": word_index}
+    last = np.fromiter(chain.from_iterable(c.last for c in chunks), dtype=np.int64, count=sum(n_words))
+    return {"input_ids": ids, "attention_mask": mask.astype(np.int64), "word_index": first + row_start,
+            "last_index": last + row_start}
 
 
 def collate(chunks: list[Chunk], pad_id: int) -> dict:

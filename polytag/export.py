@@ -4,8 +4,8 @@
     model.onnx        int8 dynamic quantization of it (the default; `--fp32` writes fp32 here instead)
 
 Inputs (dynamic batch and sequence axes): word_embeddings (B, S, H) float, attention_mask (B, S),
-word_index (N,), as built by `encoding.collate_numpy` plus a lookup of input_ids in the
-word-embedding matrix. The graph starts after that lookup: the matrix is the biggest one in the
+word_index (N,) and, for a first+last model, last_index (N,), as built by `encoding.collate_numpy`
+plus a lookup of input_ids in the word-embedding matrix. The graph starts after that lookup: the matrix is the biggest one in the
 model (vocabulary x hidden), and model.safetensors already holds it (int8 rows in the shipped
 model), so `onnx_backend.EmbeddingTable` reads it from there instead of storing it twice;
 onnx.json names it ("embedding_table"). Outputs, per word (N rows):
@@ -36,6 +36,11 @@ ONNX_FILE = "model.onnx"
 FP32_FILE = "model.fp32.onnx"
 EXPORT_INFO = "onnx.json"  # what was exported, how, and the parity check
 INPUTS = ("word_embeddings", "attention_mask", "word_index")
+LAST_INDEX = "last_index"  # an extra input of first+last models
+
+
+def input_names(model) -> list[str]:
+    return [*INPUTS, LAST_INDEX] if model.last_piece is not None else list(INPUTS)
 
 
 def _wrapper(model, morph: list[str], logits: bool):
@@ -46,10 +51,10 @@ def _wrapper(model, morph: list[str], logits: bool):
             super().__init__()
             self.tagger = tagger
 
-        def forward(self, word_embeddings, attention_mask, word_index):
+        def forward(self, word_embeddings, attention_mask, word_index, last_index=None):
             t = self.tagger
             states = t.encoder(inputs_embeds=word_embeddings, attention_mask=attention_mask).last_hidden_state
-            words = states.flatten(0, 1).index_select(0, word_index)
+            words = t.word_states(states, word_index, last_index)
             out = [t.upos_head(words)]
             for head in morph:
                 if head == "bundle":
@@ -89,12 +94,14 @@ def export_fp32(model, path: Path, morph: list[str], logits: bool = False, examp
     mask = torch.ones((2, example_len), dtype=torch.long)
     mask[1, example_len // 2 :] = 0
     word_index = torch.tensor([1, 2, 3, example_len + 1, example_len + 2], dtype=torch.long)
-    dynamic = {INPUTS[0]: {0: "batch", 1: "seq"}, INPUTS[1]: {0: "batch", 1: "seq"}, INPUTS[2]: {0: "words"}}
-    dynamic.update({n: {0: "words"} for n in names})
+    inputs = input_names(model)
+    dynamic = {INPUTS[0]: {0: "batch", 1: "seq"}, INPUTS[1]: {0: "batch", 1: "seq"}}
+    dynamic.update({n: {0: "words"} for n in [*inputs[2:], *names]})
     with torch.inference_mode(False), torch.no_grad():
         embedded = model.encoder.get_input_embeddings()(torch.full((2, example_len), 5, dtype=torch.long))
+        example = (embedded, mask, word_index) + ((word_index + 1,) if LAST_INDEX in inputs else ())
         torch.onnx.export(
-            _wrapper(model, morph, logits), (embedded, mask, word_index), str(path), input_names=list(INPUTS),
+            _wrapper(model, morph, logits), example, str(path), input_names=inputs,
             output_names=names, dynamic_axes=dynamic, opset_version=OPSET, do_constant_folding=True, dynamo=False,
         )
 
@@ -165,7 +172,7 @@ def export(folder, fp32: bool = False, keep_fp32: bool = True, morph: list[str] 
     info = {
         "onnx": ONNX_FILE, "precision": "fp32" if fp32 else "int8-dynamic", "opset": OPSET,
         "fp32_file": FP32_FILE if (folder / FP32_FILE).exists() else None,
-        "inputs": list(INPUTS), "embedding_table": embedding_table_name(model),
+        "inputs": input_names(model), "embedding_table": embedding_table_name(model),
         "outputs": output_names(morph, logits), "fused": fused, "seconds": round(time.time() - start, 1),
         "size_bytes": (folder / ONNX_FILE).stat().st_size,
     }

@@ -3,6 +3,10 @@
 Heads: UPOS (17), morphology as whole bundles ("bundle"), and/or one classifier per
 feature with a "not present" value ("factored"). Both morphology heads may be trained
 together; `morph_decode` says which one produces FEATS at prediction time.
+
+Word vector: the first wordpiece's state (`word_pooling="first"`, the paper), or that plus a
+learned projection of the last wordpiece's state (`"first+last"`): in suffixing languages the
+inflection sits in a word's last piece, which a 3-layer encoder does not fully mix into the first.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ class ModelConfig:
     morph_heads: list[str] = field(default_factory=lambda: ["bundle", "factored"])
     morph_decode: str = "bundle"
     arch: str = "transformer"
+    word_pooling: str = "first"  # "first" (the paper) or "first+last" (see the module docstring)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -81,6 +86,9 @@ def add_heads(module: nn.Module, hidden: int, labels: Labels, config: ModelConfi
         )
 
 
+WORD_POOLINGS = ("first", "first+last")
+
+
 class TaggerModel(nn.Module):
     def __init__(self, config: ModelConfig, labels: Labels, pretrained: str | None = None):
         super().__init__()
@@ -89,9 +97,36 @@ class TaggerModel(nn.Module):
         if pretrained:
             config.encoder_config = self.encoder.config.to_dict()
         add_heads(self, self.encoder.config.hidden_size, labels, config)
+        self.last_piece = None
+        self.set_word_pooling(config.word_pooling)
+
+    def set_word_pooling(self, pooling: str) -> None:
+        """Switch to `pooling`; a new last-piece projection starts at zero, so a trained
+        first-piece model predicts exactly as before until fine-tuning moves it."""
+        if pooling not in WORD_POOLINGS:
+            raise ValueError(f"unknown word pooling {pooling!r} (known: {', '.join(WORD_POOLINGS)})")
+        self.config.word_pooling = pooling
+        if pooling == "first":
+            self.last_piece = None
+        elif self.last_piece is None:
+            hidden = self.encoder.config.hidden_size
+            self.last_piece = nn.Linear(hidden, hidden)
+            nn.init.zeros_(self.last_piece.weight)
+            nn.init.zeros_(self.last_piece.bias)
 
     def encode(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         return self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+
+    def word_states(self, states: torch.Tensor, word_index: torch.Tensor,
+                    last_index: torch.Tensor | None = None) -> torch.Tensor:
+        """(batch, seq, hidden) encoder states -> (n_words, hidden), flat over the batch."""
+        flat = states.flatten(0, 1)
+        words = flat.index_select(0, word_index)
+        if self.last_piece is not None:
+            if last_index is None:
+                raise ValueError("a first+last model needs last_index (see encoding.collate_numpy)")
+            words = words + self.last_piece(flat.index_select(0, last_index))
+        return words
 
     def heads(self, states: torch.Tensor) -> dict[str, torch.Tensor]:
         """Logits for any (..., hidden) states: per word, or per wordpiece for distillation."""
@@ -104,11 +139,10 @@ class TaggerModel(nn.Module):
             out["factored"] = logits + self.factored_bias_mask
         return out
 
-    def forward(self, input_ids, attention_mask, word_index) -> dict[str, torch.Tensor]:
+    def forward(self, input_ids, attention_mask, word_index, last_index=None) -> dict[str, torch.Tensor]:
         """Word-level logits, flat over all words of the batch: (n_words, classes)."""
         states = self.encode(input_ids, attention_mask)
-        words = states.flatten(0, 1).index_select(0, word_index)
-        return self.heads(words)
+        return self.heads(self.word_states(states, word_index, last_index))
 
 
 def count_parameters(model: nn.Module) -> int:

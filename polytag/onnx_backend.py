@@ -34,6 +34,7 @@ class ServingConfig:
     morph_heads: list[str] = field(default_factory=lambda: ["bundle", "factored"])
     morph_decode: str = "bundle"
     arch: str = "transformer"
+    word_pooling: str = "first"
 
     def to_dict(self) -> dict:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -178,7 +179,7 @@ class OnnxBackend:
         if missing:
             raise ValueError(f"{self.file} has no output {missing[0]!r} (has {sorted(self.outputs)}); "
                              "re-export the model with `polytag export`")
-        feeds = {"word_embeddings": self.embeddings(np.asarray(batch["input_ids"])),
-                 "attention_mask": np.asarray(batch["attention_mask"], dtype=np.int64),
-                 "word_index": np.asarray(batch["word_index"], dtype=np.int64)}
+        # the graph's other inputs: attention_mask, word_index and, in a first+last model, last_index
+        feeds = {name: np.asarray(batch[name], dtype=np.int64) for name in self.inputs if name != "word_embeddings"}
+        feeds["word_embeddings"] = self.embeddings(np.asarray(batch["input_ids"]))
         return dict(zip(heads, self.session.run(list(heads), feeds)))

@@ -60,7 +60,7 @@ class TorchBackend:
         Same arithmetic as TaggerModel.heads in eval mode (dropout is the identity)."""
         m = self.model
         states = m.encode(batch["input_ids"], batch["attention_mask"])
-        words = states.flatten(0, 1).index_select(0, batch["word_index"])
+        words = m.word_states(states, batch["word_index"], batch.get("last_index"))
         out = {"upos": m.upos_head(words)}
         if "bundle" in heads:
             out["bundle"] = m.bundle_head(words)

@@ -47,6 +47,7 @@ class TrainConfig:
     max_len: int = 128
     morph_heads: str = "bundle,factored"
     morph_decode: str = "auto"  # bundle | factored | auto (the better on dev)
+    word_pooling: str | None = None  # first | first+last; None: the --init model's, else "first"
     epochs: int = 10
     batch_size: int = 32
     lr: float = 5e-4
@@ -76,6 +77,7 @@ class Example:
     treebank: str
     input_ids: np.ndarray
     first: np.ndarray
+    last: np.ndarray
     upos: np.ndarray
     bundle: np.ndarray
 
@@ -91,6 +93,7 @@ def encode_examples(wp: WordPieces, labels: Labels, sentences: list[Sentence], m
             s.meta.get("treebank", ""),
             np.asarray(c.input_ids, dtype=np.int32),
             np.asarray(c.first, dtype=np.int64),
+            np.asarray(c.last, dtype=np.int64),
             np.asarray(labels.encode_upos(s.upos[a:b]), dtype=np.int64),
             np.asarray(labels.encode_bundles(s.feats[a:b]), dtype=np.int64),
         ))
@@ -111,11 +114,13 @@ def collate_examples(examples: list[Example], pad_id: int, table: torch.Tensor) 
         ids[row, : len(e.input_ids)] = e.input_ids
         mask[row, : len(e.input_ids)] = 1
     word_index = np.concatenate([e.first + row * seq for row, e in enumerate(examples)])
+    last_index = np.concatenate([e.last + row * seq for row, e in enumerate(examples)])
     bundle = torch.from_numpy(np.concatenate([e.bundle for e in examples]))
     return {
         "input_ids": torch.from_numpy(ids),
         "attention_mask": torch.from_numpy(mask),
         "word_index": torch.from_numpy(word_index),
+        "last_index": torch.from_numpy(last_index),
         "upos": torch.from_numpy(np.concatenate([e.upos for e in examples])),
         "bundle": bundle,
         "factored": table[torch.where(bundle == IGNORE, len(table) - 1, bundle)],
@@ -214,6 +219,8 @@ class Trainer:
         if cfg.init:
             model, tokenizer, labels, mcfg = load_model(cfg.init)
             mcfg.dropout = cfg.dropout
+            if cfg.word_pooling:
+                model.set_word_pooling(cfg.word_pooling)
             return model, tokenizer, labels
         labels = Labels.build(f for sents in self.train.values() for s in sents for f in s.feats)
         pretrained = None if cfg.encoder in PRESETS else cfg.encoder
@@ -227,7 +234,7 @@ class Trainer:
         encoder_config = {} if pretrained else preset_encoder_config(cfg.encoder, len(tokenizer), cfg.max_len)
         mcfg = ModelConfig(
             encoder=cfg.encoder, encoder_config=encoder_config, max_len=cfg.max_len,
-            dropout=cfg.dropout, morph_heads=heads,
+            dropout=cfg.dropout, morph_heads=heads, word_pooling=cfg.word_pooling or "first",
             morph_decode=heads[0] if cfg.morph_decode == "auto" else cfg.morph_decode,
         )
         model = TaggerModel(mcfg, labels, pretrained=pretrained)
@@ -351,7 +358,7 @@ class Trainer:
         return examples, lengths, lambda part: collate_examples(part, wp.pad_id, table)
 
     def loss(self, model, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        out = model(batch["input_ids"], batch["attention_mask"], batch["word_index"])
+        out = model(batch["input_ids"], batch["attention_mask"], batch["word_index"], batch["last_index"])
         return tagging_loss(out, batch)
 
     def make_tagger(self, model, tokenizer, labels: Labels) -> Tagger:

@@ -197,6 +197,18 @@ def test_train_selects_treebanks_by_id_and_language(capsys, tiny_treebank_dir, t
     assert sorted(json.loads((out / "metadata.json").read_text())["treebanks"]) == ["xx_second", "xx_test"]
 
 
+def test_train_switches_an_init_model_to_first_plus_last(capsys, tiny_treebank_dir, tiny_model_dir, tmp_path):
+    out = tmp_path / "fl"
+    rc, _, _ = run_cli(capsys, "train", tiny_treebank_dir, "-o", out, "--init", tiny_model_dir,
+                       "--word-pooling", "first+last", "--epochs", "1", *TINY_TRAIN_ARGS)
+    assert rc == 0
+    assert json.loads((out / "config.json").read_text())["word_pooling"] == "first+last"
+    assert "last_piece.weight" in load_file(str(out / "model.safetensors"))
+    rc, _, err = run_cli(capsys, "train", tiny_treebank_dir, "-o", tmp_path / "m", "--arch", "meta-lstm",
+                         "--word-pooling", "first+last", *TINY_TRAIN_ARGS)
+    assert_one_error_line(rc, err, "--word-pooling is for transformer models")
+
+
 def test_train_unknown_language_is_a_clear_error(capsys, tiny_treebank_dir, tmp_path):
     rc, _, err = run_cli(capsys, "train", tiny_treebank_dir, "-o", tmp_path / "m", "--treebanks", "qq",
                          *TINY_TRAIN_ARGS)

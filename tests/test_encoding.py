@@ -81,6 +81,7 @@ def test_first_wordpiece_alignment(tokenizer):
     bounds = chunk.first + [len(ids) - 1]
     for i, word_pieces in enumerate(pieces):
         assert ids[bounds[i]:bounds[i + 1]] == word_pieces  # the word's pieces, in order, nothing between
+        assert chunk.last[i] == bounds[i + 1] - 1  # and the last one read by first+last models
     # the same first pieces as the tokenizer's own is_split_into_words alignment
     enc = tokenizer(words, is_split_into_words=True, add_special_tokens=False)
     hf_first = {}
@@ -104,7 +105,8 @@ def test_over_long_word_in_a_small_window():
     assert [c.offset for c in chunks] == [0, 1, 2]  # the long word gets a window of its own
     for c in chunks:
         assert len(c.input_ids) <= 8 and c.input_ids[-1] == wp.sep_id
-        assert all(0 < f < len(c.input_ids) - 1 for f in c.first)
+        assert all(0 < f <= last < len(c.input_ids) - 1 for f, last in zip(c.first, c.last))
+    assert chunks[1].last == [6]  # the truncated word ends where its window's [SEP] begins
 
 
 def check_windows(lengths: list[int], budget: int, overlap: bool):
@@ -143,7 +145,7 @@ def test_windows_of_words_longer_than_the_budget():
     assert check_windows([], 10, overlap=True) == []
 
 
-def test_collate_pads_and_indexes_first_pieces():
+def test_collate_pads_and_indexes_first_and_last_pieces():
     wp = WordPieces(handmade_tokenizer())
     chunks = make_chunks(wp, [["Markt", "."], ["猫が魚を食べる", "הילד", "."]], max_len=64)
     batch = collate(chunks, wp.pad_id)
@@ -155,3 +157,6 @@ def test_collate_pads_and_indexes_first_pieces():
     expected = [c.input_ids[f] for c in chunks for f in c.first]
     assert flat.tolist() == expected and len(expected) == 5
     assert np.array_equal(batch["word_index"].numpy()[2:], np.array(chunks[1].first) + ids.shape[1])
+    last = ids.reshape(-1)[batch["last_index"].numpy()]
+    assert last.tolist() == [c.input_ids[i] for c in chunks for i in c.last]
+    assert (batch["last_index"] >= batch["word_index"]).all()

@@ -50,6 +50,30 @@ def test_forward_gives_one_row_per_word(tiny_tokenizer):
     assert torch.allclose(alone["upos"], out["upos"][:4], atol=1e-5)
 
 
+def test_first_plus_last_pooling_starts_as_the_first_piece_model(tiny_tokenizer):
+    model, _ = tiny_model()
+    wp = WordPieces(tiny_tokenizer)
+    sentences = [["Мама", "мыла", "раму", "."], ["猫が魚を食べる", "Marktplatzverkäufer", "。"]]
+    chunks = make_chunks(wp, sentences, 64)
+    assert any(f != last for c in chunks for f, last in zip(c.first, c.last))  # some words have 2+ pieces
+    batch = collate(chunks, wp.pad_id)
+    before = model(**batch)
+    model.set_word_pooling("first+last")
+    assert model.config.word_pooling == "first+last"
+    after = model(**batch)
+    assert all(torch.equal(before[k], after[k]) for k in before)  # a zero projection: nothing moved
+    with torch.no_grad():
+        model.last_piece.weight.normal_()
+    moved = model(**batch)["upos"]
+    assert not torch.allclose(moved, before["upos"])
+    with pytest.raises(ValueError, match="needs last_index"):
+        model(batch["input_ids"], batch["attention_mask"], batch["word_index"])
+    with pytest.raises(ValueError, match="unknown word pooling 'mean'"):
+        model.set_word_pooling("mean")
+    model.set_word_pooling("first")
+    assert model.last_piece is None and torch.equal(model(**batch)["upos"], before["upos"])
+
+
 def test_heads_run_on_any_states():
     model, labels = tiny_model()
     out = model.heads(torch.randn(2, 7, model.encoder.config.hidden_size))  # per wordpiece (distillation)

@@ -10,10 +10,12 @@ import sys
 
 import numpy as np
 import pytest
+import torch
 
 from polytag.export import agreement, export
 from polytag.labels import UPOS, Labels
 from polytag.model import ModelConfig
+from polytag.model_folder import load_model, save_model
 from polytag.onnx_backend import FastTokenizer, OnnxBackend, load_onnx_parts
 from polytag.predict import Tagger
 
@@ -100,6 +102,24 @@ def test_int8_agrees_with_pytorch_fp32(confident_onnx_dir, morph):
         top2 = np.sort(fp32_logits, axis=-1)[..., -2:]
         flipped = fp32_logits.argmax(-1) != int8_ids
         assert (top2[..., 1] - top2[..., 0])[flipped].max(initial=0) < NEAR_TIE
+
+
+def test_first_plus_last_model_exports_and_serves_the_same_labels(tiny_model_dir, tmp_path):
+    """The last-piece projection (random here, so it matters) goes into the graph as a
+    last_index input; fp32 ONNX gives exactly PyTorch's labels, windows and long words included."""
+    model, tokenizer, labels, _ = load_model(tiny_model_dir)
+    model.set_word_pooling("first+last")
+    torch.manual_seed(0)
+    with torch.no_grad():
+        model.last_piece.weight.normal_(std=0.5)
+    folder = tmp_path / "first_last"
+    save_model(folder, model, tokenizer, labels)
+    export(folder, fp32=True, check=False)
+    assert OnnxBackend(folder).inputs == ["word_embeddings", "attention_mask", "word_index", "last_index"]
+    ref, got = torch_tagger(folder), onnx_tagger(folder)
+    assert ref.config.word_pooling == "first+last"
+    assert got.predict(SENTENCES) == ref.predict(SENTENCES)
+    assert ref.predict(SENTENCES) != torch_tagger(tiny_model_dir).predict(SENTENCES)
 
 
 def test_tagger_load_picks_onnx_when_exported(onnx_dirs, tiny_model_dir):

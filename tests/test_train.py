@@ -54,6 +54,7 @@ def test_factored_targets_follow_the_bundle():
     assert (table[-1] == IGNORE).all()  # row for unseen bundles
     ex = type("E", (), {})()
     ex.input_ids, ex.first = np.array([2, 7, 8, 9, 3], dtype=np.int32), np.array([1, 2, 3])
+    ex.last = ex.first
     ex.upos = np.array([0, 1, 2])
     ex.bundle = np.array([labels.bundle_id["Case=Acc"], IGNORE, 0])
     batch = collate_examples([ex], 0, table)
