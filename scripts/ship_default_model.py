@@ -50,14 +50,22 @@ def drop_unused_heads(model) -> None:
     model.config.morph_heads = [keep]
 
 
-def describe_training(metadata: dict) -> str:
+def stage_macro(stage: dict) -> dict:
+    """{head: dev macro} of one training run (PyTorch fp32 on its own output folder)."""
+    return stage.get("dev_macro") or {h: r["macro"] for h, r in (stage.get("dev") or {}).items()}
+
+
+def describe_training(metadata: dict, head: str) -> str:
     stages = training_stages(metadata)
     parts = []
     for stage in stages:
         cfg = stage.get("train_config", {})
         mixing = f"temperature {cfg['sampling_temperature']} sampling" if cfg.get("sampling_temperature") else "shuffled"
+        pooling = cfg.get("word_pooling") or "first"  # runs from before the option read the first piece
+        macro = stage_macro(stage).get(head)
+        dev = f", dev (fp32) {macro['upos']:.2f}/{macro['ufeats']:.2f}" if macro else ""
         parts.append(f"{stage['training_seconds'] / 60:.0f} min, {stage['steps']} steps, lr {cfg.get('lr')}, "
-                     f"{mixing}, best epoch {stage['epoch']}")
+                     f"{mixing}, word pooling {pooling}, best epoch {stage['epoch']}{dev}")
     minutes = sum(stage["training_seconds"] for stage in stages) / 60
     return f"{minutes:.0f} min on {metadata['device']} in {len(parts)} run(s): " + "; then ".join(parts)
 
@@ -65,7 +73,7 @@ def describe_training(metadata: dict) -> str:
 def head_comparison(metadata: dict) -> dict | None:
     """Dev UFeats of each morphology head, from the run that trained both."""
     for stage in training_stages(metadata)[::-1]:
-        scores = stage.get("dev_macro") or {h: r["macro"] for h, r in (stage.get("dev") or {}).items()}
+        scores = stage_macro(stage)
         if len(scores) > 1:
             return {h: macro["ufeats"] for h, macro in scores.items()}
     return None
@@ -112,11 +120,12 @@ def main() -> int:
                 "" if n_params_trained == n_params
                 else f" ({n_params_trained:,} trained, with the unused morphology head)"),
             "morphology head used": config.morph_decode,
+            "word pooling": config.word_pooling,
             "stored weights": f"{args.weights} safetensors + int8 ONNX",
             "backend used for these scores": tagger.backend.name,
             "size on disk (MB, whole folder)": folder_mb(DEST),
             "trained on": f"{len(metadata['treebanks'])} treebanks, {metadata['train_words']:,} words",
-            "training": describe_training(metadata),
+            "training": describe_training(metadata, config.morph_decode),
             "dev evaluation speed (words/s, incl. reading and scoring)": round(words / seconds),
         },
     }
