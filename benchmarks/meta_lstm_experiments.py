@@ -10,6 +10,8 @@ Trains one Meta-LSTM per listed treebank and one multilingual Meta-LSTM on every
 
 Re-runnable: a model whose training has finished is skipped; an interrupted one is resumed from
 its checkpoint. --skip-training only collects the scores of the models already in --out.
+--longer-treebanks adds per-language models trained longer (--longer-minutes, in --longer-out), to see
+how far the short runs are from convergence on the large treebanks.
 """
 
 from __future__ import annotations
@@ -102,6 +104,22 @@ def model_info(folder: Path) -> tuple[dict, dict, dict]:
              "dev_ufeats_by_head": {h: r["macro"]["ufeats"] for h, r in meta["dev"].items()}}, meta, config)
 
 
+def evaluate_per_language(names: list[str], out: Path, found: dict, threads: int) -> tuple[dict, list[dict]]:
+    """Dev scores, training progress and sub-model UPOS of the per-language models out/TB -> (rows, metadata)."""
+    rows, metas = {}, []
+    for tb in names:
+        if found[tb].dev is None:
+            print(f"{tb}: no dev split, left out", file=sys.stderr)
+            continue
+        tagger = Tagger.load(out / tb, backend="torch", threads=threads)
+        info, meta, _ = model_info(out / tb)
+        scores = evaluate_files(tagger, [found[tb].dev])["files"].popitem()[1]
+        rows[tb] = {**scores, **info, "dev_upos_by_submodel": submodel_upos(tagger, found[tb].dev)}
+        metas.append(meta)
+        print(tb, json.dumps(rows[tb]), flush=True)
+    return rows, metas
+
+
 def budget(metas: list[dict], given: float, flag: str) -> float:
     """The time budget the models were trained with (`--resume` keeps a model's first one)."""
     minutes = {m["train_config"]["max_minutes"] for m in metas}
@@ -123,27 +141,25 @@ def main(argv=None) -> int:
     p.add_argument("--out", default="runs/meta_lstm")
     p.add_argument("--json", default="docs/results/meta_lstm.json")
     p.add_argument("--skip-training", action="store_true", help="only evaluate the models in --out")
+    p.add_argument("--longer-treebanks", default="", help="per-language models also trained --longer-minutes")
+    p.add_argument("--longer-minutes", type=float, default=65)
+    p.add_argument("--longer-out", default="runs/meta_lstm_long")
     argv = sys.argv[1:] if argv is None else argv
     args = p.parse_args(argv)
     out, found = Path(args.out), find_treebanks(args.data)
     names = [t.strip() for t in args.treebanks.split(",") if t.strip()]
+    longer_names = [t.strip() for t in args.longer_treebanks.split(",") if t.strip()]
+    longer_out = Path(args.longer_out)
     torch.set_num_threads(args.threads)
     if not args.skip_training:
         for tb in names:
             train(args, tb, args.per_language_minutes, out / tb)
         train(args, None, args.multilingual_minutes, out / "multi")
+        for tb in longer_names:
+            train(args, tb, args.longer_minutes, longer_out / tb)
 
-    per_language, metas = {}, []
-    for tb in names:
-        if found[tb].dev is None:
-            print(f"{tb}: no dev split, left out", file=sys.stderr)
-            continue
-        tagger = Tagger.load(out / tb, backend="torch", threads=args.threads)
-        info, meta, _ = model_info(out / tb)
-        scores = evaluate_files(tagger, [found[tb].dev])["files"].popitem()[1]
-        per_language[tb] = {**scores, **info, "dev_upos_by_submodel": submodel_upos(tagger, found[tb].dev)}
-        metas.append(meta)
-        print(tb, json.dumps(per_language[tb]), flush=True)
+    per_language, metas = evaluate_per_language(names, out, found, args.threads)
+    longer, longer_metas = evaluate_per_language(longer_names, longer_out, found, args.threads)
     multi, meta, config = model_info(out / "multi")
     devs = {tb_id: tb.dev for tb_id, tb in sorted(found.items()) if tb.dev and tb_id in meta["treebanks"]}
     result = evaluate_files(Tagger.load(out / "multi", backend="torch", threads=args.threads), list(devs.values()))
@@ -151,6 +167,7 @@ def main(argv=None) -> int:
 
     args.per_language_minutes = budget(metas, args.per_language_minutes, "--per-language-minutes")
     args.multilingual_minutes = budget([meta], args.multilingual_minutes, "--multilingual-minutes")
+    args.longer_minutes = budget(longer_metas, args.longer_minutes, "--longer-minutes")
     s = sizes = {k: v for k, v in config["encoder_config"].items() if k in META_PRESETS["meta-lstm"]}
     cfg, preset = meta["train_config"], config["encoder"]
     device = "CPU" if meta["device"] == "cpu" else meta["device"]
@@ -190,9 +207,13 @@ def main(argv=None) -> int:
                                            args.threads),
                      "multilingual": shown(train_command(args, None, args.multilingual_minutes, out / "multi"),
                                            args.threads)},
+        "per_language_minutes": args.per_language_minutes,
         "sizes": sizes,
         "per_language": per_language,
         "multilingual": {"files": files, "macro": result["macro"], **multi},
+        **({"longer_runs": {"minutes": args.longer_minutes, "per_language": longer,
+                            "command": shown(train_command(args, "TB", args.longer_minutes, longer_out / "TB"),
+                                             args.threads)}} if longer else {}),
         "paper_table8_upos": old.get("paper_table8_upos"),
         "paper_table8_note": old.get("paper_table8_note", PAPER_NOTE),
     }

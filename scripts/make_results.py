@@ -79,6 +79,8 @@ def render_meta_lstm(data: dict) -> str:
             f"{multi['macro']['upos']:.2f}, UFeats {multi['macro']['ufeats']:.2f}"
             + (f" (shipped MiniBERT on the same files: {minibert_all[0]:.2f}, {minibert_all[1]:.2f})"
                if None not in minibert_all else "") + ".", ""]
+    if data.get("longer_runs"):
+        out += render_longer_runs(data["longer_runs"], per, data.get("per_language_minutes"), minibert)
     if paper:
         out += ["\\* from the paper (Tsai et al. 2019, Table 8): on test, with predicted segmentation.", ""]
     elif data.get("paper_table8_note"):
@@ -86,6 +88,23 @@ def render_meta_lstm(data: dict) -> str:
     for name, cmd in data.get("commands", {}).items():
         out.append(f"- {name}: `{cmd}`")
     return "\n".join(out)
+
+
+def render_longer_runs(longer: dict, short: dict, short_minutes: float | None, minibert: dict) -> list[str]:
+    """Per-language Meta-LSTMs trained longer, beside the same treebanks' short runs and the MiniBERT."""
+    def cells(r: dict | None) -> list[str]:
+        return [f"{r['upos']:.2f}", f"{r['ufeats']:.2f}", f"{r['epochs_seen']:g}"] if r else ["", "", ""]
+
+    was = f"{short_minutes:g} min" if short_minutes else "main table"
+    header = ["treebank (dev)", "train words", f"UPOS ({was})", "UFeats", "epochs",
+              f"UPOS ({longer['minutes']:g} min)", "UFeats", "epochs", "shipped MiniBERT UPOS", "UFeats"]
+    rows = []
+    for tb, r in longer["per_language"].items():
+        b = minibert.get(tb)
+        rows.append([tb, f"{r['train_words']:,}", *cells(short.get(tb)), *cells(r),
+                     f"{b['upos']:.2f}" if b else "", f"{b['ufeats']:.2f}" if b else ""])
+    return [f"Per-language Meta-LSTMs trained longer ({longer['minutes']:g} min each; epochs: those seen by the "
+            "saved, best-on-dev model):", "", table(header, rows), "", f"- longer runs: `{longer['command']}`", ""]
 
 
 def render_distill_ablation(data: dict) -> str:

@@ -45,3 +45,17 @@ def test_meta_lstm_table_shows_shipped_minibert_from_its_evaluation(make_results
     assert "| aa_one | 1,000 | 90.00 | 80.00 | 85.00 | 75.00 | -5.00 | 95.00 | 91.00 |" in text
     assert "| -5.00 | **94.00** | **90.00** |" in text
     assert "(shipped MiniBERT on the same files: 92.00, 87.67)." in text
+
+
+def test_longer_meta_lstm_runs_sit_beside_the_short_ones(make_results):
+    data = meta_lstm_data()
+    data["per_language_minutes"] = 15.5
+    data["per_language"]["aa_one"]["epochs_seen"] = 2.5
+    data["longer_runs"] = {"minutes": 65, "command": "polytag train X",
+                           "per_language": {"aa_one": {"train_words": 1000, "upos": 93.0, "ufeats": 84.0,
+                                                       "epochs_seen": 11.0}}}
+    text = make_results.render_meta_lstm(data)
+    assert "| treebank (dev) | train words | UPOS (15.5 min) | UFeats | epochs | UPOS (65 min) |" in text
+    assert "| aa_one | 1,000 | 90.00 | 80.00 | 2.5 | 93.00 | 84.00 | 11 |  |  |" in text
+    assert "- longer runs: `polytag train X`" in text
+    assert "trained longer" not in make_results.render_meta_lstm(meta_lstm_data())
