@@ -4,11 +4,12 @@
     model.onnx        int8 dynamic quantization of it (the default; `--fp32` writes fp32 here instead)
 
 Inputs (dynamic batch and sequence axes): word_embeddings (B, S, H) float, attention_mask (B, S),
-word_index (N,) and, for a first+last model, last_index (N,), as built by `encoding.collate_numpy`
-plus a lookup of input_ids in the word-embedding matrix. The graph starts after that lookup: the matrix is the biggest one in the
-model (vocabulary x hidden), and model.safetensors already holds it (int8 rows in the shipped
-model), so `onnx_backend.EmbeddingTable` reads it from there instead of storing it twice;
-onnx.json names it ("embedding_table"). Outputs, per word (N rows):
+word_index (N,) and, for a first+last model, last_index (N,), as built by
+`encoding.collate_numpy` plus a lookup of input_ids in the word-embedding matrix. The graph
+starts after that lookup: the matrix is the biggest one in the model (vocabulary x hidden), and
+model.safetensors already holds it (int8 rows in the shipped model), so
+`onnx_backend.EmbeddingTable` reads it from there instead of storing it twice; onnx.json names
+it ("embedding_table"). Outputs, per word (N rows):
 
     upos          (N, 17) float logits: small, and `--x-second-best` needs the runner-up
     bundle_ids    (N,)    argmax of the whole-bundle head (when the model has it)
