@@ -113,8 +113,9 @@ def collate_examples(examples: list[Example], pad_id: int, table: torch.Tensor) 
     for row, e in enumerate(examples):
         ids[row, : len(e.input_ids)] = e.input_ids
         mask[row, : len(e.input_ids)] = 1
-    word_index = np.concatenate([e.first + row * seq for row, e in enumerate(examples)])
-    last_index = np.concatenate([e.last + row * seq for row, e in enumerate(examples)])
+    row_start = np.repeat(np.arange(len(examples), dtype=np.int64) * seq, [len(e.first) for e in examples])
+    word_index = np.concatenate([e.first for e in examples]) + row_start
+    last_index = np.concatenate([e.last for e in examples]) + row_start
     bundle = torch.from_numpy(np.concatenate([e.bundle for e in examples]))
     return {
         "input_ids": torch.from_numpy(ids),
