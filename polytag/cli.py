@@ -70,8 +70,10 @@ def cmd_train(args) -> None:
     if values.get("arch") == "meta-lstm":
         from .meta_lstm import TRAIN_DEFAULTS  # noqa: PLC0415
 
-        if "word_pooling" in values:
-            raise InputError("--word-pooling is for transformer models; a Meta-LSTM reads whole words")
+        for option in ("word_pooling", "wordpiece_dropout"):
+            if option in values:
+                flag = "--" + option.replace("_", "-")
+                raise InputError(f"{flag} is for transformer models; a Meta-LSTM reads whole words")
 
         values = {**TRAIN_DEFAULTS, **values}  # the baseline's own lr, dropout, ... unless given
     if args.resume and (Path(args.output) / "train_config.json").exists():
@@ -261,6 +263,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--clip", type=float)
     p.add_argument("--accumulate", type=int)
     p.add_argument("--dropout", type=float)
+    p.add_argument("--wordpiece-dropout", type=float,
+                   help="transformer, training only: replace each input wordpiece by [UNK] with this "
+                   "probability (word dropout; default 0)")
     p.add_argument("--sampling-temperature", type=float)
     p.add_argument("--save-half", action="store_true", default=None, help="save fp16 weights")
     add_run_options(p)

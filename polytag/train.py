@@ -56,6 +56,9 @@ class TrainConfig:
     clip: float = 1.0
     accumulate: int = 1
     dropout: float = 0.1
+    # training only: each input wordpiece becomes [UNK] with this probability (word dropout, as in
+    # UDPipe 2), so the model must read context and the word's other pieces instead of memorising
+    wordpiece_dropout: float = 0.0
     sampling_temperature: float | None = None  # None = concatenate and shuffle (the paper)
     seed: int = 42
     device: str = "auto"
@@ -126,6 +129,15 @@ def collate_examples(examples: list[Example], pad_id: int, table: torch.Tensor) 
         "bundle": bundle,
         "factored": table[torch.where(bundle == IGNORE, len(table) - 1, bundle)],
     }
+
+
+def drop_wordpieces(input_ids: torch.Tensor, attention_mask: torch.Tensor, rate: float, unk_id: int,
+                    keep_ids: torch.Tensor) -> torch.Tensor:
+    """A copy of input_ids with each real, non-special wordpiece replaced by unk_id with
+    probability `rate` (torch's seeded RNG, so a resumed run draws the same)."""
+    drop = torch.rand(input_ids.shape, device=input_ids.device) < rate
+    drop &= attention_mask.bool() & ~torch.isin(input_ids, keep_ids)
+    return torch.where(drop, torch.full_like(input_ids, unk_id), input_ids)
 
 
 def tagging_loss(out: dict[str, torch.Tensor], batch: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -356,10 +368,16 @@ class Trainer:
             examples += encode_examples(wp, labels, sents, self.cfg.max_len)
         table = factored_table(labels)
         lengths = np.array([len(e.input_ids) for e in examples])
+        self.unk_id = wp.unk_id
+        self.special_ids = torch.tensor(sorted(set(tokenizer.all_special_ids) - {wp.unk_id}), device=self.device)
         return examples, lengths, lambda part: collate_examples(part, wp.pad_id, table)
 
     def loss(self, model, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        out = model(batch["input_ids"], batch["attention_mask"], batch["word_index"], batch["last_index"])
+        input_ids = batch["input_ids"]
+        if self.cfg.wordpiece_dropout > 0:
+            input_ids = drop_wordpieces(input_ids, batch["attention_mask"], self.cfg.wordpiece_dropout,
+                                        self.unk_id, self.special_ids)
+        out = model(input_ids, batch["attention_mask"], batch["word_index"], batch["last_index"])
         return tagging_loss(out, batch)
 
     def make_tagger(self, model, tokenizer, labels: Labels) -> Tagger:

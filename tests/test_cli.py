@@ -209,6 +209,17 @@ def test_train_switches_an_init_model_to_first_plus_last(capsys, tiny_treebank_d
     assert_one_error_line(rc, err, "--word-pooling is for transformer models")
 
 
+def test_train_with_wordpiece_dropout(capsys, tiny_treebank_dir, tiny_model_dir, tmp_path):
+    out = tmp_path / "wd"
+    rc, _, _ = run_cli(capsys, "train", tiny_treebank_dir, "-o", out, "--init", tiny_model_dir,
+                       "--wordpiece-dropout", "0.3", "--epochs", "1", *TINY_TRAIN_ARGS)
+    assert rc == 0
+    assert json.loads((out / "train_config.json").read_text())["wordpiece_dropout"] == 0.3
+    rc, _, err = run_cli(capsys, "train", tiny_treebank_dir, "-o", tmp_path / "m", "--arch", "meta-lstm",
+                         "--wordpiece-dropout", "0.1", *TINY_TRAIN_ARGS)
+    assert_one_error_line(rc, err, "--wordpiece-dropout is for transformer models")
+
+
 def test_train_unknown_language_is_a_clear_error(capsys, tiny_treebank_dir, tmp_path):
     rc, _, err = run_cli(capsys, "train", tiny_treebank_dir, "-o", tmp_path / "m", "--treebanks", "qq",
                          *TINY_TRAIN_ARGS)

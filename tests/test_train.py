@@ -20,8 +20,8 @@ from polytag.model import ModelConfig, TaggerModel, preset_encoder_config
 from polytag.model_folder import load_model
 from polytag.predict import Tagger
 from polytag.train import (
-    TrainConfig, batches_for_epoch, collate_examples, encode_examples, factored_table, init_history, tagging_loss,
-    train, training_stages,
+    TrainConfig, batches_for_epoch, collate_examples, drop_wordpieces, encode_examples, factored_table, init_history,
+    tagging_loss, train, training_stages,
 )
 
 
@@ -98,6 +98,20 @@ def test_a_training_step_lowers_the_loss(tmp_path, tiny_tokenizer):
     final = forward().item()
     assert losses[1] < losses[0]
     assert final < losses[0] * 0.9
+
+
+def test_wordpiece_dropout_replaces_only_real_non_special_pieces():
+    cls, sep, pad, unk, keep = 2, 3, 0, 1, torch.tensor([0, 2, 3, 4])
+    ids = torch.tensor([[cls, 10, 11, 12, sep, pad], [cls, 13, sep, pad, pad, pad]])
+    mask = (ids != pad).long()
+    assert torch.equal(drop_wordpieces(ids, mask, 1.0, unk, keep),
+                       torch.tensor([[cls, unk, unk, unk, sep, pad], [cls, unk, sep, pad, pad, pad]]))
+    assert torch.equal(drop_wordpieces(ids, mask, 0.0, unk, keep), ids)
+    torch.manual_seed(0)
+    many = torch.randint(5, 100, (100, 100))
+    rate = (drop_wordpieces(many, torch.ones_like(many), 0.2, unk, keep) == unk).float().mean().item()
+    assert 0.18 < rate < 0.22
+    assert many.min() >= 5  # the input is not changed in place
 
 
 def test_batches_cover_every_example_once():
