@@ -1,0 +1,124 @@
+"""Where a model's errors come from: two diagnostics behind the notes on the default model.
+
+    python benchmarks/error_analysis.py fit   [--model DIR] [--data ../shared/ud] [--sentences 1500]
+    python benchmarks/error_analysis.py joint [--model DIR] [--data ../shared/ud]
+
+fit:   UPOS/UFeats on (a seeded sample of) each treebank's *train* split next to its dev scores.
+       A large gap means the model memorises that treebank rather than generalising.
+joint: dev macro with UPOS and the FEATS bundle decoded independently (argmax each, what polytag
+       does) and decoded jointly: the best-scoring (UPOS, bundle) pair among pairs seen together
+       in training, searched over the top-k of each head. Tells whether inconsistent pairs
+       (e.g. a NOUN with VerbForm) are a source of errors worth a constrained decoder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from polytag.conllu_io import normalize_feats, read_conllu  # noqa: E402
+from polytag.data import find_treebanks, load_sentences  # noqa: E402
+from polytag.evaluate import feature_set, file_key, score  # noqa: E402
+from polytag.predict import Tagger  # noqa: E402
+
+
+def fit(tagger: Tagger, data: str, n_sentences: int) -> None:
+    print(f"{'treebank':<16} {'train UPOS':>10} {'train UFeats':>12} {'dev UPOS':>9} {'dev UFeats':>10}")
+    for tb in find_treebanks(data).values():
+        if not (tb.train and tb.dev):
+            continue
+        train = load_sentences(tb.train, tb.id)
+        random.Random(0).shuffle(train)
+        train = train[:n_sentences]
+        dev = list(read_conllu(tb.dev))
+        on_train = score(train, *tagger.predict([s.words for s in train]))
+        on_dev = score(dev, *tagger.predict([s.words for s in dev]))
+        print(f"{tb.id:<16} {on_train['upos']:>10.2f} {on_train['ufeats']:>12.2f} "
+              f"{on_dev['upos']:>9.2f} {on_dev['ufeats']:>10.2f}", flush=True)
+
+
+def log_softmax(x: np.ndarray) -> np.ndarray:
+    x = x - x.max(-1, keepdims=True)
+    return x - np.log(np.exp(x).sum(-1, keepdims=True))
+
+
+def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    ids = np.argpartition(-scores, k - 1, axis=-1)[:, :k]
+    return ids, np.take_along_axis(scores, ids, -1)
+
+
+def joint_decode(upos_logits, bundle_logits, seen: np.ndarray, k_upos: int = 4, k_bundle: int = 20):
+    """-> (upos ids, bundle ids): the best pair allowed by `seen` (n_upos, n_bundles) among the
+    top-k of each head; words with no allowed pair keep the independent argmax."""
+    n = len(upos_logits)
+    u_ids, u_scores = top_k(log_softmax(upos_logits), k_upos)
+    b_ids, b_scores = top_k(log_softmax(bundle_logits), k_bundle)
+    pair = u_scores[:, :, None] + b_scores[:, None, :]
+    pair = np.where(seen[u_ids[:, :, None], b_ids[:, None, :]], pair, -np.inf).reshape(n, -1)
+    best = pair.argmax(-1)
+    upos = u_ids[np.arange(n), best // k_bundle]
+    bundle = b_ids[np.arange(n), best % k_bundle]
+    none = ~np.isfinite(pair.max(-1))
+    upos[none], bundle[none] = upos_logits[none].argmax(-1), bundle_logits[none].argmax(-1)
+    return upos, bundle
+
+
+def joint(tagger: Tagger, data: str) -> None:
+    labels = tagger.labels
+    upos_index = {u: i for i, u in enumerate(labels.upos)}
+    bundle_index = {b: i for i, b in enumerate(labels.bundles)}
+    seen = np.zeros((len(labels.upos), len(labels.bundles)), bool)
+    treebanks = find_treebanks(data).values()
+    for tb in treebanks:
+        for s in load_sentences(tb.train, tb.id) if tb.train else []:
+            for u, f in zip(s.upos, s.feats):
+                b = bundle_index.get(normalize_feats(f))
+                if u in upos_index and b is not None:
+                    seen[upos_index[u], b] = True
+    print(f"(UPOS, bundle) pairs seen in training: {seen.sum():,} ({len(labels.bundles):,} bundles)")
+    upos_names, bundle_names = np.array(labels.upos), np.array(labels.bundles, dtype=object)
+    macro = {"independent": [], "joint": []}
+    for tb in treebanks:
+        if not tb.dev:
+            continue
+        gold = list(read_conllu(tb.dev))
+        out = tagger.run([s.words for s in gold], ("upos", "bundle"))
+        gold_upos = np.array([u for s in gold for u in s.upos])
+        gold_feats = [feature_set(f) for s in gold for f in s.feats]
+        decoded = {"independent": (out["upos"].argmax(-1), out["bundle"].argmax(-1)),
+                   "joint": joint_decode(out["upos"], out["bundle"], seen)}
+        row = []
+        for name, (u, b) in decoded.items():
+            upos = 100 * np.mean(upos_names[u] == gold_upos)
+            ufeats = 100 * np.mean([feature_set(p) == g for p, g in zip(bundle_names[b], gold_feats)])
+            macro[name].append((upos, ufeats))
+            row.append(f"{upos:6.2f}/{ufeats:6.2f}")
+        print(f"{file_key(tb.dev):<24} independent {row[0]}  joint {row[1]}", flush=True)
+    for name, rows in macro.items():
+        print(f"macro {name}: UPOS {np.mean([r[0] for r in rows]):.2f} UFeats {np.mean([r[1] for r in rows]):.2f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("what", choices=["fit", "joint"])
+    parser.add_argument("--model", default=str(ROOT / "polytag" / "models" / "default"))
+    parser.add_argument("--data", default=str(ROOT.parent / "shared" / "ud"))
+    parser.add_argument("--sentences", type=int, default=1500, help="fit: train sentences per treebank")
+    args = parser.parse_args()
+    # fp32 logits from PyTorch: the joint decoder needs the bundle scores, not just the argmax
+    tagger = Tagger.load(args.model, backend="torch")
+    if args.what == "fit":
+        fit(tagger, args.data, args.sentences)
+    else:
+        joint(tagger, args.data)
+
+
+if __name__ == "__main__":
+    main()
