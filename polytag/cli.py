@@ -82,6 +82,13 @@ def cmd_train(args) -> None:
     train(TrainConfig.from_dict(values), resume=args.resume)
 
 
+def cmd_average(args) -> None:
+    from .average import write_average  # noqa: PLC0415
+
+    metadata = write_average(args.models, args.output)
+    print(f"{args.output}: mean of {len(args.models)} models, {metadata['parameters']:,} parameters")
+
+
 def _config_values(args, config_cls) -> dict:
     return {k: v for k, v in vars(args).items() if k in config_cls.__dataclass_fields__ and v is not None}
 
@@ -270,6 +277,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--save-half", action="store_true", default=None, help="save fp16 weights")
     add_run_options(p)
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("average", help="average the weights of runs that continued one model (a model soup)")
+    p.add_argument("models", nargs="+", help="model folders: same vocabulary, labels and encoder shape")
+    p.add_argument("--output", "-o", required=True, help="model folder to write")
+    p.set_defaults(func=cmd_average)
     _add_subcommands_issue3(sub)
     _add_subcommands_issue4(sub)
     return parser

@@ -436,7 +436,7 @@ def init_history(folder) -> dict | None:
     except (OSError, ValueError):
         return None
     keep = ("polytag_commit", "date", "training_seconds", "device", "epoch", "steps", "train_config",
-            "initialised_from")
+            "initialised_from", "averaged_from")
     history = {k: meta[k] for k in keep if k in meta}
     history["dev_macro"] = {head: r["macro"] for head, r in (meta.get("dev") or {}).items() if "macro" in r}
     return history

@@ -55,24 +55,51 @@ def stage_macro(stage: dict) -> dict:
     return stage.get("dev_macro") or {h: r["macro"] for h, r in (stage.get("dev") or {}).items()}
 
 
-def describe_training(metadata: dict, head: str) -> str:
-    stages = training_stages(metadata)
+def describe_stages(stages: list[dict], head: str) -> list[str]:
     parts = []
     for stage in stages:
         cfg = stage.get("train_config", {})
         mixing = f"temperature {cfg['sampling_temperature']} sampling" if cfg.get("sampling_temperature") else "shuffled"
         pooling = cfg.get("word_pooling") or "first"  # runs from before the option read the first piece
+        extra = f", wordpiece dropout {cfg['wordpiece_dropout']}" if cfg.get("wordpiece_dropout") else ""
         macro = stage_macro(stage).get(head)
         dev = f", dev (fp32) {macro['upos']:.2f}/{macro['ufeats']:.2f}" if macro else ""
         parts.append(f"{stage['training_seconds'] / 60:.0f} min, {stage['steps']} steps, lr {cfg.get('lr')}, "
-                     f"{mixing}, word pooling {pooling}, best epoch {stage['epoch']}{dev}")
+                     f"{mixing}, word pooling {pooling}{extra}, best epoch {stage['epoch']}{dev}")
+    return parts
+
+
+def stage_tree(metadata: dict) -> tuple[list[dict], list[list[dict]]]:
+    """-> (the runs in sequence, the runs after them that were averaged: one list per branch).
+    A model made by `polytag average` lists its sources under averaged_from; their shared
+    history is told once."""
+    sources = metadata.get("averaged_from")
+    if not sources:
+        return training_stages(metadata), []
+    chains = [training_stages(source) for source in sources]
+    shared = 0
+    while all(len(c) > shared for c in chains) and all(c[shared] == chains[0][shared] for c in chains):
+        shared += 1
+    return chains[0][:shared], [c[shared:] for c in chains]
+
+
+def describe_training(metadata: dict, head: str) -> str:
+    shared, branches = stage_tree(metadata)
+    stages = shared + [stage for branch in branches for stage in branch]
     minutes = sum(stage["training_seconds"] for stage in stages) / 60
-    return f"{minutes:.0f} min on {metadata['device']} in {len(parts)} run(s): " + "; then ".join(parts)
+    device = metadata.get("device") or stages[-1].get("device", "?")
+    text = f"{minutes:.0f} min on {device} in {len(stages)} run(s): " + "; then ".join(describe_stages(shared, head))
+    if branches:
+        runs = ["[" + "; then ".join(describe_stages(branch, head)) + "]" for branch in branches]
+        text += (f"; then {len(branches)} runs continuing that model, their weights averaged "
+                 f"(polytag average): " + " and ".join(runs))
+    return text
 
 
 def head_comparison(metadata: dict) -> dict | None:
-    """Dev UFeats of each morphology head, from the run that trained both."""
-    for stage in training_stages(metadata)[::-1]:
+    """Dev UFeats of each morphology head, from the last run that trained both."""
+    shared, branches = stage_tree(metadata)
+    for stage in (shared + [stage for branch in branches for stage in branch])[::-1]:
         scores = stage_macro(stage)
         if len(scores) > 1:
             return {h: macro["ufeats"] for h, macro in scores.items()}

@@ -1,0 +1,99 @@
+"""polytag average: the mean of runs that continued one model, and how a shipped average
+describes its training (scripts/ship_default_model.py)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from conftest import TINY_TRAIN_ARGS
+from polytag.average import average_models
+from polytag.model_folder import load_model
+from polytag.predict import Tagger
+from test_cli import assert_one_error_line, run_cli
+
+SENTENCES = [["Il", "parle", "."], ["Das", "ist", "gut", "."]]
+
+
+@pytest.fixture(scope="module")
+def two_runs(tiny_treebank_dir, tiny_model_dir, tmp_path_factory) -> tuple[Path, Path]:
+    """Two runs continuing the tiny model: one first-piece, one first+last."""
+    root = tmp_path_factory.mktemp("average")
+    first, last = root / "first", root / "last"
+    args = ["train", str(tiny_treebank_dir), "--init", str(tiny_model_dir), "--epochs", "1", *TINY_TRAIN_ARGS]
+    from polytag.cli import main  # noqa: PLC0415
+
+    assert main([*args, "-o", str(first), "--seed", "3"]) == 0
+    assert main([*args, "-o", str(last), "--word-pooling", "first+last", "--seed", "4"]) == 0
+    return first, last
+
+
+def test_the_average_is_the_mean_of_the_weights(two_runs):
+    first, last = two_runs
+    model, _, _, metadata = average_models([first, last])
+    a, b = load_model(first)[0].state_dict(), load_model(last)[0].state_dict()
+    mean = model.state_dict()
+    name = "upos_head.weight"
+    assert not torch.equal(a[name], b[name])
+    assert torch.allclose(mean[name], (a[name] + b[name]) / 2)
+    # a first-piece model is a first+last one with a zero projection
+    assert model.config.word_pooling == "first+last"
+    assert torch.allclose(mean["last_piece.weight"], b["last_piece.weight"] / 2)
+    assert [s["folder"] for s in metadata["averaged_from"]] == [str(first), str(last)]
+    assert metadata["averaged_from"][1]["initialised_from"]["steps"] > 0
+
+
+def test_a_model_averaged_with_itself_predicts_as_before(capsys, two_runs, tmp_path):
+    first, _ = two_runs
+    out = tmp_path / "self"
+    rc, stdout, _ = run_cli(capsys, "average", first, first, "-o", out)
+    assert rc == 0 and "mean of 2 models" in stdout
+    before = Tagger.load(first, backend="torch").tag(SENTENCES)
+    assert Tagger.load(out, backend="torch").tag(SENTENCES) == before
+    assert json.loads((out / "metadata.json").read_text())["averaged_from"][0]["folder"] == str(first)
+
+
+def test_models_that_do_not_match_are_a_clear_error(capsys, tiny_treebank_dir, two_runs, tmp_path):
+    first, _ = two_runs
+    other = tmp_path / "other"  # trained from scratch on one treebank: other vocabulary and labels
+    assert run_cli(capsys, "train", tiny_treebank_dir, "-o", other, "--treebanks", "yy", "--epochs", "1",
+                   *TINY_TRAIN_ARGS)[0] == 0
+    rc, _, err = run_cli(capsys, "average", first, other, "-o", tmp_path / "bad")
+    assert_one_error_line(rc, err, str(other), "differs from")
+    rc, _, err = run_cli(capsys, "average", first, "-o", tmp_path / "bad")
+    assert_one_error_line(rc, err, "at least two model folders")
+    rc, _, err = run_cli(capsys, "average", first, tmp_path / "missing", "-o", tmp_path / "bad")
+    assert_one_error_line(rc, err, "model folder not found")
+
+
+def load_ship_script():
+    path = Path(__file__).resolve().parent.parent / "scripts" / "ship_default_model.py"
+    spec = importlib.util.spec_from_file_location("ship_default_model", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_an_average_describes_the_shared_run_once_then_each_branch():
+    ship = load_ship_script()
+
+    def run(minutes, lr, dev, parent=None, **cfg):
+        stage = {"training_seconds": 60 * minutes, "steps": 10, "epoch": 1, "device": "cpu",
+                 "train_config": {"lr": lr, **cfg}, "dev_macro": {"bundle": {"upos": dev, "ufeats": dev}}}
+        return {**stage, "initialised_from": parent} if parent else stage
+
+    shared = run(100, 5e-4, 90.0)
+    metadata = {"averaged_from": [run(50, 1e-4, 91.0, shared, word_pooling="first+last"),
+                                  run(40, 2e-4, 92.0, shared, wordpiece_dropout=0.15)]}
+    text = ship.describe_training(metadata, "bundle")
+    assert text.startswith("190 min on cpu in 3 run(s): 100 min")
+    assert text.count("100 min") == 1
+    assert "then 2 runs continuing that model, their weights averaged" in text
+    assert "word pooling first+last" in text and "wordpiece dropout 0.15" in text
+    assert "dev (fp32) 92.00/92.00" in text
+    plain = ship.describe_training({**run(30, 1e-3, 80.0, shared), "device": "cpu"}, "bundle")
+    assert plain.startswith("130 min on cpu in 2 run(s)") and "averaged" not in plain
