@@ -8,6 +8,7 @@ speed. Averaging unrelated runs (different starts) gives a broken model: check i
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -62,6 +63,12 @@ def average_models(folders: list[str | Path]):
         "parameters": count_parameters(model),
         "averaged_from": [{"folder": str(f), **(init_history(f) or {})} for f in folders],
     }
+    # the data description of the first run (the runs share labels, so they share the data's inventory)
+    try:
+        first = json.loads((Path(folders[0]) / "metadata.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        first = {}
+    metadata.update({k: first[k] for k in ("device", "treebanks", "train_words") if k in first})
     return model, tokenizer, labels, metadata
 
 

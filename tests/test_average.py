@@ -45,6 +45,7 @@ def test_the_average_is_the_mean_of_the_weights(two_runs):
     assert torch.allclose(mean["last_piece.weight"], b["last_piece.weight"] / 2)
     assert [s["folder"] for s in metadata["averaged_from"]] == [str(first), str(last)]
     assert metadata["averaged_from"][1]["initialised_from"]["steps"] > 0
+    assert sorted(metadata["treebanks"]) == ["xx_second", "xx_test", "yy_other"] and metadata["train_words"] > 0
 
 
 def test_a_model_averaged_with_itself_predicts_as_before(capsys, two_runs, tmp_path):
