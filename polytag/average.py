@@ -29,7 +29,7 @@ def average_models(folders: list[str | Path]):
     if len(folders) < 2:
         raise InputError("polytag average: give at least two model folders")
     loaded = [load_model(f) for f in folders]
-    base_model, tokenizer, labels, base = loaded[0]
+    _, tokenizer, labels, base = loaded[0]
     for folder, (_, tok, lab, cfg) in zip(folders[1:], loaded[1:]):
         if cfg.arch != "transformer" or base.arch != "transformer":
             raise InputError(f"{folder}: polytag average is for transformer models")
