@@ -72,16 +72,14 @@ def joint_decode(upos_logits, bundle_logits, seen: np.ndarray, k_upos: int = 4, 
 
 def joint(tagger: Tagger, data: str) -> None:
     labels = tagger.labels
-    upos_index = {u: i for i, u in enumerate(labels.upos)}
-    bundle_index = {b: i for i, b in enumerate(labels.bundles)}
     seen = np.zeros((len(labels.upos), len(labels.bundles)), bool)
     treebanks = find_treebanks(data).values()
     for tb in treebanks:
         for s in load_sentences(tb.train, tb.id) if tb.train else []:
             for u, f in zip(s.upos, s.feats):
-                b = bundle_index.get(normalize_feats(f))
-                if u in upos_index and b is not None:
-                    seen[upos_index[u], b] = True
+                b = labels.bundle_id.get(normalize_feats(f))
+                if u in labels.upos_id and b is not None:
+                    seen[labels.upos_id[u], b] = True
     print(f"(UPOS, bundle) pairs seen in training: {seen.sum():,} ({len(labels.bundles):,} bundles)")
     upos_names, bundle_names = np.array(labels.upos), np.array(labels.bundles, dtype=object)
     macro = {"independent": [], "joint": []}

@@ -55,52 +55,64 @@ def stage_macro(stage: dict) -> dict:
     return stage.get("dev_macro") or {h: r["macro"] for h, r in (stage.get("dev") or {}).items()}
 
 
-def describe_stages(stages: list[dict], head: str) -> list[str]:
-    parts = []
-    for stage in stages:
-        cfg = stage.get("train_config", {})
-        mixing = f"temperature {cfg['sampling_temperature']} sampling" if cfg.get("sampling_temperature") else "shuffled"
-        pooling = cfg.get("word_pooling") or "first"  # runs from before the option read the first piece
-        extra = f", wordpiece dropout {cfg['wordpiece_dropout']}" if cfg.get("wordpiece_dropout") else ""
-        macro = stage_macro(stage).get(head)
-        dev = f", dev (fp32) {macro['upos']:.2f}/{macro['ufeats']:.2f}" if macro else ""
-        parts.append(f"{stage['training_seconds'] / 60:.0f} min, {stage['steps']} steps, lr {cfg.get('lr')}, "
-                     f"{mixing}, word pooling {pooling}{extra}, best epoch {stage['epoch']}{dev}")
-    return parts
+def describe_stage(stage: dict, head: str) -> str:
+    cfg = stage.get("train_config", {})
+    mixing = f"temperature {cfg['sampling_temperature']} sampling" if cfg.get("sampling_temperature") else "shuffled"
+    pooling = cfg.get("word_pooling") or "first"  # runs from before the option read the first piece
+    extra = f", wordpiece dropout {cfg['wordpiece_dropout']}" if cfg.get("wordpiece_dropout") else ""
+    macro = stage_macro(stage).get(head)
+    dev = f", dev (fp32) {macro['upos']:.2f}/{macro['ufeats']:.2f}" if macro else ""
+    return (f"{stage['training_seconds'] / 60:.0f} min, {stage['steps']} steps, lr {cfg.get('lr')}, "
+            f"{mixing}, word pooling {pooling}{extra}, best epoch {stage['epoch']}{dev}")
 
 
-def stage_tree(metadata: dict) -> tuple[list[dict], list[list[dict]]]:
-    """-> (the runs in sequence, the runs after them that were averaged: one list per branch).
-    A model made by `polytag average` lists its sources under averaged_from; their shared
-    history is told once."""
-    sources = metadata.get("averaged_from")
-    if not sources:
-        return training_stages(metadata), []
-    chains = [training_stages(source) for source in sources]
+def split_average(stage: dict) -> tuple[list[dict], list[list[dict]]]:
+    """A model made by `polytag average` -> (the runs its sources share, then each source's own
+    runs), so that the shared history is told once."""
+    chains = [training_stages(source) for source in stage["averaged_from"]]
     shared = 0
     while all(len(c) > shared for c in chains) and all(c[shared] == chains[0][shared] for c in chains):
         shared += 1
     return chains[0][:shared], [c[shared:] for c in chains]
 
 
+def describe_runs(stages: list[dict], head: str) -> list[str]:
+    parts = []
+    for stage in stages:
+        if not stage.get("averaged_from"):
+            parts.append(describe_stage(stage, head))
+            continue
+        shared, branches = split_average(stage)
+        parts += describe_runs(shared, head)
+        runs = " and ".join("[" + "; then ".join(describe_runs(branch, head)) + "]" for branch in branches)
+        parts.append(f"{len(branches)} runs continuing that model, their weights averaged (polytag average): {runs}")
+    return parts
+
+
+def trained_runs(stages: list[dict]) -> list[dict]:
+    """Every training run behind the stages, an average expanded into the runs it averaged."""
+    runs = []
+    for stage in stages:
+        if stage.get("averaged_from"):
+            shared, branches = split_average(stage)
+            runs += trained_runs(shared) + [r for branch in branches for r in trained_runs(branch)]
+        else:
+            runs.append(stage)
+    return runs
+
+
 def describe_training(metadata: dict, head: str) -> str:
-    shared, branches = stage_tree(metadata)
-    stages = shared + [stage for branch in branches for stage in branch]
-    minutes = sum(stage["training_seconds"] for stage in stages) / 60
-    device = metadata.get("device") or stages[-1].get("device", "?")
-    text = f"{minutes:.0f} min on {device} in {len(stages)} run(s): " + "; then ".join(describe_stages(shared, head))
-    if branches:
-        runs = ["[" + "; then ".join(describe_stages(branch, head)) + "]" for branch in branches]
-        text += (f"; then {len(branches)} runs continuing that model, their weights averaged "
-                 f"(polytag average): " + " and ".join(runs))
-    return text
+    stages = training_stages(metadata)
+    runs = trained_runs(stages)
+    minutes = sum(run["training_seconds"] for run in runs) / 60
+    device = metadata.get("device") or runs[-1].get("device", "?")
+    return f"{minutes:.0f} min on {device} in {len(runs)} run(s): " + "; then ".join(describe_runs(stages, head))
 
 
 def head_comparison(metadata: dict) -> dict | None:
     """Dev UFeats of each morphology head, from the last run that trained both."""
-    shared, branches = stage_tree(metadata)
-    for stage in (shared + [stage for branch in branches for stage in branch])[::-1]:
-        scores = stage_macro(stage)
+    for run in trained_runs(training_stages(metadata))[::-1]:
+        scores = stage_macro(run)
         if len(scores) > 1:
             return {h: macro["ufeats"] for h, macro in scores.items()}
     return None

@@ -98,3 +98,8 @@ def test_an_average_describes_the_shared_run_once_then_each_branch():
     assert "dev (fp32) 92.00/92.00" in text
     plain = ship.describe_training({**run(30, 1e-3, 80.0, shared), "device": "cpu"}, "bundle")
     assert plain.startswith("130 min on cpu in 2 run(s)") and "averaged" not in plain
+    # a run that continued an averaged model: the average is told inside the history
+    averaged = {"training_seconds": 0.0, **metadata}
+    later = ship.describe_training({**run(20, 1e-4, 93.0, averaged), "device": "cpu"}, "bundle")
+    assert later.startswith("210 min on cpu in 4 run(s): 100 min")
+    assert later.index("weights averaged") < later.index("20 min") and later.count("100 min") == 1
