@@ -11,7 +11,9 @@ Trains one Meta-LSTM per listed treebank and one multilingual Meta-LSTM on every
 Re-runnable: a model whose training has finished is skipped; an interrupted one is resumed from
 its checkpoint. --skip-training only collects the scores of the models already in --out.
 --longer-treebanks adds per-language models trained longer (--longer-minutes, in --longer-out), to see
-how far the short runs are from convergence on the large treebanks.
+how far the short runs are from convergence on the large treebanks. --joint-treebanks adds per-language
+models trained with `--meta-training joint` (the summed loss trains all three models end to end) for
+--per-language-minutes, in --joint-out, to compare with the paper's synchronized training.
 """
 
 from __future__ import annotations
@@ -38,8 +40,9 @@ PAPER_NOTE = ("The paper's Table 8 Meta-LSTM figures could not be retrieved reli
               "was reachable), so they are not shown rather than quoted from memory.")
 
 
-def train_command(args, treebank: str | None, minutes: float, out: Path) -> list[str]:
+def train_command(args, treebank: str | None, minutes: float, out: Path, training: str = "synchronized") -> list[str]:
     cmd = ["nice", "-n", "19", str(Path(sys.executable).parent / "polytag"), "train", args.data, "--arch", "meta-lstm"]
+    cmd += ["--meta-training", training] if training != "synchronized" else []
     cmd += ["--treebanks", treebank] if treebank else []
     cmd += ["--encoder", args.encoder] if args.encoder else []
     cmd += ["--device", args.device] if args.device != "auto" else []
@@ -64,11 +67,11 @@ def finished(folder: Path) -> bool:
                            or ends[-1]["epoch"] >= cfg["epochs"])
 
 
-def train(args, treebank: str | None, minutes: float, out: Path) -> None:
+def train(args, treebank: str | None, minutes: float, out: Path, training: str = "synchronized") -> None:
     if finished(out):
         print(f"{out}: finished, skipped", flush=True)
         return
-    cmd = train_command(args, treebank, minutes, out)
+    cmd = train_command(args, treebank, minutes, out, training)
     cmd += ["--resume"] if (out / "checkpoint" / "state.pt").exists() else []
     print(shown(cmd, args.threads), flush=True)
     subprocess.run(cmd, check=True, env={**os.environ, "OMP_NUM_THREADS": str(args.threads)})
@@ -144,12 +147,17 @@ def main(argv=None) -> int:
     p.add_argument("--longer-treebanks", default="", help="per-language models also trained --longer-minutes")
     p.add_argument("--longer-minutes", type=float, default=65)
     p.add_argument("--longer-out", default="runs/meta_lstm_long")
+    p.add_argument("--joint-treebanks", default="",
+                   help="per-language models also trained with --meta-training joint (--per-language-minutes)")
+    p.add_argument("--joint-out", default="runs/meta_lstm_joint")
     argv = sys.argv[1:] if argv is None else argv
     args = p.parse_args(argv)
     out, found = Path(args.out), find_treebanks(args.data)
     names = [t.strip() for t in args.treebanks.split(",") if t.strip()]
     longer_names = [t.strip() for t in args.longer_treebanks.split(",") if t.strip()]
     longer_out = Path(args.longer_out)
+    joint_names = [t.strip() for t in args.joint_treebanks.split(",") if t.strip()]
+    joint_out = Path(args.joint_out)
     torch.set_num_threads(args.threads)
     if not args.skip_training:
         for tb in names:
@@ -157,9 +165,12 @@ def main(argv=None) -> int:
         train(args, None, args.multilingual_minutes, out / "multi")
         for tb in longer_names:
             train(args, tb, args.longer_minutes, longer_out / tb)
+        for tb in joint_names:
+            train(args, tb, args.per_language_minutes, joint_out / tb, "joint")
 
     per_language, metas = evaluate_per_language(names, out, found, args.threads)
     longer, longer_metas = evaluate_per_language(longer_names, longer_out, found, args.threads)
+    joint, joint_metas = evaluate_per_language(joint_names, joint_out, found, args.threads)
     multi, meta, config = model_info(out / "multi")
     devs = {tb_id: tb.dev for tb_id, tb in sorted(found.items()) if tb.dev and tb_id in meta["treebanks"]}
     result = evaluate_files(Tagger.load(out / "multi", backend="torch", threads=args.threads), list(devs.values()))
@@ -168,6 +179,7 @@ def main(argv=None) -> int:
     args.per_language_minutes = budget(metas, args.per_language_minutes, "--per-language-minutes")
     args.multilingual_minutes = budget([meta], args.multilingual_minutes, "--multilingual-minutes")
     args.longer_minutes = budget(longer_metas, args.longer_minutes, "--longer-minutes")
+    joint_minutes = budget(joint_metas, args.per_language_minutes, "--per-language-minutes (joint runs)")
     s = sizes = {k: v for k, v in config["encoder_config"].items() if k in META_PRESETS["meta-lstm"]}
     cfg, preset = meta["train_config"], config["encoder"]
     device = "CPU" if meta["device"] == "cpu" else meta["device"]
@@ -188,7 +200,7 @@ def main(argv=None) -> int:
             f"{cfg['dropout']} ({s['char_dropout']} on char embeddings); " + (
                 "sizes from the config.json of the authors' code (google/meta_tagger)" if preset == "meta-lstm"
                 else f"size preset {preset!r} (a smoke run, not the paper's sizes)"),
-            "training": f"joint: one AdamW (lr {cfg['lr']:g}, warmup {cfg['warmup']:g}, linear decay over the time "
+            "training": f"synchronized (the paper's): one AdamW (lr {cfg['lr']:g}, warmup {cfg['warmup']:g}, linear decay over the time "
             f"budget, clip {cfg['clip']:g}, weight decay {cfg['weight_decay']:g}), loss = sum of the char, word and "
             "meta models' tagging_loss (UPOS + bundle + factored), the meta model's inputs detached: the paper's "
             "synchronized training, where char/word models learn from their own loss only; batches of "
@@ -214,6 +226,9 @@ def main(argv=None) -> int:
         **({"longer_runs": {"minutes": args.longer_minutes, "per_language": longer,
                             "command": shown(train_command(args, "TB", args.longer_minutes, longer_out / "TB"),
                                              args.threads)}} if longer else {}),
+        **({"joint_training": {"minutes": joint_minutes, "per_language": joint,
+                               "command": shown(train_command(args, "TB", joint_minutes, joint_out / "TB", "joint"),
+                                                args.threads)}} if joint else {}),
         "paper_table8_upos": old.get("paper_table8_upos"),
         "paper_table8_note": old.get("paper_table8_note", PAPER_NOTE),
     }

@@ -76,6 +76,8 @@ def cmd_train(args) -> None:
                 raise InputError(f"{flag} is for transformer models; a Meta-LSTM reads whole words")
 
         values = {**TRAIN_DEFAULTS, **values}  # the baseline's own lr, dropout, ... unless given
+    elif "meta_training" in values and not args.resume:
+        raise InputError("--meta-training is for --arch meta-lstm")
     if args.resume and (Path(args.output) / "train_config.json").exists():
         saved = json.loads((Path(args.output) / "train_config.json").read_text(encoding="utf-8"))
         values = {**saved, **{k: v for k, v in values.items() if k in ("output", "device", "threads")}}
@@ -256,6 +258,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--arch", choices=["transformer", "meta-lstm"],
                    help="transformer (default) or the Meta-LSTM baseline (Bohnet et al. 2018)")
     p.add_argument("--word-vectors", help="meta-lstm: pretrained word vectors, fastText .vec (.gz/.xz ok)")
+    p.add_argument("--meta-training", choices=["synchronized", "joint"],
+                   help="meta-lstm: synchronized (the paper, default: the meta model's inputs are "
+                   "detached) or joint (the summed loss trains all three models end to end)")
     p.add_argument("--init", help="polytag model folder to start from (e.g. a distilled student)")
     p.add_argument("--tokenizer", help="tokenizer folder to reuse instead of training a vocabulary")
     p.add_argument("--vocab-size", type=int)

@@ -15,7 +15,9 @@ Training: one optimizer, the three losses summed, and the meta model's inputs de
 (`meta_detach`), so the character and word models learn only from their own loss and the
 meta model learns to combine them: the paper's "synchronized" training, in which the meta
 model is fed the other two models' outputs; with Adam's per-parameter updates and disjoint
-parameters this equals three optimizers stepping together. Predictions come from the meta heads.
+parameters this equals three optimizers stepping together. `--meta-training joint` instead
+lets the meta loss train the character and word models too (end to end). Predictions come
+from the meta heads.
 
 Sizes ("meta-lstm" preset) follow the config.json of the authors' code (google/meta_tagger):
 character embeddings 100, word embeddings 100 (the vector file's dimension when pretrained
@@ -377,10 +379,14 @@ class MetaLSTMTrainer(Trainer):
 
     def build_model(self, resume: bool):
         cfg = self.cfg
+        if cfg.meta_training not in ("synchronized", "joint"):
+            raise InputError(f"--meta-training {cfg.meta_training!r}: synchronized or joint")
+        meta_detach = cfg.meta_training == "synchronized"
         if (resume and (self.ckpt_dir / "state.pt").exists()) or cfg.init:
             model, vocab, labels = super().build_model(resume)
             if model.config.arch != "meta-lstm":
                 raise InputError(f"{cfg.init}: --arch meta-lstm needs a meta-lstm model folder to start from")
+            model.meta_detach = model.config.encoder_config["meta_detach"] = meta_detach
             return model, vocab, labels
         preset = "meta-lstm" if cfg.encoder in ("minibert", "meta-lstm") else cfg.encoder
         if preset not in META_PRESETS:
@@ -396,7 +402,7 @@ class MetaLSTMTrainer(Trainer):
             matrix = load_vectors(vocab, cfg.word_vectors, train_words)
             sizes["word_dim"] = matrix.shape[1]  # learned and pretrained embeddings are summed
         sizes.update(char_vocab=len(vocab.chars), word_vocab=len(vocab.words),
-                     vector_vocab=len(vocab.vector_words), meta_detach=True)
+                     vector_vocab=len(vocab.vector_words), meta_detach=meta_detach)
         mcfg = ModelConfig(
             encoder=preset, encoder_config=sizes, max_len=0, dropout=cfg.dropout, morph_heads=heads,
             morph_decode=heads[0] if cfg.morph_decode == "auto" else cfg.morph_decode, arch="meta-lstm",

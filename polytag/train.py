@@ -41,6 +41,9 @@ class TrainConfig:
     encoder: str = "minibert"  # preset name or a Hugging Face checkpoint (path or hub id)
     arch: str = "transformer"  # or "meta-lstm" (the Bohnet et al. 2018 baseline, polytag.meta_lstm)
     word_vectors: str | None = None  # meta-lstm: pretrained fastText .vec file
+    # meta-lstm: "synchronized" (the paper: the meta model's inputs detached, each sub-model
+    # learns from its own loss) or "joint" (the summed loss trains everything end to end)
+    meta_training: str = "synchronized"
     init: str | None = None  # a polytag model folder to continue from (e.g. a distilled student)
     tokenizer: str | None = None  # a tokenizer folder to reuse instead of training one
     vocab_size: int = 24000  # chosen by scripts/measure_vocab.py (dev fertility vs size), see docs/results.md

@@ -81,6 +81,8 @@ def render_meta_lstm(data: dict) -> str:
                if None not in minibert_all else "") + ".", ""]
     if data.get("longer_runs"):
         out += render_longer_runs(data["longer_runs"], per, data.get("per_language_minutes"), minibert)
+    if data.get("joint_training"):
+        out += render_joint_training(data["joint_training"], per, data.get("per_language_minutes"))
     if paper:
         out += ["\\* from the paper (Tsai et al. 2019, Table 8): on test, with predicted segmentation.", ""]
     elif data.get("paper_table8_note"):
@@ -105,6 +107,24 @@ def render_longer_runs(longer: dict, short: dict, short_minutes: float | None, m
                      f"{b['upos']:.2f}" if b else "", f"{b['ufeats']:.2f}" if b else ""])
     return [f"Per-language Meta-LSTMs trained longer ({longer['minutes']:g} min each; epochs: those seen by the "
             "saved, best-on-dev model):", "", table(header, rows), "", f"- longer runs: `{longer['command']}`", ""]
+
+
+def render_joint_training(joint: dict, synchronized: dict, minutes: float | None) -> list[str]:
+    """The paper's synchronized training (meta inputs detached) against joint end-to-end training."""
+    def cells(r: dict | None) -> list[str]:
+        return [f"{r['upos']:.2f}", f"{r['ufeats']:.2f}", f"{r['epochs_seen']:g}"] if r else ["", "", ""]
+
+    header = ["treebank (dev)", "synchronized UPOS", "UFeats", "epochs", "joint UPOS", "UFeats", "epochs",
+              "Δ UPOS (joint − sync.)"]
+    rows = [[tb, *cells(synchronized.get(tb)), *cells(r),
+             f"{r['upos'] - synchronized[tb]['upos']:+.2f}" if tb in synchronized else ""]
+            for tb, r in joint["per_language"].items()]
+    budget = f"{joint['minutes']:g} min each" + ("" if minutes in (None, joint["minutes"]) else
+                                                 f"; synchronized runs: {minutes:g} min")
+    return ["Training procedure: the paper's synchronized training (the meta model's inputs detached, each model "
+            "learns from its own loss; the main table) against joint training (the summed loss trains all three "
+            f"models end to end), per-language models ({budget}):", "", table(header, rows), "",
+            f"- joint runs: `{joint['command']}`", ""]
 
 
 def render_distill_ablation(data: dict) -> str:

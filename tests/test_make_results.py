@@ -59,3 +59,16 @@ def test_longer_meta_lstm_runs_sit_beside_the_short_ones(make_results):
     assert "| aa_one | 1,000 | 90.00 | 80.00 | 2.5 | 93.00 | 84.00 | 11 |  |  |" in text
     assert "- longer runs: `polytag train X`" in text
     assert "trained longer" not in make_results.render_meta_lstm(meta_lstm_data())
+
+
+def test_joint_training_runs_sit_beside_the_synchronized_ones(make_results):
+    data = meta_lstm_data()
+    data["per_language_minutes"] = 15.5
+    data["per_language"]["aa_one"]["epochs_seen"] = 2.5
+    data["joint_training"] = {"minutes": 15.5, "command": "polytag train J",
+                              "per_language": {"aa_one": {"upos": 88.5, "ufeats": 81.0, "epochs_seen": 2.0}}}
+    text = make_results.render_meta_lstm(data)
+    assert "per-language models (15.5 min each):" in text
+    assert "| aa_one | 90.00 | 80.00 | 2.5 | 88.50 | 81.00 | 2 | -1.50 |" in text
+    assert "- joint runs: `polytag train J`" in text
+    assert "joint training" not in make_results.render_meta_lstm(meta_lstm_data())

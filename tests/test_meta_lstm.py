@@ -158,6 +158,26 @@ def test_meta_inputs_are_detached():
     model(**batch)["upos"].sum().backward()
     assert model.char_lstm.fw[0].weight_ih_l0.grad is None and model.word_embed.weight.grad is None
     assert model.meta_lstm.fw[0].weight_ih_l0.grad is not None
+    # --meta-training joint: the meta loss reaches the char and word models too
+    model.zero_grad()
+    model.meta_detach = False
+    model(**batch)["upos"].sum().backward()
+    assert model.char_lstm.fw[0].weight_ih_l0.grad.abs().sum() > 0
+    assert model.word_embed.weight.grad.abs().sum() > 0
+
+
+def test_meta_training_option(trained, ud, tmp_path, capsys):
+    """--meta-training joint is saved with the model (continuing one trained synchronized);
+    with the transformer it is a one-line error."""
+    out = tmp_path / "joint"
+    assert main(["train", str(ud), "--arch", "meta-lstm", "--init", str(trained), "--meta-training", "joint",
+                 "--epochs", "1", "--batch-size", "4", "--threads", "1", "--output", str(out)]) == 0
+    assert json.loads((trained / "config.json").read_text())["encoder_config"]["meta_detach"] is True
+    assert json.loads((out / "config.json").read_text())["encoder_config"]["meta_detach"] is False
+    assert load_model(out)[0].meta_detach is False
+    capsys.readouterr()
+    assert main(["train", str(ud), "--meta-training", "joint", "--output", str(tmp_path / "t")]) == 2
+    assert "--meta-training is for --arch meta-lstm" in capsys.readouterr().err
 
 
 # -- the .vec reader --
