@@ -202,8 +202,9 @@ def main(argv=None) -> int:
                 else f"size preset {preset!r} (a smoke run, not the paper's sizes)"),
             "training": f"synchronized (the paper's): one AdamW (lr {cfg['lr']:g}, warmup {cfg['warmup']:g}, linear decay over the time "
             f"budget, clip {cfg['clip']:g}, weight decay {cfg['weight_decay']:g}), loss = sum of the char, word and "
-            "meta models' tagging_loss (UPOS + bundle + factored), the meta model's inputs detached: the paper's "
-            "synchronized training, where char/word models learn from their own loss only; batches of "
+            "meta models' tagging_loss (UPOS + bundle + factored), the meta model's inputs detached, so the char and "
+            "word models learn from their own loss only (--meta-training joint, compared below where run, lets the "
+            "meta loss train them too); batches of "
             f"{cfg['batch_size']} sentences; predictions from the meta heads; the morphology head (bundle/factored) "
             "picked by dev; steps, epochs_seen and training_minutes are those of the saved (best on dev) model; "
             "dev_upos_by_submodel: each of the three models' own UPOS head on dev",
