@@ -55,11 +55,11 @@ def stage_macro(stage: dict) -> dict:
     return stage.get("dev_macro") or {h: r["macro"] for h, r in (stage.get("dev") or {}).items()}
 
 
-def describe_stage(stage: dict, head: str) -> str:
+def describe_stage(stage: dict, head: str, pooling: str) -> str:
     cfg = stage.get("train_config", {})
     mixing = f"temperature {cfg['sampling_temperature']} sampling" if cfg.get("sampling_temperature") else "shuffled"
-    pooling = cfg.get("word_pooling") or "first"  # runs from before the option read the first piece
-    extra = f", wordpiece dropout {cfg['wordpiece_dropout']}" if cfg.get("wordpiece_dropout") else ""
+    extra = f", dropout {cfg['dropout']}" if cfg.get("dropout", 0.1) != 0.1 else ""
+    extra += f", wordpiece dropout {cfg['wordpiece_dropout']}" if cfg.get("wordpiece_dropout") else ""
     macro = stage_macro(stage).get(head)
     dev = f", dev (fp32) {macro['upos']:.2f}/{macro['ufeats']:.2f}" if macro else ""
     return (f"{stage['training_seconds'] / 60:.0f} min, {stage['steps']} steps, lr {cfg.get('lr')}, "
@@ -76,17 +76,24 @@ def split_average(stage: dict) -> tuple[list[dict], list[list[dict]]]:
     return chains[0][:shared], [c[shared:] for c in chains]
 
 
-def describe_runs(stages: list[dict], head: str) -> list[str]:
+def describe_runs(stages: list[dict], head: str, pooling: str = "first") -> tuple[list[str], str]:
+    """One description per stage, and the word pooling the last one ends with: a run without
+    --word-pooling keeps its start model's (runs from before the option read the first piece)."""
     parts = []
     for stage in stages:
         if not stage.get("averaged_from"):
-            parts.append(describe_stage(stage, head))
+            pooling = stage.get("train_config", {}).get("word_pooling") or pooling
+            parts.append(describe_stage(stage, head, pooling))
             continue
         shared, branches = split_average(stage)
-        parts += describe_runs(shared, head)
-        runs = " and ".join("[" + "; then ".join(describe_runs(branch, head)) + "]" for branch in branches)
+        shared_parts, pooling = describe_runs(shared, head, pooling)
+        described = [describe_runs(branch, head, pooling) for branch in branches]
+        runs = " and ".join("[" + "; then ".join(branch_parts) + "]" for branch_parts, _ in described)
+        parts += shared_parts
         parts.append(f"{len(branches)} runs continuing that model, their weights averaged (polytag average): {runs}")
-    return parts
+        # polytag average counts a first-piece model as first+last with a zero last-piece projection
+        pooling = "first+last" if any(p == "first+last" for _, p in described) else pooling
+    return parts, pooling
 
 
 def trained_runs(stages: list[dict]) -> list[dict]:
@@ -106,7 +113,7 @@ def describe_training(metadata: dict, head: str) -> str:
     runs = trained_runs(stages)
     minutes = sum(run["training_seconds"] for run in runs) / 60
     device = metadata.get("device") or runs[-1].get("device", "?")
-    return f"{minutes:.0f} min on {device} in {len(runs)} run(s): " + "; then ".join(describe_runs(stages, head))
+    return f"{minutes:.0f} min on {device} in {len(runs)} run(s): " + "; then ".join(describe_runs(stages, head)[0])
 
 
 def head_comparison(metadata: dict) -> dict | None:

@@ -103,3 +103,7 @@ def test_an_average_describes_the_shared_run_once_then_each_branch():
     later = ship.describe_training({**run(20, 1e-4, 93.0, averaged), "device": "cpu"}, "bundle")
     assert later.startswith("210 min on cpu in 4 run(s): 100 min")
     assert later.index("weights averaged") < later.index("20 min") and later.count("100 min") == 1
+    # that run kept the averaged model's pooling (first+last, from one branch); a changed dropout is told
+    continued = ship.describe_training({**run(20, 1e-4, 93.0, averaged, dropout=0.2), "device": "cpu"}, "bundle")
+    assert "20 min, 10 steps, lr 0.0001, shuffled, word pooling first+last, dropout 0.2, best" in continued
+    assert "40 min, 10 steps, lr 0.0002, shuffled, word pooling first, wordpiece dropout" in continued
