@@ -92,18 +92,20 @@ def render_meta_lstm(data: dict) -> str:
     return "\n".join(out)
 
 
+def run_cells(r: dict | None) -> list[str]:
+    """UPOS, UFeats and epochs seen of one Meta-LSTM run (blank cells where there is none)."""
+    return [f"{r['upos']:.2f}", f"{r['ufeats']:.2f}", f"{r['epochs_seen']:g}"] if r else ["", "", ""]
+
+
 def render_longer_runs(longer: dict, short: dict, short_minutes: float | None, minibert: dict) -> list[str]:
     """Per-language Meta-LSTMs trained longer, beside the same treebanks' short runs and the MiniBERT."""
-    def cells(r: dict | None) -> list[str]:
-        return [f"{r['upos']:.2f}", f"{r['ufeats']:.2f}", f"{r['epochs_seen']:g}"] if r else ["", "", ""]
-
     was = f"{short_minutes:g} min" if short_minutes else "main table"
     header = ["treebank (dev)", "train words", f"UPOS ({was})", "UFeats", "epochs",
               f"UPOS ({longer['minutes']:g} min)", "UFeats", "epochs", "shipped MiniBERT UPOS", "UFeats"]
     rows = []
     for tb, r in longer["per_language"].items():
         b = minibert.get(tb)
-        rows.append([tb, f"{r['train_words']:,}", *cells(short.get(tb)), *cells(r),
+        rows.append([tb, f"{r['train_words']:,}", *run_cells(short.get(tb)), *run_cells(r),
                      f"{b['upos']:.2f}" if b else "", f"{b['ufeats']:.2f}" if b else ""])
     return [f"Per-language Meta-LSTMs trained longer ({longer['minutes']:g} min each; epochs: those seen by the "
             "saved, best-on-dev model):", "", table(header, rows), "", f"- longer runs: `{longer['command']}`", ""]
@@ -111,12 +113,9 @@ def render_longer_runs(longer: dict, short: dict, short_minutes: float | None, m
 
 def render_joint_training(joint: dict, synchronized: dict, minutes: float | None) -> list[str]:
     """The paper's synchronized training (meta inputs detached) against joint end-to-end training."""
-    def cells(r: dict | None) -> list[str]:
-        return [f"{r['upos']:.2f}", f"{r['ufeats']:.2f}", f"{r['epochs_seen']:g}"] if r else ["", "", ""]
-
     header = ["treebank (dev)", "synchronized UPOS", "UFeats", "epochs", "joint UPOS", "UFeats", "epochs",
               "Δ UPOS (joint − sync.)"]
-    rows = [[tb, *cells(synchronized.get(tb)), *cells(r),
+    rows = [[tb, *run_cells(synchronized.get(tb)), *run_cells(r),
              f"{r['upos'] - synchronized[tb]['upos']:+.2f}" if tb in synchronized else ""]
             for tb, r in joint["per_language"].items()]
     budget = f"{joint['minutes']:g} min each" + ("" if minutes in (None, joint["minutes"]) else
