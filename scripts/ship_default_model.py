@@ -70,8 +70,12 @@ def split_average(stage: dict) -> tuple[list[dict], list[list[dict]]]:
     """A model made by `polytag average` -> (the runs its sources share, then each source's own
     runs), so that the shared history is told once."""
     chains = [training_stages(source) for source in stage["averaged_from"]]
+
+    def run_id(run: dict) -> tuple:  # a source's own record has more keys than its copy in a later run's history
+        return run.get("date"), run.get("steps"), run.get("training_seconds")
+
     shared = 0
-    while all(len(c) > shared for c in chains) and all(c[shared] == chains[0][shared] for c in chains):
+    while all(len(c) > shared for c in chains) and all(run_id(c[shared]) == run_id(chains[0][shared]) for c in chains):
         shared += 1
     return chains[0][:shared], [c[shared:] for c in chains]
 
@@ -88,7 +92,8 @@ def describe_runs(stages: list[dict], head: str, pooling: str = "first") -> tupl
         shared, branches = split_average(stage)
         shared_parts, pooling = describe_runs(shared, head, pooling)
         described = [describe_runs(branch, head, pooling) for branch in branches]
-        runs = " and ".join("[" + "; then ".join(branch_parts) + "]" for branch_parts, _ in described)
+        runs = " and ".join("[" + ("; then ".join(branch_parts) or "that model itself") + "]"
+                            for branch_parts, _ in described)
         parts += shared_parts
         parts.append(f"{len(branches)} runs continuing that model, their weights averaged (polytag average): {runs}")
         # polytag average counts a first-piece model as first+last with a zero last-piece projection

@@ -107,3 +107,10 @@ def test_an_average_describes_the_shared_run_once_then_each_branch():
     continued = ship.describe_training({**run(20, 1e-4, 93.0, averaged, dropout=0.2), "device": "cpu"}, "bundle")
     assert "20 min, 10 steps, lr 0.0001, shuffled, word pooling first+last, dropout 0.2, best" in continued
     assert "40 min, 10 steps, lr 0.0002, shuffled, word pooling first, wordpiece dropout" in continued
+    # an average of a run and two runs continuing it: that run is told (and counted) once
+    base = {**run(20, 1e-4, 93.0, averaged), "folder": "runs/base", "dev": {}}
+    history = {k: v for k, v in base.items() if k not in ("folder", "dev")}  # as init_history keeps it
+    soup = {"averaged_from": [base, run(5, 1e-4, 94.0, history), run(6, 1e-4, 95.0, history)]}
+    text = ship.describe_training({**soup, "device": "cpu"}, "bundle")
+    assert text.startswith("221 min on cpu in 6 run(s)") and text.count("20 min") == 1
+    assert "3 runs continuing that model, their weights averaged (polytag average): [that model itself] and [5 min" in text
