@@ -153,11 +153,10 @@ def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = p.parse_args(argv)
     out, found = Path(args.out), find_treebanks(args.data)
-    names = [t.strip() for t in args.treebanks.split(",") if t.strip()]
-    longer_names = [t.strip() for t in args.longer_treebanks.split(",") if t.strip()]
-    longer_out = Path(args.longer_out)
-    joint_names = [t.strip() for t in args.joint_treebanks.split(",") if t.strip()]
-    joint_out = Path(args.joint_out)
+    names, longer_names, joint_names = (
+        [t.strip() for t in spec.split(",") if t.strip()]
+        for spec in (args.treebanks, args.longer_treebanks, args.joint_treebanks))
+    longer_out, joint_out = Path(args.longer_out), Path(args.joint_out)
     torch.set_num_threads(args.threads)
     if not args.skip_training:
         for tb in names:

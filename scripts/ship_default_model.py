@@ -71,7 +71,8 @@ def split_average(stage: dict) -> tuple[list[dict], list[list[dict]]]:
     runs), so that the shared history is told once."""
     chains = [training_stages(source) for source in stage["averaged_from"]]
 
-    def run_id(run: dict) -> tuple:  # a source's own record has more keys than its copy in a later run's history
+    # polytag average adds "folder" to each source's record, which its copy in a later run's history lacks
+    def run_id(run: dict) -> tuple:
         return run.get("date"), run.get("steps"), run.get("training_seconds")
 
     shared = 0
