@@ -24,7 +24,8 @@ def average_models(folders: list[str | Path]):
     """-> (model, tokenizer, labels, metadata) with the mean of the folders' weights.
 
     The folders must share vocabulary, labels and encoder shape. A first-piece model is a
-    first+last model whose last-piece projection is zero, so the two poolings average exactly.
+    first+last model whose last-piece projection is zero, so the two poolings average exactly;
+    likewise a model without a character CNN is one whose CNN projection is zero.
     Morphology heads: those every folder has."""
     if len(folders) < 2:
         raise InputError("polytag average: give at least two model folders")
@@ -46,7 +47,7 @@ def average_models(folders: list[str | Path]):
     config = ModelConfig(
         encoder=base.encoder, encoder_config=base.encoder_config, max_len=base.max_len, dropout=base.dropout,
         morph_heads=heads, morph_decode=base.morph_decode if base.morph_decode in heads else heads[0],
-        word_pooling=pooling,
+        word_pooling=pooling, word_chars=max(m[3].word_chars for m in loaded),
     )
     model = TaggerModel(config, labels)
     states = [m[0].state_dict() for m in loaded]

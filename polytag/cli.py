@@ -70,7 +70,7 @@ def cmd_train(args) -> None:
     if values.get("arch") == "meta-lstm":
         from .meta_lstm import TRAIN_DEFAULTS  # noqa: PLC0415
 
-        for option in ("word_pooling", "wordpiece_dropout"):
+        for option in ("word_pooling", "wordpiece_dropout", "word_chars"):
             if option in values:
                 flag = "--" + option.replace("_", "-")
                 raise InputError(f"{flag} is for transformer models; a Meta-LSTM reads whole words")
@@ -78,6 +78,8 @@ def cmd_train(args) -> None:
         values = {**TRAIN_DEFAULTS, **values}  # the baseline's own lr, dropout, ... unless given
     elif "meta_training" in values and not args.resume:
         raise InputError("--meta-training is for --arch meta-lstm")
+    if values.get("word_chars") and values["word_chars"] < 3:
+        raise InputError(f"--word-chars must be 0 or at least 3 (begin, a character, end), not {values['word_chars']}")
     if args.resume and (Path(args.output) / "train_config.json").exists():
         saved = json.loads((Path(args.output) / "train_config.json").read_text(encoding="utf-8"))
         values = {**saved, **{k: v for k, v in values.items() if k in ("output", "device", "threads")}}
@@ -270,6 +272,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--word-pooling", choices=["first", "first+last"],
                    help="transformer: heads read each word's first wordpiece (the paper, default) or "
                    "first + a projection of the last; with --init, switches the model to it")
+    p.add_argument("--word-chars", type=int,
+                   help="transformer: add a character CNN's vector to each word's, reading this many "
+                   "characters of it (first and last ones, markers included; default 0: none); "
+                   "with --init, adds it to the model")
     p.add_argument("--epochs", type=int)
     p.add_argument("--batch-size", type=int)
     p.add_argument("--clip", type=float)

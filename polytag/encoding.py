@@ -5,6 +5,9 @@ path is one dict lookup per word; the label of a word is read at its first wordp
 in a first+last model, its last one too).
 A word the tokenizer drops entirely (e.g. only zero-width characters) becomes [UNK],
 so every word keeps a first wordpiece.
+
+`WordChars` gives a model with a character encoder (`ModelConfig.word_chars`) each word's
+characters as hashed ids, between begin and end markers, so its prefix and suffix are visible.
 """
 
 from __future__ import annotations
@@ -42,6 +45,44 @@ class WordPieces:
                 cache.clear()
             for word, enc in zip(missing, self.backend.encode_batch(missing, add_special_tokens=False)):
                 cache[word] = enc.ids[:MAX_PIECES_PER_WORD] or [self.unk_id]
+
+
+CHAR_PAD, CHAR_BEGIN, CHAR_END = 0, 1, 2
+CHAR_BUCKETS = 16384  # code points are hashed into these ids: no character vocabulary to save
+
+
+def char_ids(word: str, max_chars: int) -> list[int]:
+    """[begin, hashed code points..., end]; a longer word keeps its first and last characters
+    (the two ends carry the inflection and the derivation), `max_chars` ids in all."""
+    body = max_chars - 2
+    if len(word) > body:
+        word = word[: (body + 1) // 2] + word[len(word) - body // 2 :]
+    return [CHAR_BEGIN, *(ord(c) % (CHAR_BUCKETS - 3) + 3 for c in word), CHAR_END]
+
+
+class WordChars:
+    """words -> (n_words, max_chars) int64 character ids, padded with CHAR_PAD; one cached row per word."""
+
+    def __init__(self, max_chars: int):
+        if max_chars < 3:
+            raise ValueError(f"word_chars must be at least 3 (begin, a character, end), not {max_chars}")
+        self.max_chars = max_chars
+        self.cache: dict[str, np.ndarray] = {}
+
+    def row(self, word: str) -> np.ndarray:
+        row = self.cache.get(word)
+        if row is None:
+            if len(self.cache) >= CACHE_LIMIT:
+                self.cache.clear()
+            row = np.zeros(self.max_chars, dtype=np.int64)
+            ids = char_ids(word, self.max_chars)
+            row[: len(ids)] = ids
+            self.cache[word] = row
+        return row
+
+    def __call__(self, words) -> np.ndarray:
+        rows = [self.row(w) for w in words]
+        return np.stack(rows) if rows else np.zeros((0, self.max_chars), dtype=np.int64)
 
 
 def windows(lengths: list[int], budget: int, overlap: bool) -> list[tuple[int, int, int, int]]:
@@ -82,6 +123,7 @@ class Chunk:
     sentence: int  # index of the sentence in its batch
     own: tuple[int, int]  # words (relative to the window start) whose predictions are kept
     offset: int  # index of the window's first word in the sentence
+    words: list[str]  # the window's words (for a character encoder)
 
 
 def make_chunks(
@@ -99,7 +141,7 @@ def make_chunks(
             ids = [cls_id, *chain.from_iterable(pieces), sep_id]
             first = list(accumulate(lengths[:-1], initial=1))
             last = list(accumulate(lengths))  # [CLS] at 0: word i ends at sum(lengths[:i + 1])
-            chunks.append(Chunk(ids, first, last, si, (0, len(words)), 0))
+            chunks.append(Chunk(ids, first, last, si, (0, len(words)), 0, words))
             continue
         for s, e, own_s, own_e in windows(lengths, budget, overlap):
             ids = [wp.cls_id]
@@ -112,13 +154,14 @@ def make_chunks(
             first = [min(f, max_len - 2) for f in first]
             last = [min(f, max_len - 2) for f in last]
             ids.append(wp.sep_id)
-            chunks.append(Chunk(ids, first, last, si, (own_s - s, own_e - s), s))
+            chunks.append(Chunk(ids, first, last, si, (own_s - s, own_e - s), s, words[s:e]))
     return chunks
 
 
-def collate_numpy(chunks: list[Chunk], pad_id: int) -> dict[str, np.ndarray]:
+def collate_numpy(chunks: list[Chunk], pad_id: int, chars: WordChars | None = None) -> dict[str, np.ndarray]:
     """Pad a batch (int64 numpy arrays). `word_index` holds flat (batch*seq) positions of all
-    first wordpieces, so heads run on real words only; `last_index` those of the last ones."""
+    first wordpieces, so heads run on real words only; `last_index` those of the last ones;
+    with `chars`, `word_chars` the words' character ids (n_words, max_chars)."""
     lengths = np.fromiter((len(c.input_ids) for c in chunks), dtype=np.int64, count=len(chunks))
     seq = int(lengths.max())
     mask = np.arange(seq) < lengths[:, None]
@@ -130,12 +173,15 @@ def collate_numpy(chunks: list[Chunk], pad_id: int) -> dict[str, np.ndarray]:
     row_start = np.repeat(np.arange(len(chunks), dtype=np.int64) * seq, n_words)
     first = np.fromiter(chain.from_iterable(c.first for c in chunks), dtype=np.int64, count=sum(n_words))
     last = np.fromiter(chain.from_iterable(c.last for c in chunks), dtype=np.int64, count=sum(n_words))
-    return {"input_ids": ids, "attention_mask": mask.astype(np.int64), "word_index": first + row_start,
-            "last_index": last + row_start}
+    batch = {"input_ids": ids, "attention_mask": mask.astype(np.int64), "word_index": first + row_start,
+             "last_index": last + row_start}
+    if chars is not None:
+        batch["word_chars"] = chars(chain.from_iterable(c.words for c in chunks))
+    return batch
 
 
-def collate(chunks: list[Chunk], pad_id: int) -> dict:
+def collate(chunks: list[Chunk], pad_id: int, chars: WordChars | None = None) -> dict:
     """`collate_numpy` as torch tensors (for training and direct model calls)."""
     import torch  # noqa: PLC0415 - serving with ONNX Runtime never needs torch
 
-    return {k: torch.from_numpy(v) for k, v in collate_numpy(chunks, pad_id).items()}
+    return {k: torch.from_numpy(v) for k, v in collate_numpy(chunks, pad_id, chars).items()}

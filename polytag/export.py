@@ -4,7 +4,8 @@
     model.onnx        int8 dynamic quantization of it (the default; `--fp32` writes fp32 here instead)
 
 Inputs (dynamic batch and sequence axes): word_embeddings (B, S, H) float, attention_mask (B, S),
-word_index (N,) and, for a first+last model, last_index (N,), as built by
+word_index (N,), for a first+last model last_index (N,), and for a model with a character
+encoder word_chars (N, max_chars), as built by
 `encoding.collate_numpy` plus a lookup of input_ids in the word-embedding matrix. The graph
 starts after that lookup: the matrix is the biggest one in the model (vocabulary x hidden), and
 model.safetensors already holds it (int8 rows in the shipped model), so
@@ -38,10 +39,13 @@ FP32_FILE = "model.fp32.onnx"
 EXPORT_INFO = "onnx.json"  # what was exported, how, and the parity check
 INPUTS = ("word_embeddings", "attention_mask", "word_index")
 LAST_INDEX = "last_index"  # an extra input of first+last models
+WORD_CHARS = "word_chars"  # an extra input of models with a character encoder
 
 
 def input_names(model) -> list[str]:
-    return [*INPUTS, LAST_INDEX] if model.last_piece is not None else list(INPUTS)
+    extra = [LAST_INDEX] if model.last_piece is not None else []
+    extra += [WORD_CHARS] if model.char_encoder is not None else []
+    return [*INPUTS, *extra]
 
 
 def _wrapper(model, morph: list[str], logits: bool):
@@ -51,11 +55,13 @@ def _wrapper(model, morph: list[str], logits: bool):
         def __init__(self, tagger):
             super().__init__()
             self.tagger = tagger
+            self.extra_inputs = input_names(tagger)[len(INPUTS):]
 
-        def forward(self, word_embeddings, attention_mask, word_index, last_index=None):
+        def forward(self, word_embeddings, attention_mask, word_index, *extra):
             t = self.tagger
+            extra = dict(zip(self.extra_inputs, extra))
             states = t.encoder(inputs_embeds=word_embeddings, attention_mask=attention_mask).last_hidden_state
-            words = t.word_states(states, word_index, last_index)
+            words = t.word_states(states, word_index, extra.get(LAST_INDEX), extra.get(WORD_CHARS))
             out = [t.upos_head(words)]
             for head in morph:
                 if head == "bundle":
@@ -97,10 +103,14 @@ def export_fp32(model, path: Path, morph: list[str], logits: bool = False, examp
     word_index = torch.tensor([1, 2, 3, example_len + 1, example_len + 2], dtype=torch.long)
     inputs = input_names(model)
     dynamic = {INPUTS[0]: {0: "batch", 1: "seq"}, INPUTS[1]: {0: "batch", 1: "seq"}}
-    dynamic.update({n: {0: "words"} for n in [*inputs[2:], *names]})
+    dynamic.update({n: {0: "words"} for n in [*inputs[2:], *names]})  # word_chars: (words, fixed)
     with torch.inference_mode(False), torch.no_grad():
         embedded = model.encoder.get_input_embeddings()(torch.full((2, example_len), 5, dtype=torch.long))
         example = (embedded, mask, word_index) + ((word_index + 1,) if LAST_INDEX in inputs else ())
+        if WORD_CHARS in inputs:
+            chars = torch.zeros((len(word_index), model.config.word_chars), dtype=torch.long)
+            chars[:, :3] = torch.tensor([1, 40, 2])
+            example += (chars,)
         torch.onnx.export(
             _wrapper(model, morph, logits), example, str(path), input_names=inputs,
             output_names=names, dynamic_axes=dynamic, opset_version=OPSET, do_constant_folding=True, dynamo=False,

@@ -7,6 +7,9 @@ together; `morph_decode` says which one produces FEATS at prediction time.
 Word vector: the first wordpiece's state (`word_pooling="first"`, the paper), or that plus a
 learned projection of the last wordpiece's state (`"first+last"`): in suffixing languages the
 inflection sits in a word's last piece, which a 3-layer encoder does not fully mix into the first.
+Either may add a character CNN's vector of the word (`word_chars` > 0, see `CharWordEncoder`): the
+shared wordpiece vocabulary splits rare words of 46 languages into arbitrary pieces, while
+prefixes and suffixes, which carry most morphology, are plain in the characters.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import torch
 from torch import nn
 from transformers import AutoConfig, AutoModel, BertConfig
 
+from .encoding import CHAR_BUCKETS
 from .labels import Labels
 
 # The paper's student and teacher sizes (Tsai et al. 2019, sec. 3).
@@ -38,6 +42,7 @@ class ModelConfig:
     morph_decode: str = "bundle"
     arch: str = "transformer"
     word_pooling: str = "first"  # "first" (the paper) or "first+last" (see the module docstring)
+    word_chars: int = 0  # characters per word read by the character CNN, markers included; 0: none
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -89,6 +94,29 @@ def add_heads(module: nn.Module, hidden: int, labels: Labels, config: ModelConfi
 WORD_POOLINGS = ("first", "first+last")
 
 
+class CharWordEncoder(nn.Module):
+    """A word's character ids (n_words, max_chars) -> (n_words, hidden): convolutions of widths
+    2-5 over character embeddings, max-pooled over the word (Kim et al. 2016), then projected.
+    The projection starts at zero, so adding this to a trained model changes no prediction
+    until fine-tuning moves it."""
+
+    def __init__(self, hidden: int, buckets: int = CHAR_BUCKETS, dim: int = 64, filters: int = 64,
+                 widths: tuple[int, ...] = (2, 3, 4, 5)):
+        super().__init__()
+        self.embed = nn.Embedding(buckets, dim, padding_idx=0)
+        self.convs = nn.ModuleList(nn.Conv1d(dim, filters, w) for w in widths)
+        self.project = nn.Linear(filters * len(widths), hidden)
+        nn.init.zeros_(self.project.weight)
+        nn.init.zeros_(self.project.bias)
+
+    def forward(self, chars: torch.Tensor) -> torch.Tensor:
+        x = self.embed(chars).transpose(1, 2)  # (n_words, dim, max_chars)
+        # rows are always max_chars long (padded the same way in training and tagging), so
+        # the padding needs no mask: it is part of what the filters see
+        pooled = [torch.relu(conv(x)).amax(-1) for conv in self.convs]
+        return self.project(torch.cat(pooled, -1))
+
+
 class TaggerModel(nn.Module):
     def __init__(self, config: ModelConfig, labels: Labels, pretrained: str | None = None):
         super().__init__()
@@ -99,6 +127,8 @@ class TaggerModel(nn.Module):
         add_heads(self, self.encoder.config.hidden_size, labels, config)
         self.last_piece = None
         self.set_word_pooling(config.word_pooling)
+        self.char_encoder = None
+        self.set_word_chars(config.word_chars)
 
     def set_word_pooling(self, pooling: str) -> None:
         """Switch to `pooling`; a new last-piece projection starts at zero, so a trained
@@ -114,11 +144,23 @@ class TaggerModel(nn.Module):
             nn.init.zeros_(self.last_piece.weight)
             nn.init.zeros_(self.last_piece.bias)
 
+    def set_word_chars(self, max_chars: int) -> None:
+        """Read `max_chars` characters per word with a character CNN (0: none). A new CNN's
+        projection starts at zero (see CharWordEncoder); an existing one is kept, since its
+        filters do not depend on the word length."""
+        if max_chars and max_chars < 3:
+            raise ValueError(f"word_chars must be 0 or at least 3 (begin, a character, end), not {max_chars}")
+        self.config.word_chars = max_chars
+        if not max_chars:
+            self.char_encoder = None
+        elif self.char_encoder is None:
+            self.char_encoder = CharWordEncoder(self.encoder.config.hidden_size)
+
     def encode(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         return self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
 
     def word_states(self, states: torch.Tensor, word_index: torch.Tensor,
-                    last_index: torch.Tensor | None = None) -> torch.Tensor:
+                    last_index: torch.Tensor | None = None, word_chars: torch.Tensor | None = None) -> torch.Tensor:
         """(batch, seq, hidden) encoder states -> (n_words, hidden), flat over the batch."""
         flat = states.flatten(0, 1)
         words = flat.index_select(0, word_index)
@@ -126,6 +168,10 @@ class TaggerModel(nn.Module):
             if last_index is None:
                 raise ValueError("a first+last model needs last_index (see encoding.collate_numpy)")
             words = words + self.last_piece(flat.index_select(0, last_index))
+        if self.char_encoder is not None:
+            if word_chars is None:
+                raise ValueError("a model with a character encoder needs word_chars (see encoding.WordChars)")
+            words = words + self.char_encoder(word_chars)
         return words
 
     def heads(self, states: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -139,10 +185,11 @@ class TaggerModel(nn.Module):
             out["factored"] = logits + self.factored_bias_mask
         return out
 
-    def forward(self, input_ids, attention_mask, word_index, last_index=None) -> dict[str, torch.Tensor]:
+    def forward(self, input_ids, attention_mask, word_index, last_index=None,
+                word_chars=None) -> dict[str, torch.Tensor]:
         """Word-level logits, flat over all words of the batch: (n_words, classes)."""
         states = self.encode(input_ids, attention_mask)
-        return self.heads(self.word_states(states, word_index, last_index))
+        return self.heads(self.word_states(states, word_index, last_index, word_chars))
 
 
 def count_parameters(model: nn.Module) -> int:

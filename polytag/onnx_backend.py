@@ -35,6 +35,7 @@ class ServingConfig:
     morph_decode: str = "bundle"
     arch: str = "transformer"
     word_pooling: str = "first"
+    word_chars: int = 0
 
     def to_dict(self) -> dict:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -179,7 +180,7 @@ class OnnxBackend:
         if missing:
             raise ValueError(f"{self.file} has no output {missing[0]!r} (has {sorted(self.outputs)}); "
                              "re-export the model with `polytag export`")
-        # the graph's other inputs: attention_mask, word_index and, in a first+last model, last_index
+        # the graph's other inputs: attention_mask, word_index, and last_index / word_chars where the model has them
         feeds = {name: np.asarray(batch[name], dtype=np.int64) for name in self.inputs if name != "word_embeddings"}
         feeds["word_embeddings"] = self.embeddings(np.asarray(batch["input_ids"]))
         return dict(zip(heads, self.session.run(list(heads), feeds)))

@@ -20,7 +20,7 @@ from typing import Callable, Iterable, Iterator
 import numpy as np
 
 from .conllu_io import Sentence
-from .encoding import Chunk, WordPieces, collate_numpy, make_chunks
+from .encoding import Chunk, WordChars, WordPieces, collate_numpy, make_chunks
 from .labels import Labels
 
 X_INDEX_NAME = "X"
@@ -60,7 +60,7 @@ class TorchBackend:
         Same arithmetic as TaggerModel.heads in eval mode (dropout is the identity)."""
         m = self.model
         states = m.encode(batch["input_ids"], batch["attention_mask"])
-        words = m.word_states(states, batch["word_index"], batch.get("last_index"))
+        words = m.word_states(states, batch["word_index"], batch.get("last_index"), batch.get("word_chars"))
         out = {"upos": m.upos_head(words)}
         if "bundle" in heads:
             out["bundle"] = m.bundle_head(words)
@@ -83,6 +83,8 @@ class Tagger:
             raise ValueError(f"the ONNX model has no {self.morph!r} morphology output (has {sorted(served)}); "
                              f"re-export it with `polytag export --morph {self.morph}` or use --backend torch")
         self.wordpieces = WordPieces(tokenizer)
+        chars = getattr(config, "word_chars", 0)
+        self.word_chars = WordChars(chars) if chars else None
         self.tokenizer = tokenizer
         self._lock = threading.Lock()  # the wordpiece cache is shared between threads
         self.x_id = labels.upos.index(X_INDEX_NAME)
@@ -140,7 +142,7 @@ class Tagger:
         pad_id = self.wordpieces.pad_id
         for b in range(0, len(order), self.batch_size):
             part = [chunks[i] for i in order[b : b + self.batch_size]]
-            out = self.backend(collate_numpy(part, pad_id), heads)
+            out = self.backend(collate_numpy(part, pad_id, self.word_chars), heads)
             # rows of the batch output kept for each window, and where they go
             n_rows = np.fromiter((len(c.first) for c in part), np.int64, len(part))
             own_s = np.fromiter((c.own[0] for c in part), np.int64, len(part))

@@ -24,7 +24,7 @@ from tqdm import tqdm
 
 from .conllu_io import InputError, Sentence
 from .data import Treebank, find_treebanks, load_sentences, mix_treebanks, select_treebanks
-from .encoding import WordPieces, make_chunks
+from .encoding import WordChars, WordPieces, make_chunks
 from .evaluate import macro, score
 from .labels import IGNORE, Labels
 from .model import ModelConfig, PRESETS, TaggerModel, count_parameters, preset_encoder_config
@@ -51,6 +51,7 @@ class TrainConfig:
     morph_heads: str = "bundle,factored"
     morph_decode: str = "auto"  # bundle | factored | auto (the better on dev)
     word_pooling: str | None = None  # first | first+last; None: the --init model's, else "first"
+    word_chars: int | None = None  # characters per word for a character CNN; None: the --init model's, else 0
     epochs: int = 10
     batch_size: int = 32
     lr: float = 5e-4
@@ -86,9 +87,11 @@ class Example:
     last: np.ndarray
     upos: np.ndarray
     bundle: np.ndarray
+    chars: np.ndarray | None = None  # (n_words, max_chars) int16 character ids, for a character CNN
 
 
-def encode_examples(wp: WordPieces, labels: Labels, sentences: list[Sentence], max_len: int) -> list[Example]:
+def encode_examples(wp: WordPieces, labels: Labels, sentences: list[Sentence], max_len: int,
+                    chars: WordChars | None = None) -> list[Example]:
     """Training examples: one per encoder window (long sentences are split, no overlap)."""
     chunks = make_chunks(wp, [s.words for s in sentences], max_len, overlap=False)
     out = []
@@ -102,6 +105,8 @@ def encode_examples(wp: WordPieces, labels: Labels, sentences: list[Sentence], m
             np.asarray(c.last, dtype=np.int64),
             np.asarray(labels.encode_upos(s.upos[a:b]), dtype=np.int64),
             np.asarray(labels.encode_bundles(s.feats[a:b]), dtype=np.int64),
+            # int16 holds every id (CHAR_BUCKETS < 2**15) at a quarter of int64's memory
+            chars(c.words).astype(np.int16) if chars is not None else None,
         ))
     return out
 
@@ -123,7 +128,7 @@ def collate_examples(examples: list[Example], pad_id: int, table: torch.Tensor) 
     word_index = np.concatenate([e.first for e in examples]) + row_start
     last_index = np.concatenate([e.last for e in examples]) + row_start
     bundle = torch.from_numpy(np.concatenate([e.bundle for e in examples]))
-    return {
+    batch = {
         "input_ids": torch.from_numpy(ids),
         "attention_mask": torch.from_numpy(mask),
         "word_index": torch.from_numpy(word_index),
@@ -132,6 +137,9 @@ def collate_examples(examples: list[Example], pad_id: int, table: torch.Tensor) 
         "bundle": bundle,
         "factored": table[torch.where(bundle == IGNORE, len(table) - 1, bundle)],
     }
+    if examples[0].chars is not None:
+        batch["word_chars"] = torch.from_numpy(np.concatenate([e.chars for e in examples]).astype(np.int64))
+    return batch
 
 
 def drop_wordpieces(input_ids: torch.Tensor, attention_mask: torch.Tensor, rate: float, unk_id: int,
@@ -237,6 +245,8 @@ class Trainer:
             mcfg.dropout = cfg.dropout
             if cfg.word_pooling:
                 model.set_word_pooling(cfg.word_pooling)
+            if cfg.word_chars is not None:
+                model.set_word_chars(cfg.word_chars)
             return model, tokenizer, labels
         labels = Labels.build(f for sents in self.train.values() for s in sents for f in s.feats)
         pretrained = None if cfg.encoder in PRESETS else cfg.encoder
@@ -251,6 +261,7 @@ class Trainer:
         mcfg = ModelConfig(
             encoder=cfg.encoder, encoder_config=encoder_config, max_len=cfg.max_len,
             dropout=cfg.dropout, morph_heads=heads, word_pooling=cfg.word_pooling or "first",
+            word_chars=cfg.word_chars or 0,
             morph_decode=heads[0] if cfg.morph_decode == "auto" else cfg.morph_decode,
         )
         model = TaggerModel(mcfg, labels, pretrained=pretrained)
@@ -262,6 +273,7 @@ class Trainer:
         self.load_data()
         model, tokenizer, labels = self.build_model(resume)
         model.to(self.device)
+        self.word_chars = getattr(model.config, "word_chars", 0)  # read by encode
         examples, lengths, collate = self.encode(tokenizer, labels)
         by_tb: dict[str, list[int]] = {}
         for i, e in enumerate(examples):
@@ -366,9 +378,10 @@ class Trainer:
     def encode(self, tokenizer, labels: Labels):
         """-> (examples, each with a .treebank; their lengths for bucketing; collate(examples) -> batch)."""
         wp = WordPieces(tokenizer)
+        chars = WordChars(self.word_chars) if self.word_chars else None
         examples = []
         for sents in tqdm(self.train.values(), desc="encoding", unit="tb"):
-            examples += encode_examples(wp, labels, sents, self.cfg.max_len)
+            examples += encode_examples(wp, labels, sents, self.cfg.max_len, chars)
         table = factored_table(labels)
         lengths = np.array([len(e.input_ids) for e in examples])
         self.unk_id = wp.unk_id
@@ -380,7 +393,8 @@ class Trainer:
         if self.cfg.wordpiece_dropout > 0:
             input_ids = drop_wordpieces(input_ids, batch["attention_mask"], self.cfg.wordpiece_dropout,
                                         self.unk_id, self.special_ids)
-        out = model(input_ids, batch["attention_mask"], batch["word_index"], batch["last_index"])
+        out = model(input_ids, batch["attention_mask"], batch["word_index"], batch["last_index"],
+                    batch.get("word_chars"))
         return tagging_loss(out, batch)
 
     def make_tagger(self, model, tokenizer, labels: Labels) -> Tagger:

@@ -209,6 +209,31 @@ def test_train_switches_an_init_model_to_first_plus_last(capsys, tiny_treebank_d
     assert_one_error_line(rc, err, "--word-pooling is for transformer models")
 
 
+def test_train_adds_a_character_encoder(capsys, tiny_treebank_dir, tiny_model_dir, tmp_path):
+    out = tmp_path / "chars"
+    rc, _, _ = run_cli(capsys, "train", tiny_treebank_dir, "-o", out, "--init", tiny_model_dir,
+                       "--word-chars", "12", "--epochs", "1", *TINY_TRAIN_ARGS)
+    assert rc == 0
+    assert json.loads((out / "config.json").read_text())["word_chars"] == 12
+    weights = load_file(str(out / "model.safetensors"))
+    assert weights["char_encoder.project.weight"].abs().sum() > 0  # trained away from its zero start
+    text = tmp_path / "words.txt"
+    text.write_text("Мама мыла раму .\nUnbekanntes 😀 Wort\n", encoding="utf-8")
+    rc, tagged, _ = run_cli(capsys, "tag", "--format", "text", str(text), "--model", out)
+    assert rc == 0 and tagged.count("\n1\t") + tagged.startswith("1\t") == 2
+    # a model continued without the option keeps its encoder
+    again = tmp_path / "again"
+    assert run_cli(capsys, "train", tiny_treebank_dir, "-o", again, "--init", out, "--epochs", "1",
+                   *TINY_TRAIN_ARGS)[0] == 0
+    assert json.loads((again / "config.json").read_text())["word_chars"] == 12
+    rc, _, err = run_cli(capsys, "train", tiny_treebank_dir, "-o", tmp_path / "m", "--arch", "meta-lstm",
+                         "--word-chars", "12", *TINY_TRAIN_ARGS)
+    assert_one_error_line(rc, err, "--word-chars is for transformer models")
+    rc, _, err = run_cli(capsys, "train", tiny_treebank_dir, "-o", tmp_path / "bad", "--init", tiny_model_dir,
+                         "--word-chars", "2", *TINY_TRAIN_ARGS)
+    assert_one_error_line(rc, err, "at least 3")
+
+
 def test_train_with_wordpiece_dropout(capsys, tiny_treebank_dir, tiny_model_dir, tmp_path):
     out = tmp_path / "wd"
     rc, _, _ = run_cli(capsys, "train", tiny_treebank_dir, "-o", out, "--init", tiny_model_dir,

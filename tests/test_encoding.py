@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from conftest import wordpiece_tokenizer
-from polytag.encoding import MAX_PIECES_PER_WORD, WordPieces, collate, make_chunks, windows
+from polytag.encoding import (CHAR_BEGIN, CHAR_BUCKETS, CHAR_END, MAX_PIECES_PER_WORD, WordChars, WordPieces,
+                              char_ids, collate, make_chunks, windows)
 
 LETTERS = "abcdefghijklmnopqrstuvwxyzäöüßмаылру猫が魚を食べるהילדמرحبا"
 
@@ -160,3 +161,27 @@ def test_collate_pads_and_indexes_first_and_last_pieces():
     last = ids.reshape(-1)[batch["last_index"].numpy()]
     assert last.tolist() == [c.input_ids[i] for c in chunks for i in c.last]
     assert (batch["last_index"] >= batch["word_index"]).all()
+
+
+def test_char_ids_mark_both_ends_and_keep_both_ends_of_long_words():
+    assert char_ids("ab", 8) == [CHAR_BEGIN, ord("a") + 3, ord("b") + 3, CHAR_END]
+    long = char_ids("Marktplatzverkäuferinnen", 10)  # 8 characters kept: the first 4 and the last 4
+    assert len(long) == 10 and long[0] == CHAR_BEGIN and long[-1] == CHAR_END
+    assert long[1:-1] == char_ids("Marknnen", 10)[1:-1]
+    for word in ("猫が魚", "הילד", "😀", "e\u0301", "\x00", "가나다"):  # every id is a real, non-marker bucket
+        assert all(3 <= i < CHAR_BUCKETS for i in char_ids(word, 16)[1:-1])
+
+
+def test_collate_adds_character_ids_per_word_in_batch_order():
+    wp, chars = WordPieces(handmade_tokenizer()), WordChars(6)
+    words = [["Markt", "."], ["猫が魚を食べる", "הילד", "."]]
+    chunks = make_chunks(wp, words, max_len=64)
+    batch = collate(chunks, wp.pad_id, chars)["word_chars"].numpy()
+    assert batch.shape == (5, 6)
+    assert batch[1].tolist() == [CHAR_BEGIN, ord(".") + 3, CHAR_END, 0, 0, 0]  # padded with 0
+    assert batch[2].tolist() == char_ids("猫が魚を食べる", 6)  # 4 characters: 2 first, 2 last
+    assert "word_chars" not in collate(chunks, wp.pad_id)
+    long = make_chunks(wp, [["Markt"] * 40], max_len=16)  # windows: every word still has its row
+    assert len(long) > 1 and collate(long, wp.pad_id, chars)["word_chars"].shape[0] == sum(len(c.first) for c in long)
+    with pytest.raises(ValueError, match="at least 3"):
+        WordChars(2)

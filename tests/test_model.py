@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from polytag.encoding import WordPieces, collate, make_chunks
+from polytag.encoding import WordChars, WordPieces, collate, make_chunks
 from polytag.labels import Labels
 from polytag.model import PRESETS, ModelConfig, TaggerModel, count_parameters, preset_encoder_config
 
@@ -72,6 +72,33 @@ def test_first_plus_last_pooling_starts_as_the_first_piece_model(tiny_tokenizer)
         model.set_word_pooling("mean")
     model.set_word_pooling("first")
     assert model.last_piece is None and torch.equal(model(**batch)["upos"], before["upos"])
+
+
+def test_character_encoder_starts_silent_then_reads_characters(tiny_tokenizer):
+    model, _ = tiny_model()
+    wp, chars = WordPieces(tiny_tokenizer), WordChars(12)
+    sentences = [["Мама", "мыла", "раму", "."], ["Marktplatzverkäufer", "הילד", "😀", "。"]]
+    batch = collate(make_chunks(wp, sentences, 64), wp.pad_id, chars)
+    assert batch["word_chars"].shape == (8, 12)
+    before = model(**batch)
+    model.set_word_chars(12)
+    assert model.config.word_chars == 12
+    after = model(**batch)
+    assert all(torch.equal(before[k], after[k]) for k in before)  # a zero projection: nothing moved
+    with torch.no_grad():
+        model.char_encoder.project.weight.normal_()
+    moved = model(**batch)["upos"]
+    assert not torch.allclose(moved, before["upos"])
+    # two emoji are both [UNK] to the wordpiece vocabulary, but not to the character encoder
+    unknown = [collate(make_chunks(wp, [[emoji]], 64), wp.pad_id, chars) for emoji in ("😀", "😺")]
+    assert torch.equal(unknown[0]["input_ids"], unknown[1]["input_ids"])
+    assert not torch.allclose(model(**unknown[0])["upos"], model(**unknown[1])["upos"])
+    with pytest.raises(ValueError, match="needs word_chars"):
+        model(batch["input_ids"], batch["attention_mask"], batch["word_index"])
+    with pytest.raises(ValueError, match="at least 3"):
+        model.set_word_chars(2)
+    model.set_word_chars(0)
+    assert model.char_encoder is None and torch.equal(model(**batch)["upos"], before["upos"])
 
 
 def test_heads_run_on_any_states():

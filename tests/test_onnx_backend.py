@@ -122,6 +122,27 @@ def test_first_plus_last_model_exports_and_serves_the_same_labels(tiny_model_dir
     assert ref.predict(SENTENCES) != torch_tagger(tiny_model_dir).predict(SENTENCES)
 
 
+def test_model_with_character_encoder_exports_and_serves_the_same_labels(tiny_model_dir, tmp_path):
+    """The character CNN (projection random here, so it matters) reads a word_chars input."""
+    model, tokenizer, labels, _ = load_model(tiny_model_dir)
+    model.set_word_pooling("first+last")
+    model.set_word_chars(10)
+    torch.manual_seed(0)
+    with torch.no_grad():
+        model.char_encoder.project.weight.normal_(std=0.5)
+    folder = tmp_path / "chars"
+    save_model(folder, model, tokenizer, labels)
+    export(folder, fp32=True, check=False)
+    assert OnnxBackend(folder).inputs == ["word_embeddings", "attention_mask", "word_index", "last_index",
+                                          "word_chars"]
+    ref, got = torch_tagger(folder), onnx_tagger(folder)
+    assert ref.config.word_chars == got.config.word_chars == 10
+    assert got.predict(SENTENCES) == ref.predict(SENTENCES)
+    assert ref.predict(SENTENCES) != torch_tagger(tiny_model_dir).predict(SENTENCES)
+    export(folder, check=False)  # int8 quantizes the convolutions too
+    assert onnx_tagger(folder).tag(SENTENCES)
+
+
 def test_tagger_load_picks_onnx_when_exported(onnx_dirs, tiny_model_dir):
     assert Tagger.load(onnx_dirs).backend.name == "onnx"
     assert Tagger.load(onnx_dirs, backend="torch").backend.name == "torch"

@@ -20,7 +20,7 @@ from polytag.model import ModelConfig, TaggerModel, preset_encoder_config
 from polytag.model_folder import load_model
 from polytag.predict import Tagger
 from polytag.train import (
-    TrainConfig, batches_for_epoch, collate_examples, drop_wordpieces, encode_examples, factored_table, init_history,
+    Example, TrainConfig, batches_for_epoch, collate_examples, drop_wordpieces, encode_examples, factored_table, init_history,
     tagging_loss, train, training_stages,
 )
 
@@ -52,12 +52,11 @@ def test_factored_targets_follow_the_bundle():
     table = factored_table(labels)
     assert table.shape == (len(labels.bundles) + 1, labels.n_features)
     assert (table[-1] == IGNORE).all()  # row for unseen bundles
-    ex = type("E", (), {})()
-    ex.input_ids, ex.first = np.array([2, 7, 8, 9, 3], dtype=np.int32), np.array([1, 2, 3])
-    ex.last = ex.first
-    ex.upos = np.array([0, 1, 2])
-    ex.bundle = np.array([labels.bundle_id["Case=Acc"], IGNORE, 0])
+    first = np.array([1, 2, 3])
+    ex = Example("xx", np.array([2, 7, 8, 9, 3], dtype=np.int32), first, first, np.array([0, 1, 2]),
+                 np.array([labels.bundle_id["Case=Acc"], IGNORE, 0]))
     batch = collate_examples([ex], 0, table)
+    assert "word_chars" not in batch
     assert batch["factored"][0].tolist() == labels.encode_factored(["Case=Acc"])[0].tolist()
     assert (batch["factored"][1] == IGNORE).all()
     assert (batch["factored"][2] == 0).all()
