@@ -60,6 +60,7 @@ def describe_stage(stage: dict, head: str, pooling: str) -> str:
     mixing = f"temperature {cfg['sampling_temperature']} sampling" if cfg.get("sampling_temperature") else "shuffled"
     extra = f", dropout {cfg['dropout']}" if cfg.get("dropout", 0.1) != 0.1 else ""
     extra += f", wordpiece dropout {cfg['wordpiece_dropout']}" if cfg.get("wordpiece_dropout") else ""
+    extra += f", character CNN added ({cfg['word_chars']} characters per word)" if cfg.get("word_chars") else ""
     macro = stage_macro(stage).get(head)
     dev = f", dev (fp32) {macro['upos']:.2f}/{macro['ufeats']:.2f}" if macro else ""
     return (f"{stage['training_seconds'] / 60:.0f} min, {stage['steps']} steps, lr {cfg.get('lr')}, "
@@ -173,6 +174,7 @@ def main() -> int:
                 else f" ({n_params_trained:,} trained, with the unused morphology head)"),
             "morphology head used": config.morph_decode,
             "word pooling": config.word_pooling,
+            "character CNN": f"{config.word_chars} characters per word" if config.word_chars else "none",
             "stored weights": f"{args.weights} safetensors + int8 ONNX",
             "backend used for these scores": tagger.backend.name,
             "size on disk (MB, whole folder)": folder_mb(DEST),

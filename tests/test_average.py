@@ -21,14 +21,14 @@ SENTENCES = [["Il", "parle", "."], ["Das", "ist", "gut", "."]]
 
 @pytest.fixture(scope="module")
 def two_runs(tiny_treebank_dir, tiny_model_dir, tmp_path_factory) -> tuple[Path, Path]:
-    """Two runs continuing the tiny model: one first-piece, one first+last."""
+    """Two runs continuing the tiny model: one first-piece, one first+last with a character CNN."""
     root = tmp_path_factory.mktemp("average")
     first, last = root / "first", root / "last"
     args = ["train", str(tiny_treebank_dir), "--init", str(tiny_model_dir), "--epochs", "1", *TINY_TRAIN_ARGS]
     from polytag.cli import main  # noqa: PLC0415
 
     assert main([*args, "-o", str(first), "--seed", "3"]) == 0
-    assert main([*args, "-o", str(last), "--word-pooling", "first+last", "--seed", "4"]) == 0
+    assert main([*args, "-o", str(last), "--word-pooling", "first+last", "--word-chars", "8", "--seed", "4"]) == 0
     return first, last
 
 
@@ -43,6 +43,9 @@ def test_the_average_is_the_mean_of_the_weights(two_runs):
     # a first-piece model is a first+last one with a zero projection
     assert model.config.word_pooling == "first+last"
     assert torch.allclose(mean["last_piece.weight"], b["last_piece.weight"] / 2)
+    # ... and a model without a character CNN one whose CNN is zero
+    assert model.config.word_chars == 8
+    assert torch.allclose(mean["char_encoder.project.weight"], b["char_encoder.project.weight"] / 2)
     assert [s["folder"] for s in metadata["averaged_from"]] == [str(first), str(last)]
     assert metadata["averaged_from"][1]["initialised_from"]["steps"] > 0
     assert sorted(metadata["treebanks"]) == ["xx_second", "xx_test", "yy_other"] and metadata["train_words"] > 0
@@ -89,12 +92,13 @@ def test_an_average_describes_the_shared_run_once_then_each_branch():
 
     shared = run(100, 5e-4, 90.0)
     metadata = {"averaged_from": [run(50, 1e-4, 91.0, shared, word_pooling="first+last"),
-                                  run(40, 2e-4, 92.0, shared, wordpiece_dropout=0.15)]}
+                                  run(40, 2e-4, 92.0, shared, wordpiece_dropout=0.15, word_chars=20)]}
     text = ship.describe_training(metadata, "bundle")
     assert text.startswith("190 min on cpu in 3 run(s): 100 min")
     assert text.count("100 min") == 1
     assert "then 2 runs continuing that model, their weights averaged" in text
     assert "word pooling first+last" in text and "wordpiece dropout 0.15" in text
+    assert "character CNN added (20 characters per word)" in text
     assert "dev (fp32) 92.00/92.00" in text
     plain = ship.describe_training({**run(30, 1e-3, 80.0, shared), "device": "cpu"}, "bundle")
     assert plain.startswith("130 min on cpu in 2 run(s)") and "averaged" not in plain
