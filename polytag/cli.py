@@ -78,8 +78,13 @@ def cmd_train(args) -> None:
         values = {**TRAIN_DEFAULTS, **values}  # the baseline's own lr, dropout, ... unless given
     elif "meta_training" in values and not args.resume:
         raise InputError("--meta-training is for --arch meta-lstm")
-    if values.get("word_chars") and values["word_chars"] < 3:
-        raise InputError(f"--word-chars must be 0 or at least 3 (begin, a character, end), not {values['word_chars']}")
+    if values.get("word_chars"):
+        from .encoding import check_word_chars  # noqa: PLC0415
+
+        try:
+            check_word_chars(values["word_chars"])
+        except ValueError as err:
+            raise InputError(f"--word-chars: {err}") from None
     if args.resume and (Path(args.output) / "train_config.json").exists():
         saved = json.loads((Path(args.output) / "train_config.json").read_text(encoding="utf-8"))
         values = {**saved, **{k: v for k, v in values.items() if k in ("output", "device", "threads")}}

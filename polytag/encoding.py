@@ -51,6 +51,12 @@ CHAR_PAD, CHAR_BEGIN, CHAR_END = 0, 1, 2
 CHAR_BUCKETS = 16384  # code points are hashed into these ids: no character vocabulary to save
 
 
+def check_word_chars(max_chars: int) -> None:
+    """A character encoder reads at least the begin marker, one character and the end marker."""
+    if max_chars < 3:
+        raise ValueError(f"word_chars must be 0 or at least 3 (begin, a character, end), not {max_chars}")
+
+
 def char_ids(word: str, max_chars: int) -> list[int]:
     """[begin, hashed code points..., end]; a longer word keeps its first and last characters
     (the two ends carry the inflection and the derivation), `max_chars` ids in all."""
@@ -64,8 +70,7 @@ class WordChars:
     """words -> (n_words, max_chars) int64 character ids, padded with CHAR_PAD; one cached row per word."""
 
     def __init__(self, max_chars: int):
-        if max_chars < 3:
-            raise ValueError(f"word_chars must be at least 3 (begin, a character, end), not {max_chars}")
+        check_word_chars(max_chars)
         self.max_chars = max_chars
         self.cache: dict[str, np.ndarray] = {}
 

@@ -20,7 +20,7 @@ import torch
 from torch import nn
 from transformers import AutoConfig, AutoModel, BertConfig
 
-from .encoding import CHAR_BUCKETS
+from .encoding import CHAR_BUCKETS, check_word_chars
 from .labels import Labels
 
 # The paper's student and teacher sizes (Tsai et al. 2019, sec. 3).
@@ -148,8 +148,8 @@ class TaggerModel(nn.Module):
         """Read `max_chars` characters per word with a character CNN (0: none). A new CNN's
         projection starts at zero (see CharWordEncoder); an existing one is kept, since its
         filters do not depend on the word length."""
-        if max_chars and max_chars < 3:
-            raise ValueError(f"word_chars must be 0 or at least 3 (begin, a character, end), not {max_chars}")
+        if max_chars:
+            check_word_chars(max_chars)
         self.config.word_chars = max_chars
         if not max_chars:
             self.char_encoder = None
