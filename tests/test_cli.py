@@ -204,9 +204,6 @@ def test_train_switches_an_init_model_to_first_plus_last(capsys, tiny_treebank_d
     assert rc == 0
     assert json.loads((out / "config.json").read_text())["word_pooling"] == "first+last"
     assert "last_piece.weight" in load_file(str(out / "model.safetensors"))
-    rc, _, err = run_cli(capsys, "train", tiny_treebank_dir, "-o", tmp_path / "m", "--arch", "meta-lstm",
-                         "--word-pooling", "first+last", *TINY_TRAIN_ARGS)
-    assert_one_error_line(rc, err, "--word-pooling is for transformer models")
 
 
 def test_train_adds_a_character_encoder(capsys, tiny_treebank_dir, tiny_model_dir, tmp_path):
@@ -226,9 +223,6 @@ def test_train_adds_a_character_encoder(capsys, tiny_treebank_dir, tiny_model_di
     assert run_cli(capsys, "train", tiny_treebank_dir, "-o", again, "--init", out, "--epochs", "1",
                    *TINY_TRAIN_ARGS)[0] == 0
     assert json.loads((again / "config.json").read_text())["word_chars"] == 12
-    rc, _, err = run_cli(capsys, "train", tiny_treebank_dir, "-o", tmp_path / "m", "--arch", "meta-lstm",
-                         "--word-chars", "12", *TINY_TRAIN_ARGS)
-    assert_one_error_line(rc, err, "--word-chars is for transformer models")
     rc, _, err = run_cli(capsys, "train", tiny_treebank_dir, "-o", tmp_path / "bad", "--init", tiny_model_dir,
                          "--word-chars", "2", *TINY_TRAIN_ARGS)
     assert_one_error_line(rc, err, "at least 3")
@@ -240,9 +234,14 @@ def test_train_with_wordpiece_dropout(capsys, tiny_treebank_dir, tiny_model_dir,
                        "--wordpiece-dropout", "0.3", "--epochs", "1", *TINY_TRAIN_ARGS)
     assert rc == 0
     assert json.loads((out / "train_config.json").read_text())["wordpiece_dropout"] == 0.3
+
+
+@pytest.mark.parametrize("option", [["--word-pooling", "first+last"], ["--word-chars", "12"],
+                                    ["--wordpiece-dropout", "0.1"]])
+def test_transformer_options_with_the_meta_lstm_are_a_clear_error(capsys, tiny_treebank_dir, tmp_path, option):
     rc, _, err = run_cli(capsys, "train", tiny_treebank_dir, "-o", tmp_path / "m", "--arch", "meta-lstm",
-                         "--wordpiece-dropout", "0.1", *TINY_TRAIN_ARGS)
-    assert_one_error_line(rc, err, "--wordpiece-dropout is for transformer models")
+                         *option, *TINY_TRAIN_ARGS)
+    assert_one_error_line(rc, err, f"{option[0]} is for transformer models")
 
 
 def test_train_unknown_language_is_a_clear_error(capsys, tiny_treebank_dir, tmp_path):
