@@ -282,6 +282,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "characters of it (first and last ones, markers included; default 0: none); "
                    "with --init, adds it to the model")
     p.add_argument("--epochs", type=int)
+    p.add_argument("--eval-every", type=int, help="epochs between dev evaluations (the last is always evaluated)")
     p.add_argument("--batch-size", type=int)
     p.add_argument("--clip", type=float)
     p.add_argument("--accumulate", type=int)

@@ -69,6 +69,9 @@ class TrainConfig:
     threads: int | None = None
     max_minutes: float | None = None  # time budget; the LR schedule follows it
     checkpoint_every: int = 1000  # optimizer steps
+    # epochs between dev evaluations (the last epoch is always evaluated): on a GPU an epoch of a
+    # MiniBERT takes seconds, and evaluating 22 dev files after each would take as long as training
+    eval_every: int = 1
     eval_batch_size: int = 128
     save_half: bool = False  # fp16 weights in the saved model folder
     extra_metadata: dict = field(default_factory=dict)
@@ -370,7 +373,8 @@ class Trainer:
             bar.close()
             state["epoch"] += 1 if not out_of_time else 0
             state["batch"] = 0 if not out_of_time else state["batch"]
-            self.end_of_epoch(model, tokenizer, labels, heads, state, started, log, epoch + 1)
+            if out_of_time or epoch + 1 == cfg.epochs or (epoch + 1) % cfg.eval_every == 0:
+                self.end_of_epoch(model, tokenizer, labels, heads, state, started, log, epoch + 1)
             save_checkpoint()
         return state
 

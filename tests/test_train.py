@@ -152,6 +152,15 @@ def test_max_minutes_stops_early_and_still_saves(tiny_treebank_dir, tmp_path):
     assert (tmp_path / "m" / "model.safetensors").exists()
 
 
+def test_eval_every_skips_dev_evaluations_but_always_evaluates_the_last_epoch(tiny_treebank_dir, tmp_path):
+    out = tmp_path / "sparse_eval"
+    assert main(["train", str(tiny_treebank_dir), "-o", str(out), "--epochs", "3", "--eval-every", "2",
+                 "--treebanks", "yy", *TINY_TRAIN_ARGS]) == 0
+    records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in records if "dev_upos" in r] == [2, 3]
+    assert json.loads((out / "metadata.json").read_text())["epoch"] in (2, 3)
+
+
 def test_save_half_and_morph_heads(tiny_treebank_dir, tmp_path):
     out = tmp_path / "half"
     assert main(["train", str(tiny_treebank_dir), "-o", str(out), "--epochs", "1", "--treebanks", "yy",
