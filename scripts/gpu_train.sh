@@ -4,7 +4,8 @@
 #   scratch        from scratch, the shipped vocabulary, batch 256
 #   scratch_chars  the same with the character CNN from step 0 (--word-chars 20)
 #   continue       the shipped model trained on, batch 128
-# Usage: scripts/gpu_train.sh DATA OUT [MINUTES]   (env: PY=python, EXTRA="extra train args")
+# Usage: scripts/gpu_train.sh DATA OUT [MINUTES]   (env: PY=python, EXTRA="extra train args",
+#        INIT=model folder: instead, two continuations of it with seeds 4 and 5, to average)
 # Dry run on a CPU: EXTRA="--device cpu --threads 1 --treebanks mr_ufal,te_mtg" scripts/gpu_train.sh data/ud /tmp/out 0.3
 set -u
 DATA=$1
@@ -36,12 +37,20 @@ if command -v nvidia-smi > /dev/null; then
   nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv -l 30 > "$RUNS/gpu_utilisation.log" &
 fi
 pids=()
-train scratch "${scratch[@]}" --seed 1 &
-pids+=($!)
-train scratch_chars "${scratch[@]}" --word-chars 20 --seed 2 &
-pids+=($!)
-train continue --init polytag/models/default --epochs 100 --eval-every 8 --batch-size 128 --lr 2e-4 \
-  --warmup 0.02 --seed 3 &
-pids+=($!)
+if [ -n "${INIT:-}" ]; then  # a short second lease: two more continuations of INIT, to average here
+  for seed in 4 5; do
+    train "continue$seed" --init "$INIT" --epochs 100 --eval-every 1000 --batch-size 128 --lr 1e-4 \
+      --warmup 0.02 --seed "$seed" &
+    pids+=($!)
+  done
+else
+  train scratch "${scratch[@]}" --seed 1 &
+  pids+=($!)
+  train scratch_chars "${scratch[@]}" --word-chars 20 --seed 2 &
+  pids+=($!)
+  train continue --init polytag/models/default --epochs 100 --eval-every 8 --batch-size 128 --lr 2e-4 \
+    --warmup 0.02 --seed 3 &
+  pids+=($!)
+fi
 wait "${pids[@]}"
 "$PY" scripts/pack_runs.py "$RUNS" "$OUT"

@@ -58,12 +58,14 @@ def stage_macro(stage: dict) -> dict:
 def describe_stage(stage: dict, head: str, pooling: str) -> str:
     cfg = stage.get("train_config", {})
     mixing = f"temperature {cfg['sampling_temperature']} sampling" if cfg.get("sampling_temperature") else "shuffled"
-    extra = f", dropout {cfg['dropout']}" if cfg.get("dropout", 0.1) != 0.1 else ""
+    extra = f", batch {cfg['batch_size']}" if cfg.get("batch_size", 32) != 32 else ""
+    extra += f", dropout {cfg['dropout']}" if cfg.get("dropout", 0.1) != 0.1 else ""
     extra += f", wordpiece dropout {cfg['wordpiece_dropout']}" if cfg.get("wordpiece_dropout") else ""
     extra += f", character CNN added ({cfg['word_chars']} characters per word)" if cfg.get("word_chars") else ""
     macro = stage_macro(stage).get(head)
     dev = f", dev (fp32) {macro['upos']:.2f}/{macro['ufeats']:.2f}" if macro else ""
-    return (f"{stage['training_seconds'] / 60:.0f} min, {stage['steps']} steps, lr {cfg.get('lr')}, "
+    where = f" on {stage['device']}" if stage.get("device", "cpu") != "cpu" else ""
+    return (f"{stage['training_seconds'] / 60:.0f} min{where}, {stage['steps']} steps, lr {cfg.get('lr')}, "
             f"{mixing}, word pooling {pooling}{extra}, best epoch {stage['epoch']}{dev}")
 
 
@@ -118,9 +120,12 @@ def trained_runs(stages: list[dict]) -> list[dict]:
 def describe_training(metadata: dict, head: str) -> str:
     stages = training_stages(metadata)
     runs = trained_runs(stages)
-    minutes = sum(run["training_seconds"] for run in runs) / 60
-    device = metadata.get("device") or runs[-1].get("device", "?")
-    return f"{minutes:.0f} min on {device} in {len(runs)} run(s): " + "; then ".join(describe_runs(stages, head)[0])
+    minutes: dict[str, float] = {}  # by device, first used first
+    for run in runs:
+        device = run.get("device", "?")
+        minutes[device] = minutes.get(device, 0.0) + run["training_seconds"] / 60
+    where = " and ".join(f"{m:.0f} min on {device}" for device, m in minutes.items())
+    return f"{where} in {len(runs)} run(s): " + "; then ".join(describe_runs(stages, head)[0])
 
 
 def head_comparison(metadata: dict) -> dict | None:

@@ -118,3 +118,8 @@ def test_an_average_describes_the_shared_run_once_then_each_branch():
     text = ship.describe_training({**soup, "device": "cpu"}, "bundle")
     assert text.startswith("221 min on cpu in 6 run(s)") and text.count("20 min") == 1
     assert "3 runs continuing that model, their weights averaged (polytag average): [that model itself] and [5 min" in text
+    # a run on a GPU: its minutes are counted apart, and the run says where it ran and its batch size
+    gpu = {**run(7, 2e-4, 96.0, history, batch_size=128), "device": "NVIDIA H100 80GB HBM3"}
+    text = ship.describe_training(gpu, "bundle")
+    assert text.startswith("210 min on cpu and 7 min on NVIDIA H100 80GB HBM3 in 5 run(s)")
+    assert "; then 7 min on NVIDIA H100 80GB HBM3, 10 steps, lr 0.0002, shuffled, word pooling first+last, batch 128," in text
