@@ -78,6 +78,8 @@ def cmd_train(args) -> None:
         values = {**TRAIN_DEFAULTS, **values}  # the baseline's own lr, dropout, ... unless given
     elif "meta_training" in values and not args.resume:
         raise InputError("--meta-training is for --arch meta-lstm")
+    if values.get("eval_every", 1) < 1:
+        raise InputError(f"--eval-every must be at least 1, not {values['eval_every']}")
     if values.get("word_chars"):
         from .encoding import check_word_chars  # noqa: PLC0415
 

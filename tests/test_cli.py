@@ -244,13 +244,17 @@ def test_transformer_options_with_the_meta_lstm_are_a_clear_error(capsys, tiny_t
     assert_one_error_line(rc, err, f"{option[0]} is for transformer models")
 
 
-def test_train_unknown_language_is_a_clear_error(capsys, tiny_treebank_dir, tmp_path):
+def test_train_bad_arguments_are_a_clear_error(capsys, tiny_treebank_dir, tmp_path):
     rc, _, err = run_cli(capsys, "train", tiny_treebank_dir, "-o", tmp_path / "m", "--treebanks", "qq",
                          *TINY_TRAIN_ARGS)
     assert_one_error_line(rc, err, "unknown treebank or language 'qq'", "xx, yy")
     assert not (tmp_path / "m").exists()
     rc, _, err = run_cli(capsys, "train", tmp_path / "nowhere", "-o", tmp_path / "m", *TINY_TRAIN_ARGS)
     assert_one_error_line(rc, err, "nowhere: treebank folder not found")
+    rc, _, err = run_cli(capsys, "train", tiny_treebank_dir, "-o", tmp_path / "m", "--eval-every", "0",
+                         *TINY_TRAIN_ARGS)
+    assert_one_error_line(rc, err, "--eval-every must be at least 1, not 0")
+    assert not (tmp_path / "m").exists()
 
 
 def test_train_resume_continues_from_the_checkpoint(capsys, tiny_treebank_dir, tiny_model_dir, tmp_path,
