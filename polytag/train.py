@@ -416,6 +416,7 @@ class Trainer:
             upos = results[heads[0]]["macro"]["upos"]
             record.update({"dev_upos": upos, **{f"dev_ufeats_{h}": results[h]["macro"]["ufeats"] for h in heads}})
             current = (upos + results[best_head]["macro"]["ufeats"]) / 2
+            record["dev_score"] = round(current, 3)  # what picks the best model; read by scripts/pack_runs.py
         else:
             results, best_head, current = {}, model.config.morph_decode, float(epoch)
         log(record)

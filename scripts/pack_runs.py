@@ -21,15 +21,9 @@ MB = 1_000_000
 
 
 def best_dev(run: Path) -> float | None:
-    """The run's best (UPOS + UFeats) / 2 on dev, from metrics.jsonl."""
-    best = None
-    for line in (run / "metrics.jsonl").read_text(encoding="utf-8").splitlines():
-        record = json.loads(line)
-        if "dev_upos" in record:
-            ufeats = max(v for k, v in record.items() if k.startswith("dev_ufeats"))
-            score = (record["dev_upos"] + ufeats) / 2
-            best = score if best is None else max(best, score)
-    return best
+    """The run's best dev score, (UPOS + UFeats) / 2, the one training picks its model by."""
+    records = (json.loads(line) for line in (run / "metrics.jsonl").read_text(encoding="utf-8").splitlines())
+    return max((r["dev_score"] for r in records if "dev_score" in r), default=None)
 
 
 def xz_tar(paths: list[tuple[Path, str]]) -> bytes:

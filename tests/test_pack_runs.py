@@ -12,8 +12,8 @@ SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "pack_runs.py"
 
 def make_run(folder: Path, dev_scores: list[tuple[float, float]], weights_bytes: int) -> None:
     folder.mkdir(parents=True)
-    records = [{"step": 100, "loss": 1.0}] + [{"epoch": i + 1, "dev_upos": u, "dev_ufeats_bundle": f}
-                                                for i, (u, f) in enumerate(dev_scores)]
+    records = [{"step": 100, "loss": 1.0}] + [{"epoch": i + 1, "dev_upos": u, "dev_ufeats_bundle": f,
+                                                 "dev_score": (u + f) / 2} for i, (u, f) in enumerate(dev_scores)]
     (folder / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
     (folder / "config.json").write_text("{}")
     (folder / "model.safetensors").write_bytes(os.urandom(weights_bytes))  # incompressible, like weights

@@ -138,6 +138,9 @@ def test_trained_model_folder(tiny_model_dir):
     records = [json.loads(line) for line in (tiny_model_dir / "metrics.jsonl").read_text().splitlines()]
     epochs = [r for r in records if "dev_upos" in r]
     assert [r["epoch"] for r in epochs] == [1, 2]
+    for r in epochs:  # the score that picks the best model: UPOS with the better head's UFeats
+        best_ufeats = max(r["dev_ufeats_bundle"], r["dev_ufeats_factored"])
+        assert r["dev_score"] == round((r["dev_upos"] + best_ufeats) / 2, 3)
     config = json.loads((tiny_model_dir / "config.json").read_text(encoding="utf-8"))
     assert config["encoder"] == "tiny" and config["morph_decode"] in ("bundle", "factored")
     assert config["encoder_config"]["hidden_size"] == 32
