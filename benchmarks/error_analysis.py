@@ -1,7 +1,8 @@
-"""Where a model's errors come from: two diagnostics behind the notes on the default model.
+"""Where a model's errors come from: three diagnostics behind the notes on the default model.
 
-    python benchmarks/error_analysis.py fit   [--model DIR] [--data ../shared/ud] [--sentences 1500]
-    python benchmarks/error_analysis.py joint [--model DIR] [--data ../shared/ud]
+    python benchmarks/error_analysis.py fit         [--model DIR] [--data ../shared/ud] [--sentences 1500]
+    python benchmarks/error_analysis.py joint       [--model DIR] [--data ../shared/ud]
+    python benchmarks/error_analysis.py conventions [--model DIR] [--data ../shared/ud]
 
 fit:   UPOS/UFeats on (a seeded sample of) each treebank's *train* split next to its dev scores.
        A large gap means the model memorises that treebank rather than generalising.
@@ -9,6 +10,11 @@ joint: dev macro with UPOS and the FEATS bundle decoded independently (argmax ea
        does) and decoded jointly: the best-scoring (UPOS, bundle) pair among pairs seen together
        in training, searched over the top-k of each head. Tells whether inconsistent pairs
        (e.g. a NOUN with VerbForm) are a source of errors worth a constrained decoder.
+conventions: treebanks of one language can annotate FEATS differently (release, guidelines), and
+       one model with no treebank id learns their mix. Per dev treebank whose language has other
+       treebanks: the feature names its train split uses and no other treebank of its language
+       does, the share of dev words whose gold FEATS carry one, and UFeats on those words and
+       on the rest.
 """
 
 from __future__ import annotations
@@ -103,9 +109,36 @@ def joint(tagger: Tagger, data: str) -> None:
         print(f"macro {name}: UPOS {np.mean([r[0] for r in rows]):.2f} UFeats {np.mean([r[1] for r in rows]):.2f}")
 
 
+def feature_names(sentences) -> set[str]:
+    return {f.split("=")[0] for s in sentences for feats in s.feats for f in feature_set(feats)}
+
+
+def conventions(tagger: Tagger, data: str) -> None:
+    treebanks = [tb for tb in find_treebanks(data).values() if tb.train]
+    used = {tb.id: feature_names(load_sentences(tb.train, tb.id)) for tb in treebanks}
+    print(f"{'treebank':<16} {'dev words':>9} {'with own features':>17} {'UFeats on them':>14} "
+          f"{'on the rest':>11}  own features")
+    for tb in treebanks:
+        others = [o.id for o in treebanks if o.language == tb.language and o.id != tb.id]
+        if not (tb.dev and others):
+            continue
+        own = used[tb.id] - set().union(*(used[o] for o in others))
+        gold = list(read_conllu(tb.dev))
+        _, feats = tagger.predict([s.words for s in gold])
+        hits = {True: [], False: []}  # does the gold bundle carry an own feature?
+        for g, p in zip(gold, feats):
+            for gf, pf in zip(g.feats, p):
+                names = {f.split("=")[0] for f in feature_set(gf)}
+                hits[bool(names & own)].append(feature_set(gf) == feature_set(pf))
+        words = len(hits[True]) + len(hits[False])
+        on = f"{100 * np.mean(hits[True]):.2f}" if hits[True] else "-"
+        print(f"{tb.id:<16} {words:>9} {100 * len(hits[True]) / words:>16.2f}% {on:>14} "
+              f"{100 * np.mean(hits[False]):>11.2f}  {','.join(sorted(own)) or '-'}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=["fit", "joint"])
+    parser.add_argument("what", choices=["fit", "joint", "conventions"])
     parser.add_argument("--model", default=str(ROOT / "polytag" / "models" / "default"))
     parser.add_argument("--data", default=str(ROOT.parent / "shared" / "ud"))
     parser.add_argument("--sentences", type=int, default=1500, help="fit: train sentences per treebank")
@@ -114,8 +147,10 @@ def main() -> None:
     tagger = Tagger.load(args.model, backend="torch")
     if args.what == "fit":
         fit(tagger, args.data, args.sentences)
-    else:
+    elif args.what == "joint":
         joint(tagger, args.data)
+    else:
+        conventions(tagger, args.data)
 
 
 if __name__ == "__main__":
