@@ -109,13 +109,18 @@ def joint(tagger: Tagger, data: str) -> None:
         print(f"macro {name}: UPOS {np.mean([r[0] for r in rows]):.2f} UFeats {np.mean([r[1] for r in rows]):.2f}")
 
 
-def feature_names(sentences) -> set[str]:
-    return {f.split("=")[0] for s in sentences for feats in s.feats for f in feature_set(feats)}
+def feature_names(feats: str) -> set[str]:
+    return {f.split("=")[0] for f in feature_set(feats)}
+
+
+def percent(hits: list[bool]) -> str:
+    return f"{100 * np.mean(hits):.2f}" if hits else "-"
 
 
 def conventions(tagger: Tagger, data: str) -> None:
     treebanks = [tb for tb in find_treebanks(data).values() if tb.train]
-    used = {tb.id: feature_names(load_sentences(tb.train, tb.id)) for tb in treebanks}
+    used = {tb.id: set().union(*(feature_names(f) for s in load_sentences(tb.train, tb.id) for f in s.feats))
+            for tb in treebanks}
     print(f"{'treebank':<16} {'dev words':>9} {'with own features':>17} {'UFeats on them':>14} "
           f"{'on the rest':>11}  own features")
     for tb in treebanks:
@@ -128,12 +133,10 @@ def conventions(tagger: Tagger, data: str) -> None:
         hits = {True: [], False: []}  # does the gold bundle carry an own feature?
         for g, p in zip(gold, feats):
             for gf, pf in zip(g.feats, p):
-                names = {f.split("=")[0] for f in feature_set(gf)}
-                hits[bool(names & own)].append(feature_set(gf) == feature_set(pf))
+                hits[bool(feature_names(gf) & own)].append(feature_set(gf) == feature_set(pf))
         words = len(hits[True]) + len(hits[False])
-        on = f"{100 * np.mean(hits[True]):.2f}" if hits[True] else "-"
-        print(f"{tb.id:<16} {words:>9} {100 * len(hits[True]) / words:>16.2f}% {on:>14} "
-              f"{100 * np.mean(hits[False]):>11.2f}  {','.join(sorted(own)) or '-'}", flush=True)
+        print(f"{tb.id:<16} {words:>9} {100 * len(hits[True]) / words:>16.2f}% {percent(hits[True]):>14} "
+              f"{percent(hits[False]):>11}  {','.join(sorted(own)) or '-'}", flush=True)
 
 
 def main() -> None:
