@@ -23,6 +23,7 @@ common=(--morph-heads bundle --word-pooling first+last --sampling-temperature 2 
 # more epochs than the time allows, so the time budget sets the LR schedule
 scratch=(--tokenizer polytag/models/default/tokenizer --epochs 150 --eval-every 15 --batch-size 256
          --lr 1e-3 --warmup 0.03)
+continued=(--epochs 100 --batch-size 128 --warmup 0.02)
 
 train() {  # name, args...
   local name=$1
@@ -39,8 +40,7 @@ fi
 pids=()
 if [ -n "${INIT:-}" ]; then  # a short second lease: two more continuations of INIT, to average here
   for seed in 4 5; do
-    train "continue$seed" --init "$INIT" --epochs 100 --eval-every 1000 --batch-size 128 --lr 1e-4 \
-      --warmup 0.02 --seed "$seed" &
+    train "continue$seed" --init "$INIT" "${continued[@]}" --eval-every 1000 --lr 1e-4 --seed "$seed" &
     pids+=($!)
   done
 else
@@ -48,8 +48,7 @@ else
   pids+=($!)
   train scratch_chars "${scratch[@]}" --word-chars 20 --seed 2 &
   pids+=($!)
-  train continue --init polytag/models/default --epochs 100 --eval-every 8 --batch-size 128 --lr 2e-4 \
-    --warmup 0.02 --seed 3 &
+  train continue --init polytag/models/default "${continued[@]}" --eval-every 8 --lr 2e-4 --seed 3 &
   pids+=($!)
 fi
 wait "${pids[@]}"
