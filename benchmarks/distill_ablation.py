@@ -187,12 +187,12 @@ def dev_predictions(folder: Path, dev_files: list[Path]) -> dict:
     """Per dev file: scores and the predictions (kept for teacher-student agreement)."""
     import torch  # noqa: PLC0415
 
-    from polytag.conllu_io import read_conllu  # noqa: PLC0415
-    from polytag.evaluate import file_key, score  # noqa: PLC0415
-    from polytag.predict import Tagger  # noqa: PLC0415
+    from polytag.core.conllu_io import read_conllu  # noqa: PLC0415
+    from polytag.core.evaluate import file_key, score  # noqa: PLC0415
+    from polytag.tagging import load as load_tagger  # noqa: PLC0415
 
     torch.set_num_threads(int(THREADS))
-    tagger = Tagger.load(folder, backend="torch")
+    tagger = load_tagger(folder, backend="torch")
     out = {}
     for path in dev_files:
         gold = list(read_conllu(path))
@@ -202,7 +202,7 @@ def dev_predictions(folder: Path, dev_files: list[Path]) -> dict:
 
 
 def agreement(a: dict, b: dict) -> dict:
-    from polytag.evaluate import feature_set  # noqa: PLC0415
+    from polytag.core.evaluate import feature_set  # noqa: PLC0415
 
     files = {}
     for key in a:
@@ -232,7 +232,7 @@ def read_json_lines(path: Path) -> list[dict]:
 
 
 def report() -> dict:
-    from polytag.data import find_treebanks, select_treebanks  # noqa: PLC0415
+    from polytag.training.data import find_treebanks, select_treebanks  # noqa: PLC0415
 
     treebanks = select_treebanks(find_treebanks(DATA), ",".join(TREEBANKS) if TREEBANKS else None, "train")
     dev_files = [tb.dev for tb in treebanks if tb.dev]

@@ -29,10 +29,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from polytag.conllu_io import normalize_feats, read_conllu  # noqa: E402
-from polytag.data import find_treebanks, load_sentences  # noqa: E402
-from polytag.evaluate import feature_set, file_key, score  # noqa: E402
-from polytag.predict import Tagger  # noqa: E402
+from polytag.core.conllu_io import normalize_feats, read_conllu  # noqa: E402
+from polytag.core.evaluate import feature_set, file_key, score  # noqa: E402
+from polytag.tagging import load as load_tagger  # noqa: E402
+from polytag.tagging.tagger import Tagger  # noqa: E402
+from polytag.training.data import find_treebanks, load_sentences  # noqa: E402
 
 
 def fit(tagger: Tagger, data: str, n_sentences: int) -> None:
@@ -147,7 +148,7 @@ def main() -> None:
     parser.add_argument("--sentences", type=int, default=1500, help="fit: train sentences per treebank")
     args = parser.parse_args()
     # fp32 logits from PyTorch: the joint decoder needs the bundle scores, not just the argmax
-    tagger = Tagger.load(args.model, backend="torch")
+    tagger = load_tagger(args.model, backend="torch")
     if args.what == "fit":
         fit(tagger, args.data, args.sentences)
     elif args.what == "joint":

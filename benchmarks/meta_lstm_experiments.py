@@ -29,11 +29,12 @@ from pathlib import Path
 
 import torch
 
-from polytag.conllu_io import read_conllu
-from polytag.data import find_treebanks
-from polytag.evaluate import evaluate_files, score
-from polytag.meta_lstm import META_PRESETS
-from polytag.predict import Tagger
+from polytag.core.conllu_io import read_conllu
+from polytag.core.evaluate import evaluate_files, score
+from polytag.nn.meta_lstm import META_PRESETS
+from polytag.tagging import load as load_tagger
+from polytag.tagging.tagger import Tagger
+from polytag.training.data import find_treebanks
 
 DEFAULT_TREEBANKS = "en_ewt,pt_gsd,ko_gsd,en_gum,fr_sequoia,tr_imst,el_gdt"
 PAPER_NOTE = ("The paper's Table 8 Meta-LSTM figures could not be retrieved reliably here (no copy of the table "
@@ -114,7 +115,7 @@ def evaluate_per_language(names: list[str], out: Path, found: dict, threads: int
         if found[tb].dev is None:
             print(f"{tb}: no dev split, left out", file=sys.stderr)
             continue
-        tagger = Tagger.load(out / tb, backend="torch", threads=threads)
+        tagger = load_tagger(out / tb, backend="torch", threads=threads)
         info, meta, _ = model_info(out / tb)
         scores = evaluate_files(tagger, [found[tb].dev])["files"].popitem()[1]
         rows[tb] = {**scores, **info, "dev_upos_by_submodel": submodel_upos(tagger, found[tb].dev)}
@@ -172,7 +173,7 @@ def main(argv=None) -> int:
     joint, joint_metas = evaluate_per_language(joint_names, joint_out, found, args.threads)
     multi, meta, config = model_info(out / "multi")
     devs = {tb_id: tb.dev for tb_id, tb in sorted(found.items()) if tb.dev and tb_id in meta["treebanks"]}
-    result = evaluate_files(Tagger.load(out / "multi", backend="torch", threads=args.threads), list(devs.values()))
+    result = evaluate_files(load_tagger(out / "multi", backend="torch", threads=args.threads), list(devs.values()))
     files = dict(zip(devs, result["files"].values()))  # keyed by treebank id, as per_language
 
     args.per_language_minutes = budget(metas, args.per_language_minutes, "--per-language-minutes")

@@ -18,11 +18,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from polytag.conllu_io import read_conllu  # noqa: E402
-from polytag.evaluate import file_key, macro, score  # noqa: E402
-from polytag.export import agreement  # noqa: E402
-from polytag.onnx_backend import OnnxBackend, load_onnx_parts  # noqa: E402
-from polytag.predict import Tagger  # noqa: E402
+from polytag.core.conllu_io import read_conllu  # noqa: E402
+from polytag.core.evaluate import file_key, macro, score  # noqa: E402
+from polytag.tagging import load as load_tagger  # noqa: E402
+from polytag.tagging.loading import load_onnx_parts  # noqa: E402
+from polytag.tagging.onnx_backend import OnnxBackend  # noqa: E402
+from polytag.tagging.tagger import Tagger  # noqa: E402
+from polytag.training.export import agreement  # noqa: E402
 
 
 def default_dev() -> list[Path]:
@@ -43,7 +45,7 @@ def main() -> int:
     folder = Path(args.model)
     files = [Path(f) for f in args.dev] if args.dev else default_dev()
     tokenizer, labels, config = load_onnx_parts(folder)
-    systems = {"torch_fp32": Tagger.load(folder, backend="torch", threads=args.threads)}
+    systems = {"torch_fp32": load_tagger(folder, backend="torch", threads=args.threads)}
     for name, file in (("onnx_fp32", "model.fp32.onnx"), ("onnx_int8", "model.onnx")):
         if (folder / file).exists():
             systems[name] = Tagger(OnnxBackend(folder, threads=args.threads, file=file), tokenizer, labels, config)

@@ -17,7 +17,7 @@ DEFAULT_MODEL = Path(__file__).resolve().parent / "models" / "default"
 def load(path: str | Path | None = None, device: str = "cpu", batch_size: int = 64,
          backend: str = "auto", threads: int | None = None):
     """Load a model folder (default: the shipped model) once; the Tagger is thread-safe."""
-    from .predict import Tagger  # noqa: PLC0415 - keep `import polytag` light
+    from .tagging import load as load_tagger  # noqa: PLC0415 - keep `import polytag` light
 
-    return Tagger.load(path or DEFAULT_MODEL, device=device, batch_size=batch_size,
-                       backend=backend, threads=threads)
+    return load_tagger(path or DEFAULT_MODEL, device=device, batch_size=batch_size, backend=backend,
+                       threads=threads)

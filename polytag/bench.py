@@ -97,27 +97,26 @@ class System:
 # ---------------------------------------------------------------- systems (run inside the worker)
 
 def _tokenizer(folder: Path):
-    from .onnx_backend import FastTokenizer  # noqa: PLC0415
+    from .core.folder import TOKENIZER_DIR, has_fast_tokenizer, load_fast_tokenizer  # noqa: PLC0415
 
-    tok = folder / "tokenizer"
-    if (tok / "tokenizer.json").exists():
-        return FastTokenizer(tok)
-    from .vocab import load_tokenizer  # noqa: PLC0415
+    if has_fast_tokenizer(folder):
+        return load_fast_tokenizer(folder)
+    from .nn.model_io import load_tokenizer  # noqa: PLC0415
 
-    return load_tokenizer(tok)
+    return load_tokenizer(folder / TOKENIZER_DIR)
 
 
 def build_reference(spec: dict):
     import torch  # noqa: PLC0415
 
-    from .labels import Labels  # noqa: PLC0415
-    from .model import ModelConfig, TaggerModel, count_parameters, preset_encoder_config  # noqa: PLC0415
-    from .onnx_backend import load_serving_config  # noqa: PLC0415
-    from .predict import Tagger, TorchBackend  # noqa: PLC0415
+    from .core.folder import ModelConfig, load_config, load_labels  # noqa: PLC0415
+    from .nn.transformer import TaggerModel, count_parameters, preset_encoder_config  # noqa: PLC0415
+    from .tagging.tagger import Tagger  # noqa: PLC0415
+    from .tagging.torch_backend import TorchBackend  # noqa: PLC0415
 
     folder = Path(spec["folder"])
-    student = load_serving_config(folder)
-    labels = Labels.load(folder / "labels.json")
+    student = load_config(folder)
+    labels = load_labels(folder)
     torch.manual_seed(0)
     config = ModelConfig(encoder=spec["reference"], max_len=student.max_len, morph_heads=[student.morph_decode],
                          morph_decode=student.morph_decode,
@@ -129,22 +128,23 @@ def build_reference(spec: dict):
 
 
 def build_student_torch(spec: dict):
-    from .model import count_parameters  # noqa: PLC0415
-    from .predict import Tagger  # noqa: PLC0415
+    from .nn.transformer import count_parameters  # noqa: PLC0415
+    from .tagging import load  # noqa: PLC0415
 
     folder = Path(spec["folder"])
-    tagger = Tagger.load(folder, device=spec["device"], batch_size=spec["batch_size"], backend="torch",
+    tagger = load(folder, device=spec["device"], batch_size=spec["batch_size"], backend="torch",
                          threads=spec["threads"])
     return tagger.tag, {"parameters": count_parameters(tagger.backend.model),
                         "disk_bytes": (folder / "model.safetensors").stat().st_size}
 
 
 def _build_onnx(spec: dict, file: str):
-    from .onnx_backend import OnnxBackend, load_onnx_parts  # noqa: PLC0415
-    from .predict import Tagger  # noqa: PLC0415
+    from .core.folder import load_config, load_labels  # noqa: PLC0415
+    from .tagging.onnx_backend import OnnxBackend  # noqa: PLC0415
+    from .tagging.tagger import Tagger  # noqa: PLC0415
 
     folder = Path(spec["folder"])
-    tokenizer, labels, config = load_onnx_parts(folder)
+    tokenizer, labels, config = _tokenizer(folder), load_labels(folder), load_config(folder)
     backend = OnnxBackend(folder, threads=spec["threads"], file=file)
     tagger = Tagger(backend, tokenizer, labels, config, spec["batch_size"])
     # the graph plus the word-embedding rows it reads from model.safetensors
@@ -161,7 +161,7 @@ def build_student_onnx_int8(spec: dict):
 
 
 def build_meta_lstm(spec: dict):
-    from .meta_lstm import bench_system  # noqa: PLC0415 - written alongside; optional
+    from .tagging.meta_lstm import bench_system  # noqa: PLC0415
 
     tag, n = bench_system(model=spec.get("meta_model"), threads=spec["threads"], batch_size=spec["batch_size"])
     model = spec.get("meta_model")
@@ -181,7 +181,7 @@ BY_KEY = {s.key: s for s in SYSTEMS}
 
 def meta_lstm_available() -> bool:
     try:
-        from .meta_lstm import bench_system  # noqa: F401, PLC0415
+        from .tagging.meta_lstm import bench_system  # noqa: F401, PLC0415
     except ImportError:
         return False
     return True
@@ -283,7 +283,7 @@ def make_inputs(lengths: list[int], n: int, dev: str | None, seed: int = 0) -> t
     """n sentences of exactly L words for each L: consecutive real words of the dev file
     (sentences joined), or words drawn from the built-in list."""
     if dev:
-        from .conllu_io import read_conllu  # noqa: PLC0415
+        from .core.conllu_io import read_conllu  # noqa: PLC0415
 
         stream, need = [], max(lengths) * n
         for sentence in read_conllu(dev):
@@ -308,7 +308,7 @@ def make_inputs(lengths: list[int], n: int, dev: str | None, seed: int = 0) -> t
 
 
 def synthetic_labels():
-    from .labels import NONE, Labels  # noqa: PLC0415
+    from .core.labels import NONE, Labels  # noqa: PLC0415
 
     features = {f"Feat{j}": [NONE] + [f"v{k}" for k in range(1 + (j * 7) % (SYNTHETIC_VALUES - 1))]
                 for j in range(SYNTHETIC_FEATURES)}
@@ -320,9 +320,10 @@ def random_student(folder: Path, text: list[str], preset: str = "minibert") -> N
     """A random-weight student folder: WordPiece vocabulary trained on the benchmark text."""
     import torch  # noqa: PLC0415
 
-    from .model import ModelConfig, TaggerModel, preset_encoder_config  # noqa: PLC0415
-    from .model_folder import save_model  # noqa: PLC0415
-    from .vocab import train_wordpiece  # noqa: PLC0415
+    from .core.folder import ModelConfig  # noqa: PLC0415
+    from .nn.model_io import save_model  # noqa: PLC0415
+    from .nn.transformer import TaggerModel, preset_encoder_config  # noqa: PLC0415
+    from .training.vocab import train_wordpiece  # noqa: PLC0415
 
     torch.manual_seed(0)
     # a small vocabulary, so that words split into several pieces as real text does
@@ -353,9 +354,9 @@ def prepare_student(model: str | None, work: Path, text: list[str], quick: bool)
                 shutil.copyfile(src, folder / name)
         desc = {"student": str(source)}
     if (folder / "model.safetensors").exists():
-        from .export import export  # noqa: PLC0415
-        from .model import count_parameters  # noqa: PLC0415
-        from .model_folder import load_model  # noqa: PLC0415
+        from .nn.model_io import load_model  # noqa: PLC0415
+        from .nn.transformer import count_parameters  # noqa: PLC0415
+        from .training.export import export  # noqa: PLC0415
 
         info = export(folder, fp32=False, keep_fp32=True, check=False)
         desc["onnx_export"] = {k: info[k] for k in ("outputs", "fused")}
@@ -366,7 +367,7 @@ def prepare_student(model: str | None, work: Path, text: list[str], quick: bool)
 
 
 def fertility(folder: Path, inputs: dict) -> float:
-    from .encoding import WordPieces  # noqa: PLC0415
+    from .core.encoding import WordPieces  # noqa: PLC0415
 
     wp = WordPieces(_tokenizer(folder))
     words = [w for sents in inputs.values() for s in sents for w in s]

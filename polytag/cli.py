@@ -1,4 +1,4 @@
-"""The `polytag` command: tag, evaluate, train (and the subcommands later modules add).
+"""The `polytag` command: argument parsing only; each command calls one function of the package.
 
 Every user error ends as one line on stderr (`polytag: error: <file>:<line>: ...`) and
 exit status 2; output already written stays whole sentences.
@@ -11,7 +11,8 @@ import json
 import sys
 from pathlib import Path
 
-from .conllu_io import READERS, WRITERS, InputError
+from .core.conllu_io import READERS, WRITERS
+from .core.errors import InputError
 
 
 def _add_model_args(p: argparse.ArgumentParser) -> None:
@@ -27,7 +28,7 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
 
 def _load_tagger(args):
     from . import DEFAULT_MODEL  # noqa: PLC0415
-    from .predict import Tagger  # noqa: PLC0415
+    from .tagging import load  # noqa: PLC0415
 
     if args.device == "cuda":
         import torch  # noqa: PLC0415
@@ -35,26 +36,18 @@ def _load_tagger(args):
         if not torch.cuda.is_available():
             raise InputError("--device cuda: no CUDA device is available")
     folder = Path(args.model) if args.model else DEFAULT_MODEL
-    return Tagger.load(folder, device=args.device, batch_size=args.batch_size,
-                       backend=args.backend, threads=args.threads)
+    return load(folder, device=args.device, batch_size=args.batch_size, backend=args.backend, threads=args.threads)
 
 
 def cmd_tag(args) -> None:
-    tagger = _load_tagger(args)
-    reader = READERS[args.format]
-    writer = WRITERS[args.output_format]
-    out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
-    try:
-        for sentence, upos, feats in tagger.tag_stream(reader(args.input), args.x_second_best):
-            out.write(writer(sentence, upos, feats))
-        out.flush()
-    finally:
-        if out is not sys.stdout:
-            out.close()
+    from .tagging.files import tag_file  # noqa: PLC0415
+
+    tag_file(_load_tagger(args), args.input, READERS[args.format], WRITERS[args.output_format], args.output,
+             args.x_second_best)
 
 
 def cmd_evaluate(args) -> None:
-    from .evaluate import evaluate_files, format_table, write_json  # noqa: PLC0415
+    from .core.evaluate import evaluate_files, format_table, write_json  # noqa: PLC0415
 
     tagger = _load_tagger(args)
     result = evaluate_files(tagger, args.files, args.x_second_best)
@@ -64,37 +57,13 @@ def cmd_evaluate(args) -> None:
 
 
 def cmd_train(args) -> None:
-    from .train import TrainConfig, train  # noqa: PLC0415
+    from .training.tasks import TrainConfig, train, train_config  # noqa: PLC0415
 
-    values = {k: v for k, v in vars(args).items() if k in TrainConfig.__dataclass_fields__ and v is not None}
-    if values.get("arch") == "meta-lstm":
-        from .meta_lstm import TRAIN_DEFAULTS  # noqa: PLC0415
-
-        for option in ("word_pooling", "wordpiece_dropout", "word_chars"):
-            if option in values:
-                flag = "--" + option.replace("_", "-")
-                raise InputError(f"{flag} is for transformer models; a Meta-LSTM reads whole words")
-
-        values = {**TRAIN_DEFAULTS, **values}  # the baseline's own lr, dropout, ... unless given
-    elif "meta_training" in values and not args.resume:
-        raise InputError("--meta-training is for --arch meta-lstm")
-    if values.get("eval_every", 1) < 1:
-        raise InputError(f"--eval-every must be at least 1, not {values['eval_every']}")
-    if values.get("word_chars"):
-        from .encoding import check_word_chars  # noqa: PLC0415
-
-        try:
-            check_word_chars(values["word_chars"])
-        except ValueError as err:
-            raise InputError(f"--word-chars: {err}") from None
-    if args.resume and (Path(args.output) / "train_config.json").exists():
-        saved = json.loads((Path(args.output) / "train_config.json").read_text(encoding="utf-8"))
-        values = {**saved, **{k: v for k, v in values.items() if k in ("output", "device", "threads")}}
-    train(TrainConfig.from_dict(values), resume=args.resume)
+    train(train_config(_config_values(args, TrainConfig), args.resume), resume=args.resume)
 
 
 def cmd_average(args) -> None:
-    from .average import write_average  # noqa: PLC0415
+    from .training.average import write_average  # noqa: PLC0415
 
     metadata = write_average(args.models, args.output)
     print(f"{args.output}: mean of {len(args.models)} models, {metadata['parameters']:,} parameters")
@@ -105,29 +74,24 @@ def _config_values(args, config_cls) -> dict:
 
 
 def cmd_corpus(args) -> None:
-    from .corpus import CorpusConfig, build_corpus, format_summary  # noqa: PLC0415
+    from .training.corpus import CorpusConfig, build_corpus, format_summary  # noqa: PLC0415
 
     print(format_summary(build_corpus(CorpusConfig(**_config_values(args, CorpusConfig)))))
 
 
 def cmd_pretrain(args) -> None:
-    from .pretrain import PretrainConfig, pretrain  # noqa: PLC0415
+    from .training.pretrain import PretrainConfig, pretrain, pretrain_config  # noqa: PLC0415
 
-    values = _config_values(args, PretrainConfig)
-    saved = Path(args.output) / "pretrain_config.json"
-    if args.resume and saved.exists():
-        keep = ("output", "device", "threads", "max_minutes", "max_steps", "epochs")
-        values = {**json.loads(saved.read_text(encoding="utf-8")), **{k: v for k, v in values.items() if k in keep}}
-    pretrain(PretrainConfig.from_dict(values), resume=args.resume)
+    pretrain(pretrain_config(_config_values(args, PretrainConfig), args.resume), resume=args.resume)
 
 
 def cmd_distill(args) -> None:
-    from .distill import DistillConfig, distill  # noqa: PLC0415
+    from .training.distill import DistillConfig, distill  # noqa: PLC0415
 
     distill(DistillConfig.from_dict(_config_values(args, DistillConfig)), resume=args.resume)
 
 
-def _add_subcommands_issue3(sub) -> None:
+def _add_corpus_commands(sub) -> None:
     p = sub.add_parser("corpus", help="build the unlabeled corpus (filter, de-duplicate, balance, shard)")
     p.add_argument("output", help="corpus folder to write")
     p.add_argument("--text", dest="texts", action="append", default=[], metavar="LANG:FILE",
@@ -185,7 +149,7 @@ def _add_subcommands_issue3(sub) -> None:
 
 
 def cmd_export(args) -> None:
-    from .export import export  # noqa: PLC0415
+    from .training.export import export  # noqa: PLC0415
 
     morph = args.morph.split(",") if args.morph else None
     info = export(args.model, fp32=args.fp32, keep_fp32=not args.no_fp32_copy, morph=morph, logits=args.logits)
@@ -198,7 +162,7 @@ def cmd_bench(args) -> None:
     run_from_args(args)
 
 
-def _add_subcommands_issue4(sub) -> None:
+def _add_serving_commands(sub) -> None:
     p = sub.add_parser("export", help="write model.onnx (int8; --fp32) into a model folder for fast CPU serving")
     p.add_argument("--model", required=True, help="model folder to export (the ONNX files are written into it)")
     p.add_argument("--fp32", action="store_true", help="model.onnx in fp32 instead of int8 dynamic quantization")
@@ -239,25 +203,7 @@ def add_run_options(p) -> None:
     p.add_argument("--resume", action="store_true", help="continue from OUTPUT/checkpoint")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="polytag", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    p = sub.add_parser("tag", help="tag CoNLL-U, plain text or JSON lines")
-    p.add_argument("input", nargs="?", default="-", help="input file (.gz/.xz ok) or - for stdin")
-    p.add_argument("--format", default="conllu", choices=sorted(READERS))
-    p.add_argument("--output-format", default=None, choices=sorted(WRITERS),
-                   help="default: jsonl for jsonl input, else conllu")
-    p.add_argument("--output", "-o", default=None, help="output file (default stdout)")
-    _add_model_args(p)
-    p.set_defaults(func=cmd_tag)
-
-    p = sub.add_parser("evaluate", help="UPOS/UFeats scores on gold CoNLL-U files (CoNLL 2018 metric)")
-    p.add_argument("files", nargs="+")
-    p.add_argument("--json", default=None, help="write the scores as JSON here")
-    _add_model_args(p)
-    p.set_defaults(func=cmd_evaluate)
-
+def _add_train_command(sub) -> None:
     p = sub.add_parser("train", help="train a tagger on UD treebanks")
     p.add_argument("data", help="a UD release folder or the shared MANIFEST.tsv layout")
     p.add_argument("--output", "-o", required=True, help="model folder to write")
@@ -297,12 +243,34 @@ def build_parser() -> argparse.ArgumentParser:
     add_run_options(p)
     p.set_defaults(func=cmd_train)
 
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="polytag", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("tag", help="tag CoNLL-U, plain text or JSON lines")
+    p.add_argument("input", nargs="?", default="-", help="input file (.gz/.xz ok) or - for stdin")
+    p.add_argument("--format", default="conllu", choices=sorted(READERS))
+    p.add_argument("--output-format", default=None, choices=sorted(WRITERS),
+                   help="default: jsonl for jsonl input, else conllu")
+    p.add_argument("--output", "-o", default=None, help="output file (default stdout)")
+    _add_model_args(p)
+    p.set_defaults(func=cmd_tag)
+
+    p = sub.add_parser("evaluate", help="UPOS/UFeats scores on gold CoNLL-U files (CoNLL 2018 metric)")
+    p.add_argument("files", nargs="+")
+    p.add_argument("--json", default=None, help="write the scores as JSON here")
+    _add_model_args(p)
+    p.set_defaults(func=cmd_evaluate)
+
+    _add_train_command(sub)
+
     p = sub.add_parser("average", help="average the weights of runs that continued one model (a model soup)")
     p.add_argument("models", nargs="+", help="model folders: same vocabulary, labels and encoder shape")
     p.add_argument("--output", "-o", required=True, help="model folder to write")
     p.set_defaults(func=cmd_average)
-    _add_subcommands_issue3(sub)
-    _add_subcommands_issue4(sub)
+    _add_corpus_commands(sub)
+    _add_serving_commands(sub)
     return parser
 
 

@@ -9,13 +9,12 @@ stops buying much shorter sequences.
 """
 
 import json
-import random
 import sys
 import time
 from pathlib import Path
 
-from polytag.data import find_treebanks, load_sentences
-from polytag.vocab import tokenizer_stats, train_wordpiece
+from polytag.training.data import find_treebanks, load_sentences
+from polytag.training.vocab import tokenizer_stats, train_wordpiece
 
 
 def main():

@@ -27,12 +27,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from polytag.data import find_treebanks  # noqa: E402
-from polytag.evaluate import evaluate_files  # noqa: E402
-from polytag.model import count_parameters  # noqa: E402
-from polytag.model_folder import load_model, save_model  # noqa: E402
-from polytag.predict import Tagger  # noqa: E402
-from polytag.train import training_stages  # noqa: E402
+from polytag.core.evaluate import evaluate_files  # noqa: E402
+from polytag.core.folder import training_stages  # noqa: E402
+from polytag.nn.model_io import load_model, save_model  # noqa: E402
+from polytag.nn.transformer import count_parameters  # noqa: E402
+from polytag.tagging import load as load_tagger  # noqa: E402
+from polytag.training.data import find_treebanks  # noqa: E402
 
 DEST = ROOT / "polytag" / "models" / "default"
 
@@ -159,12 +159,12 @@ def main() -> int:
         return 1
 
     dev_files = sorted(tb.dev for tb in find_treebanks(data).values() if tb.dev)
-    tagger = Tagger.load(DEST)
+    tagger = load_tagger(DEST)
     started = time.time()
     evaluation = evaluate_files(tagger, dev_files)
     seconds = time.time() - started
     words = sum(f["words"] for f in evaluation["files"].values())
-    torch_tagger = Tagger.load(DEST, backend="torch")
+    torch_tagger = load_tagger(DEST, backend="torch")
     torch_macro = evaluate_files(torch_tagger, dev_files)["macro"]
     result = {
         "command": f"python scripts/ship_default_model.py {source} {data} --weights {args.weights}",

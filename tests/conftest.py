@@ -172,7 +172,7 @@ def wordpiece_tokenizer(pieces: list[str]):
     tokens, duplicates dropped, in this order), so tests know its vocabulary."""
     from tokenizers import Tokenizer, models, normalizers, pre_tokenizers  # noqa: PLC0415
 
-    from polytag.vocab import SPECIAL, wrap  # noqa: PLC0415
+    from polytag.training.vocab import SPECIAL, wrap  # noqa: PLC0415
 
     vocab = {t: i for i, t in enumerate(dict.fromkeys(SPECIAL + list(pieces)))}
     tok = Tokenizer(models.WordPiece(vocab, unk_token="[UNK]"))
@@ -215,6 +215,6 @@ def tiny_tagger(tiny_model_dir):
 
 @pytest.fixture(scope="session")
 def tiny_tokenizer(tiny_model_dir):
-    from polytag.vocab import load_tokenizer  # noqa: PLC0415
+    from polytag.nn.model_io import load_tokenizer  # noqa: PLC0415
 
     return load_tokenizer(tiny_model_dir / "tokenizer")

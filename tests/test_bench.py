@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import json
 
-from polytag.bench import add_speedups, bench, make_inputs, markdown, meta_lstm_available, run_worker
+from polytag.bench import (
+    add_speedups,
+    make_inputs,
+    markdown,
+    meta_lstm_available,
+    run_worker,
+)
 from polytag.cli import main
 
 
@@ -38,8 +44,9 @@ def test_bench_quick_all_systems(tiny_model_dir, tmp_path, capsys):
 
 def test_worker_runs_in_its_own_process(tiny_model_dir, tmp_path):
     """The ONNX worker in a subprocess (how the full bench measures RSS per system)."""
-    from polytag.export import export  # noqa: PLC0415
     import shutil  # noqa: PLC0415
+
+    from polytag.training.export import export  # noqa: PLC0415
 
     folder = shutil.copytree(tiny_model_dir, tmp_path / "m")
     export(folder, check=False)

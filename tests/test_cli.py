@@ -12,14 +12,14 @@ import sys
 
 import pytest
 import torch
+from conftest import ALL_CONLLU, DE, EN, HE, JA, RU, TINY_TRAIN_ARGS, write_conllu
 from safetensors.torch import load_file
 
-from conftest import ALL_CONLLU, DE, EN, HE, JA, RU, TINY_TRAIN_ARGS, write_conllu
 from polytag.cli import main
-from polytag.conllu_io import format_conllu, read_conllu
-from polytag.labels import UPOS
-from polytag.predict import Tagger
-from polytag.train import Trainer
+from polytag.core.conllu_io import format_conllu, read_conllu
+from polytag.core.labels import UPOS
+from polytag.tagging.tagger import Tagger
+from polytag.training.supervised import Trainer
 
 TEXT = "Das ist gut .\nМама мыла раму .\n\n猫 が 魚 を 食べる 。\nהילד הלך ל ה בית .\n"
 TEXT_WORDS = [line.split() for line in TEXT.splitlines() if line.strip()]
@@ -270,11 +270,11 @@ def test_train_resume_continues_from_the_checkpoint(capsys, tiny_treebank_dir, t
     calls = {"n": 0}
     original = Trainer.loss
 
-    def interrupted(self, model, batch):
+    def interrupted(self, batch):
         calls["n"] += 1
         if calls["n"] == 7:
             raise KeyboardInterrupt
-        return original(self, model, batch)
+        return original(self, batch)
 
     monkeypatch.setattr(Trainer, "loss", interrupted)
     resumed = tmp_path / "resumed"

@@ -1,0 +1,180 @@
+"""THE model-folder format, read without torch. A saved model is one self-describing folder:
+
+    config.json        ModelConfig: architecture, heads, the full Hugging Face encoder config
+    labels.json        label inventories (core.labels.Labels)
+    tokenizer/         the Hugging Face tokenizer files (a meta-lstm folder has vocab.json instead)
+    model.safetensors  weights: fp32, fp16, or int8 with one fp16 scale per row (stored under the
+                       matrix's name + SCALE_SUFFIX); the ONNX backend reads the word-embedding
+                       matrix from here too
+    metadata.json      data sources and versions, commit, date, training time, dev scores, and the
+                       history of the model a run continued (`lineage`)
+    model.onnx         after `polytag export`: encoder + heads for ONNX Runtime
+    onnx.json          what was exported, and which weights tensor is the embedding table
+
+This module owns the file names, the one config dataclass, and checking and reading config,
+labels and (fast) tokenizer. Writing weights and building torch models is `polytag.nn.model_io`.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from .errors import InputError
+from .labels import Labels
+
+CONFIG_FILE = "config.json"
+LABELS_FILE = "labels.json"
+TOKENIZER_DIR = "tokenizer"
+META_VOCAB_FILE = "vocab.json"  # a meta-lstm's word and character vocabularies
+WEIGHTS_FILE = "model.safetensors"
+METADATA_FILE = "metadata.json"
+ONNX_FILE = "model.onnx"
+EXPORT_INFO = "onnx.json"
+SCALE_SUFFIX = ".int8_row_scale"  # an int8 matrix's per-row fp16 scales are stored under name + this
+
+# the files each architecture's folder must hold
+REQUIRED_FILES = {
+    "transformer": [CONFIG_FILE, LABELS_FILE, TOKENIZER_DIR, WEIGHTS_FILE],
+    "meta-lstm": [CONFIG_FILE, LABELS_FILE, META_VOCAB_FILE, WEIGHTS_FILE],
+}
+
+
+@dataclass
+class ModelConfig:
+    """Everything needed to rebuild and run a model; saved as config.json beside its weights."""
+
+    encoder: str = "minibert"  # a preset name, or the path/hub id the encoder came from
+    encoder_config: dict = field(default_factory=dict)  # the HF config, saved in full
+    max_len: int = 128  # wordpieces per window, [CLS] and [SEP] included
+    dropout: float = 0.1
+    morph_heads: list[str] = field(default_factory=lambda: ["bundle", "factored"])
+    morph_decode: str = "bundle"
+    arch: str = "transformer"
+    word_pooling: str = "first"  # "first" (the paper) or "first+last" (see nn.transformer)
+    word_chars: int = 0  # characters per word read by the character CNN, markers included; 0: none
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _arch(folder: Path) -> str:
+    try:
+        return json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8")).get("arch", "transformer")
+    except (OSError, ValueError, AttributeError):
+        return "transformer"  # a broken config is reported by load_config
+
+
+def check_folder(folder, extra: tuple[str, ...] = ()) -> Path:
+    """The folder, after checking it holds every file its architecture needs (and `extra`)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError(f"{folder}: model folder not found")
+    for name in [*REQUIRED_FILES.get(_arch(folder), REQUIRED_FILES["transformer"]), *extra]:
+        if not (folder / name).exists():
+            hint = f" (run `polytag export --model {folder}`)" if name == ONNX_FILE else ""
+            raise InputError(f"{folder}: model folder is missing {name}{hint}")
+    return folder
+
+
+def load_config(folder) -> ModelConfig:
+    path = Path(folder) / CONFIG_FILE
+    try:
+        return ModelConfig(**json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError) as err:  # ValueError: bad JSON or not UTF-8
+        raise InputError(f"{path}: not a polytag model config ({err})") from None
+
+
+def load_labels(folder) -> Labels:
+    path = Path(folder) / LABELS_FILE
+    try:
+        return Labels.load(path)
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise InputError(f"{path}: not a polytag label file ({err!r})") from None
+
+
+class FastTokenizer:
+    """A saved Hugging Face fast tokenizer (tokenizer/tokenizer.json + tokenizer_config.json)
+    read with `tokenizers` alone: only what `encoding.WordPieces` needs."""
+
+    def __init__(self, folder):
+        from tokenizers import Tokenizer  # noqa: PLC0415
+
+        folder = Path(folder)
+        self.backend_tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        # WordPieces asks for words without special tokens; a saved padding/truncation
+        # setting must not apply to single words
+        self.backend_tokenizer.no_padding()
+        self.backend_tokenizer.no_truncation()
+        specials: dict = {}
+        for name in ("special_tokens_map.json", "tokenizer_config.json"):
+            path = folder / name
+            if path.exists():
+                specials.update(json.loads(path.read_text(encoding="utf-8")))
+        for role in ("cls", "sep", "pad", "unk", "bos", "eos", "mask"):
+            token = specials.get(f"{role}_token")
+            if isinstance(token, dict):  # {"content": "[CLS]", ...}
+                token = token.get("content")
+            setattr(self, f"{role}_token", token)
+            setattr(self, f"{role}_token_id", self.backend_tokenizer.token_to_id(token) if token else None)
+
+    def __len__(self) -> int:
+        return self.backend_tokenizer.get_vocab_size(with_added_tokens=True)
+
+
+def has_fast_tokenizer(folder) -> bool:
+    return (Path(folder) / TOKENIZER_DIR / "tokenizer.json").exists()
+
+
+def load_fast_tokenizer(folder) -> FastTokenizer:
+    tok_dir = Path(folder) / TOKENIZER_DIR
+    try:
+        return FastTokenizer(tok_dir)
+    except Exception as err:  # tokenizers raises its own types for a broken file
+        raise InputError(f"{tok_dir}: cannot load tokenizer ({err})") from None
+
+
+# -- lineage: where a model came from --
+def git_commit() -> str:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5,
+            cwd=Path(__file__).resolve().parent,
+        )
+        return out.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def init_history(folder) -> dict | None:
+    """How the --init model was trained (and what it was initialised from, recursively), so that
+    a continued run's metadata tells its whole history."""
+    path = Path(folder) / METADATA_FILE
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    keep = ("polytag_commit", "date", "training_seconds", "device", "epoch", "steps", "train_config",
+            "initialised_from", "averaged_from")
+    history = {k: meta[k] for k in keep if k in meta}
+    history["dev_macro"] = {head: r["macro"] for head, r in (meta.get("dev") or {}).items() if "macro" in r}
+    return history
+
+
+def training_stages(metadata: dict) -> list[dict]:
+    """The runs behind a model, first run first (each --init run continues the one before)."""
+    chain = []
+    while metadata:
+        chain.append(metadata)
+        metadata = metadata.get("initialised_from")
+    return chain[::-1]
+
+
+def load_metadata(folder) -> dict:
+    """metadata.json, or {} when the folder has none (a checkpoint, a hand-made folder)."""
+    try:
+        return json.loads((Path(folder) / METADATA_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}

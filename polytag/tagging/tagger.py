@@ -1,0 +1,201 @@
+"""Inference: `Tagger` turns lists of words into UPOS and FEATS.
+
+Sentences are cut into encoder windows, windows are sorted by length and batched
+(so padding is small), run through a backend (`tagging.onnx_backend` or `tagging.torch_backend`;
+`tagging.load` picks one), and predictions are scattered back to input order with numpy.
+
+Backends take a dict of int64 arrays (see `encoding.collate_numpy`) and the names of the
+outputs wanted: "upos", "bundle", "factored" (logits) or, where `returns_ids` is set,
+"bundle_ids" / "factored_ids" (argmax ids, so a ~10k-wide logit row per word never has to
+reach numpy). This module never imports torch.
+"""
+
+from __future__ import annotations
+
+import threading
+from functools import cached_property
+from typing import Callable, Iterable, Iterator
+
+import numpy as np
+
+from ..core.conllu_io import Sentence
+from ..core.encoding import Chunk, WordChars, WordPieces, collate_numpy, make_chunks
+from ..core.labels import Labels
+
+X_INDEX_NAME = "X"
+MORPH_HEADS = ("bundle", "factored")
+
+
+class Tagger:
+    def __init__(self, backend, tokenizer, labels: Labels, config, batch_size: int = 64, morph: str | None = None):
+        self.backend = backend
+        self.labels = labels
+        self.config = config
+        self.batch_size = batch_size
+        self.morph = morph or config.morph_decode
+        if self.morph not in config.morph_heads:
+            raise ValueError(f"model has no {self.morph!r} morphology head (has {config.morph_heads})")
+        served = getattr(backend, "outputs", None)  # an exported graph has a fixed set of outputs
+        if served is not None and f"{self.morph}_ids" not in served:
+            raise ValueError(f"the ONNX model has no {self.morph!r} morphology output (has {sorted(served)}); "
+                             f"re-export it with `polytag export --morph {self.morph}` or use --backend torch")
+        self.wordpieces = WordPieces(tokenizer)
+        chars = getattr(config, "word_chars", 0)
+        self.word_chars = WordChars(chars) if chars else None
+        self.tokenizer = tokenizer
+        self._lock = threading.Lock()  # the wordpiece cache is shared between threads
+        self.x_id = labels.upos.index(X_INDEX_NAME)
+
+    # object arrays: decoding is one numpy take per batch, not a Python loop per word
+    # (cached properties: subclasses such as MetaLSTMTagger do not run this __init__)
+    @cached_property
+    def _upos_names(self) -> np.ndarray:
+        return np.array(self.labels.upos, dtype=object)
+
+    @cached_property
+    def _bundle_names(self) -> np.ndarray:
+        return np.array(self.labels.bundles, dtype=object)
+
+    # -- core --
+    def _chunks(self, sentences: list[list[str]]) -> list[Chunk]:
+        with self._lock:
+            return make_chunks(self.wordpieces, sentences, self.config.max_len, overlap=True)
+
+    def run(self, sentences: list[list[str]], heads: tuple[str, ...]) -> dict[str, np.ndarray]:
+        """Backend outputs for every word, flat over all sentences in input order: (n_words, ...).
+
+        Windows are sorted by length and batched (little padding); each batch's kept rows
+        are scattered to their words' input positions with one numpy assignment per head."""
+        chunks = self._chunks(sentences)
+        starts = np.zeros(len(sentences) + 1, dtype=np.int64)
+        np.cumsum([len(s) for s in sentences], out=starts[1:])
+        result: dict[str, np.ndarray] = {}
+        if not chunks:
+            return result
+        order = np.argsort([len(c.input_ids) for c in chunks], kind="stable")
+        pad_id = self.wordpieces.pad_id
+        for b in range(0, len(order), self.batch_size):
+            part = [chunks[i] for i in order[b : b + self.batch_size]]
+            out = self.backend(collate_numpy(part, pad_id, self.word_chars), heads)
+            # rows of the batch output kept for each window, and where they go
+            n_rows = np.fromiter((len(c.first) for c in part), np.int64, len(part))
+            own_s = np.fromiter((c.own[0] for c in part), np.int64, len(part))
+            own_n = np.fromiter((c.own[1] - c.own[0] for c in part), np.int64, len(part))
+            dst0 = np.fromiter((starts[c.sentence] + c.offset for c in part), np.int64, len(part)) + own_s
+            src0 = np.cumsum(n_rows) - n_rows + own_s
+            step = np.arange(own_n.sum()) - np.repeat(np.cumsum(own_n) - own_n, own_n)
+            src, dst = np.repeat(src0, own_n) + step, np.repeat(dst0, own_n) + step
+            for h in heads:
+                if h not in result:
+                    result[h] = np.empty((starts[-1], *out[h].shape[1:]), dtype=out[h].dtype)
+                result[h][dst] = out[h][src]
+        return result
+
+    def logits(self, sentences: list[list[str]], heads: tuple[str, ...]) -> list[dict[str, np.ndarray]]:
+        """Per sentence, per head: (n_words, ...) logits (or ids for "*_ids"), in input order."""
+        flat = self.run(sentences, heads)
+        bounds = np.cumsum([len(s) for s in sentences])[:-1]
+        per_head = {h: np.split(flat[h], bounds) if h in flat else None for h in heads}
+        return [
+            {h: per_head[h][i] if per_head[h] is not None else self._empty(h) for h in heads}
+            for i in range(len(sentences))
+        ]
+
+    def _empty(self, head: str) -> np.ndarray:
+        """Outputs for a call in which no sentence has a word."""
+        widths = {"upos": (len(self.labels.upos),), "bundle": (len(self.labels.bundles),),
+                  "factored": (max(self.labels.n_features, 1), self.labels.max_values),
+                  "bundle_ids": (), "factored_ids": (max(self.labels.n_features, 1),)}
+        return np.zeros((0, *widths[head]), dtype=np.int64 if head.endswith("_ids") else np.float32)
+
+    def word_outputs(self, sentences: list[list[str]], morph: str) -> tuple[np.ndarray, np.ndarray]:
+        """-> UPOS logits (n_words, 17) and morphology ids, (n_words,) bundle ids or
+        (n_words, n_features) factored value ids; flat, in input order."""
+        if type(self).logits is not Tagger.logits:
+            # a subclass with its own (whole-sentence) logits, e.g. the Meta-LSTM tagger
+            per = self.logits(sentences, ("upos", morph))
+            upos = np.concatenate([p["upos"] for p in per]) if per else self._empty("upos")
+            ids = np.concatenate([p[morph] for p in per]).argmax(-1) if per else self._empty(f"{morph}_ids")
+            return upos, ids
+        if getattr(self.backend, "returns_ids", False):
+            flat = self.run(sentences, ("upos", f"{morph}_ids"))
+            ids = flat.get(f"{morph}_ids")
+        else:  # a backend that returns logits only
+            flat = self.run(sentences, ("upos", morph))
+            ids = flat[morph].argmax(-1) if morph in flat else None
+        if "upos" not in flat:
+            return self._empty("upos"), self._empty(f"{morph}_ids")
+        return flat["upos"], ids
+
+    def decode_morph(self, morph: str, ids: np.ndarray) -> list[str]:
+        """Ids -> FEATS strings, decoding each distinct id (row) once."""
+        if len(ids) == 0:
+            return []
+        if morph == "bundle":
+            return self._bundle_names[ids].tolist()
+        rows, inverse = np.unique(ids, axis=0, return_inverse=True)
+        names = np.array(self.labels.decode_factored(rows), dtype=object)
+        return names[inverse.reshape(-1)].tolist()
+
+    def predict(self, sentences: list[list[str]], x_second_best: bool = False, morph: str | None = None):
+        """-> (upos per sentence, feats per sentence)."""
+        morph = morph or self.morph
+        if not sentences:
+            return [], []
+        upos_logits, morph_ids = self.word_outputs(sentences, morph)
+        upos = self._upos_names[self.decide_upos(upos_logits, x_second_best)].tolist()
+        feats = self.decode_morph(morph, morph_ids)
+        bounds = np.cumsum([0] + [len(s) for s in sentences]).tolist()
+        pairs = list(zip(bounds[:-1], bounds[1:]))
+        return [upos[a:b] for a, b in pairs], [feats[a:b] for a, b in pairs]
+
+    def decide_upos(self, logits: np.ndarray, x_second_best: bool) -> np.ndarray:
+        """argmax; with x_second_best, words whose best label is X get their second best
+        (the paper's rule for code-mixed text)."""
+        best = logits.argmax(-1)
+        if not x_second_best:
+            return best
+        is_x = best == self.x_id
+        if is_x.any():
+            masked = logits[is_x].copy()
+            masked[:, self.x_id] = -np.inf
+            best[is_x] = masked.argmax(-1)
+        return best
+
+    # -- conveniences --
+    def tag(self, sentences: list[list[str]], x_second_best: bool = False) -> list[list[dict]]:
+        """[["Das", "ist", "gut", "."]] -> [[{"form": "Das", "upos": "PRON", "feats": "..."}...]]"""
+        if isinstance(sentences, (str, bytes)) or (sentences and isinstance(sentences[0], str)):
+            raise TypeError("tag() takes a list of sentences, each a list of words")
+        upos, feats = self.predict([list(s) for s in sentences], x_second_best)
+        return [
+            [{"form": w, "upos": u, "feats": f} for w, u, f in zip(words, us, fs)]
+            for words, us, fs in zip(sentences, upos, feats)
+        ]
+
+    def tag_stream(
+        self, sentences: Iterable[Sentence], x_second_best: bool = False, chunk_sentences: int = 2048,
+        on_progress: Callable[[int], None] | None = None,
+    ) -> Iterator[tuple[Sentence, list[str], list[str]]]:
+        """Tag a stream in chunks. If the input raises part-way (bad line), every sentence
+        read before the bad one is tagged and yielded first, then the error propagates."""
+        iterator = iter(sentences)
+        while True:
+            pending: list[Sentence] = []
+            done, error = False, None
+            try:
+                while len(pending) < chunk_sentences:
+                    pending.append(next(iterator))
+            except StopIteration:
+                done = True
+            except Exception as err:  # noqa: BLE001 - re-raised below, after flushing
+                done, error = True, err
+            if pending:
+                upos, feats = self.predict([s.words for s in pending], x_second_best)
+                yield from zip(pending, upos, feats)
+                if on_progress:
+                    on_progress(len(pending))
+            if error is not None:
+                raise error
+            if done:
+                return

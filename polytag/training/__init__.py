@@ -1,0 +1,1 @@
+"""Training: one loop, the tasks that feed it, data, vocabularies, export."""

@@ -1,0 +1,382 @@
+"""Supervised training of a tagger on UD treebanks (one multilingual model or per language),
+as a task of the one training loop (training.loop): epochs of shuffled (optionally
+temperature-sampled) sentences, bucketed by length; dev evaluation after every
+`eval_every` epochs; the best model by dev macro score saved as a model folder.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import platform
+import random
+from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+from tqdm import tqdm
+
+from ..core.conllu_io import Sentence
+from ..core.encoding import WordChars, WordPieces, make_chunks
+from ..core.errors import InputError
+from ..core.evaluate import macro, score
+from ..core.folder import ModelConfig, git_commit, init_history
+from ..core.labels import IGNORE, Labels
+from ..nn.model_io import load_model, load_tokenizer, save_model
+from ..nn.transformer import (
+    PRESETS,
+    TaggerModel,
+    count_parameters,
+    preset_encoder_config,
+)
+from ..tagging.tagger import Tagger
+from ..tagging.torch_backend import TorchBackend
+from .data import (
+    Treebank,
+    find_treebanks,
+    load_sentences,
+    mix_treebanks,
+    select_treebanks,
+)
+from .loop import CHECKPOINT_DIR, Loop, LoopSettings, Task, read_checkpoint, start_run
+from .vocab import train_wordpiece
+
+
+@dataclass
+class TrainConfig:
+    data: str
+    output: str
+    treebanks: str | None = None  # ids or language codes, comma-separated; None = all
+    encoder: str = "minibert"  # preset name or a Hugging Face checkpoint (path or hub id)
+    arch: str = "transformer"  # or "meta-lstm" (the Bohnet et al. 2018 baseline, polytag.meta_lstm)
+    word_vectors: str | None = None  # meta-lstm: pretrained fastText .vec file
+    # meta-lstm: "synchronized" (the paper: the meta model's inputs detached, each sub-model
+    # learns from its own loss) or "joint" (the summed loss trains everything end to end)
+    meta_training: str = "synchronized"
+    init: str | None = None  # a polytag model folder to continue from (e.g. a distilled student)
+    tokenizer: str | None = None  # a tokenizer folder to reuse instead of training one
+    vocab_size: int = 24000  # chosen by scripts/measure_vocab.py (dev fertility vs size), see docs/results.md
+    max_len: int = 128
+    morph_heads: str = "bundle,factored"
+    morph_decode: str = "auto"  # bundle | factored | auto (the better on dev)
+    word_pooling: str | None = None  # first | first+last; None: the --init model's, else "first"
+    word_chars: int | None = None  # characters per word for a character CNN; None: the --init model's, else 0
+    epochs: int = 10
+    batch_size: int = 32
+    lr: float = 5e-4
+    warmup: float = 0.05  # fraction of training
+    weight_decay: float = 0.01
+    clip: float = 1.0
+    accumulate: int = 1
+    dropout: float = 0.1
+    # training only: each input wordpiece becomes [UNK] with this probability (word dropout, as in
+    # UDPipe 2), so the model must read context and the word's other pieces instead of memorising
+    wordpiece_dropout: float = 0.0
+    sampling_temperature: float | None = None  # None = concatenate and shuffle (the paper)
+    seed: int = 42
+    device: str = "auto"
+    threads: int | None = None
+    max_minutes: float | None = None  # time budget; the LR schedule follows it
+    checkpoint_every: int = 1000  # optimizer steps
+    # epochs between dev evaluations (the last epoch is always evaluated): on a GPU an epoch of a
+    # MiniBERT takes seconds, and evaluating 22 dev files after each would take as long as training
+    eval_every: int = 1
+    eval_batch_size: int = 128
+    save_half: bool = False  # fp16 weights in the saved model folder
+    extra_metadata: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "TrainConfig":
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+@dataclass
+class Example:
+    treebank: str
+    input_ids: np.ndarray
+    first: np.ndarray
+    last: np.ndarray
+    upos: np.ndarray
+    bundle: np.ndarray
+    chars: np.ndarray | None = None  # (n_words, max_chars) int16 character ids, for a character CNN
+
+
+def encode_examples(wp: WordPieces, labels: Labels, sentences: list[Sentence], max_len: int,
+                    chars: WordChars | None = None) -> list[Example]:
+    """Training examples: one per encoder window (long sentences are split, no overlap)."""
+    chunks = make_chunks(wp, [s.words for s in sentences], max_len, overlap=False)
+    out = []
+    for c in chunks:
+        s = sentences[c.sentence]
+        a, b = c.offset, c.offset + len(c.first)
+        out.append(Example(
+            s.meta.get("treebank", ""),
+            np.asarray(c.input_ids, dtype=np.int32),
+            np.asarray(c.first, dtype=np.int64),
+            np.asarray(c.last, dtype=np.int64),
+            np.asarray(labels.encode_upos(s.upos[a:b]), dtype=np.int64),
+            np.asarray(labels.encode_bundles(s.feats[a:b]), dtype=np.int64),
+            # int16 holds every id (CHAR_BUCKETS < 2**15) at a quarter of int64's memory
+            chars(c.words).astype(np.int16) if chars is not None else None,
+        ))
+    return out
+
+
+def factored_table(labels: Labels) -> torch.Tensor:
+    """bundle id -> factored targets; an extra last row (all IGNORE) for unknown bundles."""
+    table = labels.encode_factored(labels.bundles)
+    return torch.from_numpy(np.vstack([table, np.full((1, table.shape[1]), IGNORE)]))
+
+
+def collate_examples(examples: list[Example], pad_id: int, table: torch.Tensor) -> dict[str, torch.Tensor]:
+    seq = max(len(e.input_ids) for e in examples)
+    ids = np.full((len(examples), seq), pad_id, dtype=np.int64)
+    mask = np.zeros((len(examples), seq), dtype=np.int64)
+    for row, e in enumerate(examples):
+        ids[row, : len(e.input_ids)] = e.input_ids
+        mask[row, : len(e.input_ids)] = 1
+    row_start = np.repeat(np.arange(len(examples), dtype=np.int64) * seq, [len(e.first) for e in examples])
+    word_index = np.concatenate([e.first for e in examples]) + row_start
+    last_index = np.concatenate([e.last for e in examples]) + row_start
+    bundle = torch.from_numpy(np.concatenate([e.bundle for e in examples]))
+    batch = {
+        "input_ids": torch.from_numpy(ids),
+        "attention_mask": torch.from_numpy(mask),
+        "word_index": torch.from_numpy(word_index),
+        "last_index": torch.from_numpy(last_index),
+        "upos": torch.from_numpy(np.concatenate([e.upos for e in examples])),
+        "bundle": bundle,
+        "factored": table[torch.where(bundle == IGNORE, len(table) - 1, bundle)],
+    }
+    if examples[0].chars is not None:
+        batch["word_chars"] = torch.from_numpy(np.concatenate([e.chars for e in examples]).astype(np.int64))
+    return batch
+
+
+def drop_wordpieces(input_ids: torch.Tensor, attention_mask: torch.Tensor, rate: float, unk_id: int,
+                    keep_ids: torch.Tensor) -> torch.Tensor:
+    """A copy of input_ids with each real, non-special wordpiece replaced by unk_id with
+    probability `rate` (torch's seeded RNG, so a resumed run draws the same)."""
+    drop = torch.rand(input_ids.shape, device=input_ids.device) < rate
+    drop &= attention_mask.bool() & ~torch.isin(input_ids, keep_ids)
+    return torch.where(drop, torch.full_like(input_ids, unk_id), input_ids)
+
+
+def tagging_loss(out: dict[str, torch.Tensor], batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    """UPOS CE + bundle CE + factored CE (summed over features, averaged over words)."""
+    loss = F.cross_entropy(out["upos"].float(), batch["upos"], ignore_index=IGNORE)
+    if "bundle" in out:
+        loss = loss + F.cross_entropy(out["bundle"].float(), batch["bundle"], ignore_index=IGNORE)
+    if "factored" in out:
+        logits = out["factored"].float()
+        n_words = max(int((batch["upos"] != IGNORE).sum()), 1)
+        loss = loss + F.cross_entropy(
+            logits.flatten(0, 1), batch["factored"].flatten(), ignore_index=IGNORE, reduction="sum"
+        ) / n_words
+    return loss
+
+
+def batches_for_epoch(examples_by_tb: dict[str, list[int]], lengths: np.ndarray, batch_size: int,
+                      temperature: float | None, rng: random.Random) -> list[list[int]]:
+    """Shuffle (or temperature-sample), then sort within pools of 50 batches by length so
+    batches have little padding, then shuffle the batches."""
+    order = mix_treebanks(examples_by_tb, rng, temperature)
+    pool = batch_size * 50
+    batches = []
+    for p in range(0, len(order), pool):
+        part = sorted(order[p : p + pool], key=lambda i: lengths[i])
+        batches += [part[i : i + batch_size] for i in range(0, len(part), batch_size)]
+    rng.shuffle(batches)
+    return batches
+
+
+def evaluate_heads(tagger: Tagger, dev: dict[str, list[Sentence]], heads: list[str]) -> dict:
+    """Dev scores for every morphology head from one forward pass per treebank."""
+    results = {h: {} for h in heads}
+    for name, sents in dev.items():
+        per = tagger.logits([s.words for s in sents], tuple(["upos"] + heads))
+        upos_all = tagger.labels.decode_upos(np.concatenate([p["upos"] for p in per]).argmax(-1))
+        bounds = np.cumsum([0] + [len(s.words) for s in sents])
+        upos = [upos_all[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+        for h in heads:
+            ids = np.concatenate([p[h] for p in per]).argmax(-1)
+            decoded = tagger.labels.decode_bundles(ids) if h == "bundle" else tagger.labels.decode_factored(ids)
+            feats = [decoded[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+            results[h][name] = score(sents, upos, feats)
+    return {h: {"files": files, "macro": macro(files)} for h, files in results.items()}
+
+
+class Trainer(Task):
+    """Supervised tagging as a task of the training loop. Subclasses (training.meta_lstm) swap
+    the model, the inputs and the loss; data, mixing, evaluation and saving are shared."""
+
+    name = "train"
+
+    def __init__(self, cfg: TrainConfig):
+        self.cfg = cfg
+        self.out = Path(cfg.output)
+        self.ckpt_dir = self.out / CHECKPOINT_DIR
+        self.device = start_run(cfg.device, cfg.threads, cfg.seed)
+        self.autocast = self.device == "cuda"
+        # read once: the --init folder may be replaced while this run trains (e.g. by shipping)
+        self.init_history = init_history(cfg.init) if cfg.init else None
+
+    # -- data --
+    def load_data(self) -> None:
+        found = find_treebanks(self.cfg.data)
+        self.treebanks: list[Treebank] = select_treebanks(found, self.cfg.treebanks, "train")
+        if not self.treebanks:
+            raise InputError(f"{self.cfg.data}: no selected treebank has a train split")
+        self.train = {}
+        for tb in tqdm(self.treebanks, desc="loading treebanks", unit="tb"):
+            self.train[tb.id] = load_sentences(tb.train, tb.id)
+        self.dev = {tb.id: load_sentences(tb.dev, tb.id) for tb in self.treebanks if tb.dev}
+
+    def build_model(self, resume: bool):
+        cfg = self.cfg
+        heads = [h.strip() for h in cfg.morph_heads.split(",") if h.strip()]
+        if resume and read_checkpoint(self.ckpt_dir, self.name) is not None:
+            model, tokenizer, labels, mcfg = load_model(self.ckpt_dir)
+            return model, tokenizer, labels
+        if cfg.init:
+            model, tokenizer, labels, mcfg = load_model(cfg.init)
+            mcfg.dropout = cfg.dropout
+            if cfg.word_pooling:
+                model.set_word_pooling(cfg.word_pooling)
+            if cfg.word_chars is not None:
+                model.set_word_chars(cfg.word_chars)
+            return model, tokenizer, labels
+        labels = Labels.build(f for sents in self.train.values() for s in sents for f in s.feats)
+        pretrained = None if cfg.encoder in PRESETS else cfg.encoder
+        if cfg.tokenizer or pretrained:
+            tokenizer = load_tokenizer(cfg.tokenizer or pretrained)
+        else:
+            text = {}
+            for tb in self.treebanks:
+                text.setdefault(tb.language, []).extend(" ".join(s.words) for s in self.train[tb.id])
+            tokenizer = train_wordpiece(text, cfg.vocab_size, seed=cfg.seed)
+        encoder_config = {} if pretrained else preset_encoder_config(cfg.encoder, len(tokenizer), cfg.max_len)
+        mcfg = ModelConfig(
+            encoder=cfg.encoder, encoder_config=encoder_config, max_len=cfg.max_len,
+            dropout=cfg.dropout, morph_heads=heads, word_pooling=cfg.word_pooling or "first",
+            word_chars=cfg.word_chars or 0,
+            morph_decode=heads[0] if cfg.morph_decode == "auto" else cfg.morph_decode,
+        )
+        model = TaggerModel(mcfg, labels, pretrained=pretrained)
+        return model, tokenizer, labels
+
+    def setup(self, resume: bool) -> None:
+        self.load_data()
+        self.model, self.tokenizer, self.labels = self.build_model(resume)
+        self.model.to(self.device)
+        self.word_chars = getattr(self.model.config, "word_chars", 0)  # read by encode
+        self.examples, self.lengths, self.collate = self.encode(self.tokenizer, self.labels)
+        self.by_tb: dict[str, list[int]] = {}
+        for i, e in enumerate(self.examples):
+            self.by_tb.setdefault(e.treebank, []).append(i)
+
+    # -- the task --
+    def epoch_steps_estimate(self) -> int:
+        return math.ceil(math.ceil(len(self.examples) / self.cfg.batch_size) / self.cfg.accumulate)
+
+    def batches(self, epoch: int, skip: int):
+        rng = random.Random(self.cfg.seed * 1000 + epoch)  # the same batches when resuming mid-epoch
+        order = batches_for_epoch(self.by_tb, self.lengths, self.cfg.batch_size, self.cfg.sampling_temperature, rng)
+        for rows in order[skip:]:
+            batch = self.collate([self.examples[i] for i in rows])
+            yield {k: v.to(self.device) for k, v in batch.items()}
+
+    def save_checkpoint_model(self, folder: Path, loop: Loop) -> None:
+        save_model(folder, self.model, self.tokenizer, self.labels)
+
+    def run(self, resume: bool = False) -> dict:
+        cfg = self.cfg
+        self.setup(resume)
+        loop = Loop(self, LoopSettings.from_config(cfg), self.out, self.device)
+        loop.state.update(best=-1.0, best_epoch=-1)
+        if not (resume and read_checkpoint(self.ckpt_dir, self.name)):
+            self.out.mkdir(parents=True, exist_ok=True)
+            (self.out / "train_config.json").write_text(json.dumps(asdict(cfg), indent=1), encoding="utf-8")
+        print(f"{len(self.treebanks)} treebanks, {len(self.examples)} training windows, "
+              f"{sum(len(d) for d in self.dev.values())} dev sentences; {count_parameters(self.model):,} parameters; "
+              f"{loop.total_steps} steps on {self.device}")
+        return loop.run(resume)
+
+    # -- what differs between architectures (training.meta_lstm.MetaLSTMTrainer overrides these) --
+    def encode(self, tokenizer, labels: Labels):
+        """-> (examples, each with a .treebank; their lengths for bucketing; collate(examples) -> batch)."""
+        wp = WordPieces(tokenizer)
+        chars = WordChars(self.word_chars) if self.word_chars else None
+        examples = []
+        for sents in tqdm(self.train.values(), desc="encoding", unit="tb"):
+            examples += encode_examples(wp, labels, sents, self.cfg.max_len, chars)
+        table = factored_table(labels)
+        lengths = np.array([len(e.input_ids) for e in examples])
+        self.unk_id = wp.unk_id
+        self.special_ids = torch.tensor(sorted(set(tokenizer.all_special_ids) - {wp.unk_id}), device=self.device)
+        return examples, lengths, lambda part: collate_examples(part, wp.pad_id, table)
+
+    def loss(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        input_ids = batch["input_ids"]
+        if self.cfg.wordpiece_dropout > 0:
+            input_ids = drop_wordpieces(input_ids, batch["attention_mask"], self.cfg.wordpiece_dropout,
+                                        self.unk_id, self.special_ids)
+        out = self.model(input_ids, batch["attention_mask"], batch["word_index"], batch["last_index"],
+                         batch.get("word_chars"))
+        return {"loss": tagging_loss(out, batch)}
+
+    def make_tagger(self, model, tokenizer, labels: Labels) -> Tagger:
+        return Tagger(TorchBackend(model, self.device), tokenizer, labels, model.config, self.cfg.eval_batch_size)
+
+    # -- evaluation and the saved model --
+    def after_epoch(self, epoch: int, loop: Loop) -> None:
+        """Evaluate on dev every `eval_every` epochs and at the end; keep the model if it is the
+        best so far (or when there is no dev)."""
+        cfg, state = self.cfg, loop.state
+        last = epoch >= cfg.epochs or loop.budget_used() >= 1.0
+        if not last and epoch % cfg.eval_every:
+            return
+        model = self.model
+        model.eval()
+        heads = model.config.morph_heads
+        record = {"epoch": epoch, "step": state["step"], "seconds": loop.elapsed()}
+        if self.dev:
+            results = evaluate_heads(self.make_tagger(model, self.tokenizer, self.labels), self.dev, heads)
+            best_head = max(heads, key=lambda h: results[h]["macro"]["ufeats"])
+            upos = results[heads[0]]["macro"]["upos"]
+            record.update({"dev_upos": upos, **{f"dev_ufeats_{h}": results[h]["macro"]["ufeats"] for h in heads}})
+            current = (upos + results[best_head]["macro"]["ufeats"]) / 2
+            record["dev_score"] = round(current, 3)  # what picks the best model; read by scripts/pack_runs.py
+        else:
+            results, best_head, current = {}, model.config.morph_decode, float(epoch)
+        loop.log(record)
+        print(json.dumps(record))
+        if current > state["best"]:
+            state["best"], state["best_epoch"] = current, epoch
+            if cfg.morph_decode == "auto":
+                model.config.morph_decode = best_head
+            save_model(self.out, model, self.tokenizer, self.labels, self.metadata(results, loop),
+                       half=cfg.save_half)
+
+    def metadata(self, results, loop: Loop) -> dict:
+        return {
+            "polytag_commit": git_commit(),
+            "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "training_seconds": loop.elapsed(),
+            "device": self.device if self.device == "cpu" else torch.cuda.get_device_name(),
+            "host": platform.node(),
+            "epoch": loop.state["best_epoch"],
+            "steps": loop.state["step"],
+            "parameters": count_parameters(self.model),
+            "treebanks": {tb.id: {"language": tb.language, "train": str(tb.train), "dev": str(tb.dev or ""),
+                                  "source": tb.source, "license": tb.license} for tb in self.treebanks},
+            "train_words": sum(len(s.words) for sents in self.train.values() for s in sents),
+            "dev": results,
+            "train_config": asdict(self.cfg),
+            **({"initialised_from": self.init_history} if self.init_history else {}),
+            **self.cfg.extra_metadata,
+        }

@@ -1,0 +1,115 @@
+"""The CoNLL 2018 UPOS / UFeats metric with gold tokenization, on hand-built gold/system pairs."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import DE, EN, RU, write_conllu
+
+from polytag.core.conllu_io import Sentence, read_conllu
+from polytag.core.errors import InputError
+from polytag.core.evaluate import (
+    evaluate_files,
+    feature_set,
+    file_key,
+    format_table,
+    macro,
+    score,
+    write_json,
+)
+
+
+def gold(words_upos_feats: list[tuple[str, str, str]]) -> Sentence:
+    words, upos, feats = zip(*words_upos_feats)
+    return Sentence(list(words), list(upos), list(feats))
+
+
+def test_score_counts_words_and_exact_feature_sets():
+    g = [
+        gold([("Мама", "NOUN", "Case=Nom|Gender=Fem|Number=Sing"), ("мыла", "VERB", "Tense=Past"),
+              (".", "PUNCT", "_")]),
+        gold([("Ja", "PRON", "Case=Nom|Number=Sing|Person=1")]),
+    ]
+    upos = [["NOUN", "NOUN", "PUNCT"], ["PRON"]]
+    feats = [
+        ["Number=Sing|Case=Nom|Gender=Fem", "Tense=Past|Aspect=Imp", ""],  # order-free; extra feature wrong; "" = "_"
+        ["Case=Nom|Number=Sing"],  # a missing feature is wrong
+    ]
+    assert score(g, upos, feats) == {"words": 4, "upos": 75.0, "ufeats": 50.0}
+
+
+def test_score_rounds_to_two_decimals():
+    g = [gold([("a", "X", "_"), ("b", "X", "_"), ("c", "X", "_")])]
+    assert score(g, [["X", "X", "NOUN"]], [["_", "_", "_"]]) == {"words": 3, "upos": 66.67, "ufeats": 100.0}
+
+
+def test_score_rejects_misaligned_output():
+    g = [gold([("a", "X", "_"), ("b", "X", "_")])]
+    with pytest.raises(ValueError):
+        score(g, [["X"]], [["_"]])
+
+
+def test_feature_set():
+    assert feature_set("_") == feature_set("") == frozenset()
+    assert feature_set("B=1|A=2") == feature_set("A=2|B=1")
+    assert feature_set("PronType=Int,Rel") != feature_set("PronType=Rel,Int")  # a value is compared whole
+
+
+@pytest.mark.parametrize("name, key", [
+    ("en_ewt-ud-dev.conllu", "en_ewt-ud-dev"),
+    ("en_ewt-ud-dev.conllu.xz", "en_ewt-ud-dev"),
+    ("/a/b/de_gsd-ud-test.conllu.gz", "de_gsd-ud-test"),
+    ("notes.txt", "notes.txt"),
+])
+def test_file_key_drops_extensions(name, key):
+    assert file_key(name) == key
+
+
+def test_macro_is_the_mean_over_files_not_over_words():
+    files = {"big": {"words": 1000, "upos": 90.0, "ufeats": 80.0},
+             "small": {"words": 10, "upos": 50.0, "ufeats": 41.12}}
+    assert macro(files) == {"upos": 70.0, "ufeats": 60.56}
+    assert macro({}) == {"upos": 0.0, "ufeats": 0.0}
+
+
+class GoldEcho:
+    """A 'tagger' that returns the gold labels of a file, with planned mistakes."""
+
+    def __init__(self, answers: dict[tuple[str, ...], tuple[list[str], list[str]]]):
+        self.answers = answers
+        self.calls = []
+
+    def predict(self, sentences, x_second_best=False, morph=None):
+        self.calls.append(x_second_best)
+        upos, feats = zip(*(self.answers[tuple(s)] for s in sentences))
+        return list(upos), list(feats)
+
+
+def test_evaluate_files_exact_json_shape(tmp_path):
+    a = write_conllu(tmp_path / "xx_a-ud-dev.conllu", EN + DE)
+    b = write_conllu(tmp_path / "xx_b-ud-test.conllu.xz", RU)
+    answers = {}
+    for s in list(read_conllu(a)) + list(read_conllu(b)):
+        answers[tuple(s.words)] = (list(s.upos), list(s.feats))
+    ru = tuple(next(read_conllu(b)).words)
+    answers[ru] = (["NOUN", "VERB", "NOUN", "X"], ["_", "_", "_", "_"])  # 3/4 UPOS, 1/4 UFeats
+    tagger = GoldEcho(answers)
+    result = evaluate_files(tagger, [a, b], x_second_best=True)
+    assert tagger.calls == [True, True]
+    assert result == {
+        "files": {
+            "xx_a-ud-dev": {"words": 13, "upos": 100.0, "ufeats": 100.0},
+            "xx_b-ud-test": {"words": 4, "upos": 75.0, "ufeats": 25.0},
+        },
+        "macro": {"upos": 87.5, "ufeats": 62.5},
+    }
+    write_json(result, tmp_path / "scores.json")
+    assert json.loads((tmp_path / "scores.json").read_text(encoding="utf-8")) == result
+    table = format_table(result)
+    assert "xx_b-ud-test" in table and "macro (2 files)" in table and "62.50" in table
+
+
+def test_evaluate_missing_file(tmp_path):
+    with pytest.raises(InputError, match="no such file"):
+        evaluate_files(GoldEcho({}), [tmp_path / "nope.conllu"])

@@ -1,0 +1,125 @@
+"""polytag average: the mean of runs that continued one model, and how a shipped average
+describes its training (scripts/ship_default_model.py)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from conftest import TINY_TRAIN_ARGS
+from test_cli import assert_one_error_line, run_cli
+
+from polytag.nn.model_io import load_model
+from polytag.tagging import load as load_tagger
+from polytag.training.average import average_models
+
+SENTENCES = [["Il", "parle", "."], ["Das", "ist", "gut", "."]]
+
+
+@pytest.fixture(scope="module")
+def two_runs(tiny_treebank_dir, tiny_model_dir, tmp_path_factory) -> tuple[Path, Path]:
+    """Two runs continuing the tiny model: one first-piece, one first+last with a character CNN."""
+    root = tmp_path_factory.mktemp("average")
+    first, last = root / "first", root / "last"
+    args = ["train", str(tiny_treebank_dir), "--init", str(tiny_model_dir), "--epochs", "1", *TINY_TRAIN_ARGS]
+    from polytag.cli import main  # noqa: PLC0415
+
+    assert main([*args, "-o", str(first), "--seed", "3"]) == 0
+    assert main([*args, "-o", str(last), "--word-pooling", "first+last", "--word-chars", "8", "--seed", "4"]) == 0
+    return first, last
+
+
+def test_the_average_is_the_mean_of_the_weights(two_runs):
+    first, last = two_runs
+    model, _, _, metadata = average_models([first, last])
+    a, b = load_model(first)[0].state_dict(), load_model(last)[0].state_dict()
+    mean = model.state_dict()
+    name = "upos_head.weight"
+    assert not torch.equal(a[name], b[name])
+    assert torch.allclose(mean[name], (a[name] + b[name]) / 2)
+    # a first-piece model is a first+last one with a zero projection
+    assert model.config.word_pooling == "first+last"
+    assert torch.allclose(mean["last_piece.weight"], b["last_piece.weight"] / 2)
+    # ... and a model without a character CNN one whose CNN is zero
+    assert model.config.word_chars == 8
+    assert torch.allclose(mean["char_encoder.project.weight"], b["char_encoder.project.weight"] / 2)
+    assert [s["folder"] for s in metadata["averaged_from"]] == [str(first), str(last)]
+    assert metadata["averaged_from"][1]["initialised_from"]["steps"] > 0
+    assert sorted(metadata["treebanks"]) == ["xx_second", "xx_test", "yy_other"] and metadata["train_words"] > 0
+
+
+def test_a_model_averaged_with_itself_predicts_as_before(capsys, two_runs, tmp_path):
+    first, _ = two_runs
+    out = tmp_path / "self"
+    rc, stdout, _ = run_cli(capsys, "average", first, first, "-o", out)
+    assert rc == 0 and "mean of 2 models" in stdout
+    before = load_tagger(first, backend="torch").tag(SENTENCES)
+    assert load_tagger(out, backend="torch").tag(SENTENCES) == before
+    assert json.loads((out / "metadata.json").read_text())["averaged_from"][0]["folder"] == str(first)
+
+
+def test_models_that_do_not_match_are_a_clear_error(capsys, tiny_treebank_dir, two_runs, tmp_path):
+    first, _ = two_runs
+    other = tmp_path / "other"  # trained from scratch on one treebank: other vocabulary and labels
+    assert run_cli(capsys, "train", tiny_treebank_dir, "-o", other, "--treebanks", "yy", "--epochs", "1",
+                   *TINY_TRAIN_ARGS)[0] == 0
+    rc, _, err = run_cli(capsys, "average", first, other, "-o", tmp_path / "bad")
+    assert_one_error_line(rc, err, str(other), "differs from")
+    rc, _, err = run_cli(capsys, "average", first, "-o", tmp_path / "bad")
+    assert_one_error_line(rc, err, "at least two model folders")
+    rc, _, err = run_cli(capsys, "average", first, tmp_path / "missing", "-o", tmp_path / "bad")
+    assert_one_error_line(rc, err, "model folder not found")
+
+
+def load_ship_script():
+    path = Path(__file__).resolve().parents[2] / "scripts" / "ship_default_model.py"
+    spec = importlib.util.spec_from_file_location("ship_default_model", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_an_average_describes_the_shared_run_once_then_each_branch():
+    ship = load_ship_script()
+
+    def run(minutes, lr, dev, parent=None, **cfg):
+        stage = {"training_seconds": 60 * minutes, "steps": 10, "epoch": 1, "device": "cpu",
+                 "train_config": {"lr": lr, **cfg}, "dev_macro": {"bundle": {"upos": dev, "ufeats": dev}}}
+        return {**stage, "initialised_from": parent} if parent else stage
+
+    shared = run(100, 5e-4, 90.0)
+    metadata = {"averaged_from": [run(50, 1e-4, 91.0, shared, word_pooling="first+last"),
+                                  run(40, 2e-4, 92.0, shared, wordpiece_dropout=0.15, word_chars=20)]}
+    text = ship.describe_training(metadata, "bundle")
+    assert text.startswith("190 min on cpu in 3 run(s): 100 min")
+    assert text.count("100 min") == 1
+    assert "then 2 runs continuing that model, their weights averaged" in text
+    assert "word pooling first+last" in text and "wordpiece dropout 0.15" in text
+    assert "character CNN added (20 characters per word)" in text
+    assert "dev (fp32) 92.00/92.00" in text
+    plain = ship.describe_training({**run(30, 1e-3, 80.0, shared), "device": "cpu"}, "bundle")
+    assert plain.startswith("130 min on cpu in 2 run(s)") and "averaged" not in plain
+    # a run that continued an averaged model: the average is told inside the history
+    averaged = {"training_seconds": 0.0, **metadata}
+    later = ship.describe_training({**run(20, 1e-4, 93.0, averaged), "device": "cpu"}, "bundle")
+    assert later.startswith("210 min on cpu in 4 run(s): 100 min")
+    assert later.index("weights averaged") < later.index("20 min") and later.count("100 min") == 1
+    # that run kept the averaged model's pooling (first+last, from one branch); a changed dropout is told
+    continued = ship.describe_training({**run(20, 1e-4, 93.0, averaged, dropout=0.2), "device": "cpu"}, "bundle")
+    assert "20 min, 10 steps, lr 0.0001, shuffled, word pooling first+last, dropout 0.2, best" in continued
+    assert "40 min, 10 steps, lr 0.0002, shuffled, word pooling first, wordpiece dropout" in continued
+    # an average of a run and two runs continuing it: that run is told (and counted) once
+    base = {**run(20, 1e-4, 93.0, averaged), "folder": "runs/base", "dev": {}}
+    history = {k: v for k, v in base.items() if k not in ("folder", "dev")}  # as init_history keeps it
+    soup = {"averaged_from": [base, run(5, 1e-4, 94.0, history), run(6, 1e-4, 95.0, history)]}
+    text = ship.describe_training({**soup, "device": "cpu"}, "bundle")
+    assert text.startswith("221 min on cpu in 6 run(s)") and text.count("20 min") == 1
+    assert "3 runs continuing that model, their weights averaged (polytag average): [that model itself] and [5 min" in text
+    # a run on a GPU: its minutes are counted apart, and the run says where it ran and its batch size
+    gpu = {**run(7, 2e-4, 96.0, history, batch_size=128), "device": "NVIDIA H100 80GB HBM3"}
+    text = ship.describe_training(gpu, "bundle")
+    assert text.startswith("210 min on cpu and 7 min on NVIDIA H100 80GB HBM3 in 5 run(s)")
+    assert "; then 7 min on NVIDIA H100 80GB HBM3, 10 steps, lr 0.0002, shuffled, word pooling first+last, batch 128," in text
