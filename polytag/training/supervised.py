@@ -267,6 +267,9 @@ class Trainer(Task):
             morph_decode=heads[0] if cfg.morph_decode == "auto" else cfg.morph_decode,
         )
         model = TaggerModel(mcfg, labels, pretrained=pretrained)
+        positions = model.encoder.config.max_position_embeddings
+        if cfg.max_len > positions:
+            raise InputError(f"--max-len {cfg.max_len}: the encoder {cfg.encoder} reads at most {positions} pieces")
         return model, tokenizer, labels
 
     def setup(self, resume: bool) -> None:
