@@ -26,9 +26,7 @@ literal "<s>", "<unk>", ... in the text are special tokens here, pieces or spell
 
 from __future__ import annotations
 
-import argparse
 import importlib.util
-import json
 import lzma
 import struct
 from collections import deque
