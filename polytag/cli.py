@@ -267,6 +267,11 @@ def _add_train_command(sub) -> None:
                    "probability (word dropout; default 0)")
     p.add_argument("--sampling-temperature", type=float)
     p.add_argument("--save-half", action="store_true", default=None, help="save fp16 weights")
+    p.add_argument("--head-lr-scale", type=float,
+                   help="the heads' learning rate is this times --lr (default 1; a pretrained encoder: e.g. 20)")
+    p.add_argument("--freeze-embeddings", action="store_true", default=None,
+                   help="transformer: do not train the encoder's word embeddings (a pretrained encoder's "
+                   "large vocabulary: most of a CPU step is their update)")
     add_run_options(p)
     p.set_defaults(func=cmd_train)
 

@@ -59,6 +59,10 @@ class Task:
     main = True  # this process writes logs, checkpoints and models (False on other DDP ranks)
     autocast = False  # bf16 autocast (on GPU)
 
+    def parameter_groups(self) -> list[tuple[list, float]]:
+        """(parameters, lr scale) pairs; frozen parameters (requires_grad False) are left out."""
+        return [(list(self.model.parameters()), 1.0)]
+
     def epoch_steps_estimate(self) -> int:
         """Optimizer steps in one epoch: exact, or an estimate until epoch 1 has counted them."""
         raise NotImplementedError
@@ -102,12 +106,15 @@ def read_checkpoint(folder: Path, kind: str) -> dict | None:
     return saved
 
 
-def adamw(model: torch.nn.Module, lr: float, weight_decay: float) -> torch.optim.AdamW:
-    """Weight decay on matrices only (not on biases, LayerNorm, or other vectors)."""
-    decay = [p for p in model.parameters() if p.ndim >= 2]
-    no_decay = [p for p in model.parameters() if p.ndim < 2]
-    return torch.optim.AdamW([{"params": decay, "weight_decay": weight_decay},
-                              {"params": no_decay, "weight_decay": 0.0}], lr=lr)
+def adamw(groups: list[tuple[list, float]], lr: float, weight_decay: float) -> torch.optim.AdamW:
+    """One pair of AdamW groups per (parameters, lr scale): weight decay on matrices only (not on
+    biases, LayerNorm or other vectors); the schedule sets each group's lr to its scale x the lr."""
+    param_groups = []
+    for params, scale in groups:
+        trained = [p for p in params if p.requires_grad]
+        param_groups += [{"params": [p for p in trained if p.ndim >= 2], "weight_decay": weight_decay, "lr_scale": scale},
+                         {"params": [p for p in trained if p.ndim < 2], "weight_decay": 0.0, "lr_scale": scale}]
+    return torch.optim.AdamW([g for g in param_groups if g["params"]], lr=lr)
 
 
 def rng_states() -> dict:
@@ -151,7 +158,7 @@ class Loop:
         self.out = Path(output)
         self.ckpt = self.out / CHECKPOINT_DIR
         self.device = device
-        self.optimizer = adamw(task.model, settings.lr, settings.weight_decay)
+        self.optimizer = adamw(task.parameter_groups(), settings.lr, settings.weight_decay)
         # epoch: epochs done; batch: micro-batches done in the current epoch; tasks may add keys
         self.state: dict = {"epoch": 0, "batch": 0, "step": 0, "seconds": 0.0, "epoch_steps": None, "loss": None}
         self.started = time.time()
@@ -177,7 +184,7 @@ class Loop:
         done = min(max(self.budget_used(), self.state["step"] / self.total_steps), 1.0)
         warm = min(1.0, (self.state["step"] + 1) / max(1.0, s.warmup * self.total_steps)) if s.warmup else 1.0
         for group in self.optimizer.param_groups:
-            group["lr"] = s.lr * warm * max(0.0, 1.0 - done)
+            group["lr"] = s.lr * group["lr_scale"] * warm * max(0.0, 1.0 - done)
 
     # -- checkpoint, metrics --
     def resume(self) -> bool:

@@ -86,6 +86,12 @@ class TrainConfig:
     eval_every: int = 1
     eval_batch_size: int = 128
     save_half: bool = False  # fp16 weights in the saved model folder
+    # keep the encoder's word embeddings as they are: with a pretrained 250k-piece vocabulary their
+    # AdamW update is most of a CPU step, and pieces absent from the treebanks would only drift
+    freeze_embeddings: bool = False
+    # the heads' lr is this times --lr: a pretrained encoder wants a small lr (Tsai et al.: 3e-5),
+    # while heads that start from random need a larger one to learn in the same steps
+    head_lr_scale: float = 1.0
     extra_metadata: dict = field(default_factory=dict)
 
     @classmethod
@@ -276,6 +282,8 @@ class Trainer(Task):
         self.load_data()
         self.model, self.tokenizer, self.labels = self.build_model(resume)
         self.model.to(self.device)
+        if self.cfg.freeze_embeddings:
+            self.model.encoder.get_input_embeddings().weight.requires_grad_(False)
         self.word_chars = getattr(self.model.config, "word_chars", 0)  # read by encode
         self.examples, self.lengths, self.collate = self.encode(self.tokenizer, self.labels)
         self.by_tb: dict[str, list[int]] = {}
@@ -283,6 +291,14 @@ class Trainer(Task):
             self.by_tb.setdefault(e.treebank, []).append(i)
 
     # -- the task --
+    def parameter_groups(self) -> list[tuple[list, float]]:
+        encoder = getattr(self.model, "encoder", None)
+        if encoder is None or self.cfg.head_lr_scale == 1.0:
+            return super().parameter_groups()
+        inside = {id(p) for p in encoder.parameters()}
+        rest = [p for p in self.model.parameters() if id(p) not in inside]
+        return [(list(encoder.parameters()), 1.0), (rest, self.cfg.head_lr_scale)]
+
     def epoch_steps_estimate(self) -> int:
         return math.ceil(math.ceil(len(self.examples) / self.cfg.batch_size) / self.cfg.accumulate)
 

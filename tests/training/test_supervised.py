@@ -23,6 +23,7 @@ from polytag.tagging import load as load_tagger
 from polytag.training.supervised import (
     Example,
     TrainConfig,
+    Trainer,
     batches_for_epoch,
     collate_examples,
     drop_wordpieces,
@@ -241,3 +242,21 @@ def test_train_on_a_hugging_face_checkpoint(tiny_treebank_dir, tmp_path):
     assert torch.allclose(before, after, rtol=1e-3, atol=1e-5)
     tagged = load_tagger(out, backend="torch").tag([["Мама", "мыла", "раму", "."]])
     assert [w["form"] for w in tagged[0]] == ["Мама", "мыла", "раму", "."]
+
+
+def test_frozen_embeddings_stay_and_heads_get_their_own_lr(tiny_treebank_dir, tiny_model_dir, tmp_path):
+    out = tmp_path / "frozen"
+    cfg = TrainConfig(data=str(tiny_treebank_dir), output=str(out), treebanks="xx_test", init=str(tiny_model_dir),
+                      epochs=1, batch_size=8, threads=1, lr=1e-3, freeze_embeddings=True, head_lr_scale=10.0)
+    trainer = Trainer(cfg)
+    trainer.setup(resume=False)
+    groups = trainer.parameter_groups()
+    assert [scale for _, scale in groups] == [1.0, 10.0]
+    assert {id(p) for p in groups[1][0]} == {id(p) for p in trainer.model.upos_head.parameters()} | {
+        id(p) for head in (trainer.model.bundle_head, trainer.model.factored_head) if head is not None
+        for p in head.parameters()}
+    trainer.run()
+    before, after = load_model(tiny_model_dir)[0], load_model(out / "checkpoint")[0]
+    name = "encoder.embeddings.word_embeddings.weight"
+    assert torch.equal(before.state_dict()[name], after.state_dict()[name])
+    assert not torch.equal(before.upos_head.weight, after.upos_head.weight)
