@@ -11,6 +11,7 @@ export TOKENIZERS_PARALLELISM=false
 .venv/bin/polytag export --model "$RUN"                      # int8 model.onnx + model.fp32.onnx beside fp32 torch weights
 $PY benchmarks/onnx_parity.py --model "$RUN" --json docs/results/onnx_parity.json
 $PY scripts/ship_default_model.py "$RUN" "$DATA"              # -> polytag/models/default, docs/results/default_model.json
+$PY scripts/refresh_languages.py polytag/models/default "$DATA"  # language table in metadata.json and README.md
 $PY benchmarks/tag_throughput.py
 $PY benchmarks/tag_throughput.py --backend torch --json docs/results/tag_throughput_torch.json
 $PY benchmarks/bench_speed.py

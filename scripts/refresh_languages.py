@@ -1,5 +1,5 @@
 """Score a model folder on every dev file and write its language table into its metadata.json
-(`metadata["languages"]`, read by `polytag languages` and the README), with the command, date
+(`metadata["languages"]`, read by `polytag languages`) and into README.md, with the command, date
 and commit that measured it (`metadata["dev_measured"]`).
 
     python scripts/refresh_languages.py polytag/models/default ../shared/ud
@@ -15,7 +15,7 @@ from pathlib import Path
 
 from polytag.core.evaluate import evaluate_files
 from polytag.core.folder import METADATA_FILE, git_commit, load_metadata
-from polytag.core.languages import format_languages, languages_from_scores
+from polytag.core.languages import format_languages, languages_from_scores, replace_readme_table
 from polytag.tagging import load
 
 
@@ -37,6 +37,8 @@ def main() -> None:
         "macro": result["macro"], "files": result["files"],
     }
     (model / METADATA_FILE).write_text(json.dumps(metadata, indent=1, ensure_ascii=False), encoding="utf-8")
+    readme = Path(__file__).resolve().parents[1] / "README.md"
+    readme.write_text(replace_readme_table(readme.read_text(encoding="utf-8"), metadata["languages"]), encoding="utf-8")
     print(format_languages(metadata["languages"]))
     print(f"dev macro over {len(result['files'])} files: UPOS {result['macro']['upos']:.2f}, "
           f"UFeats {result['macro']['ufeats']:.2f}")
