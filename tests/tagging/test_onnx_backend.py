@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from polytag.core.folder import FastTokenizer, ModelConfig
+from polytag.core.folder import ModelConfig
 from polytag.core.labels import UPOS, Labels
 from polytag.nn.model_io import load_model, save_model
 from polytag.tagging import load as load_tagger
@@ -168,17 +168,6 @@ def test_logits_output_when_asked_for(tiny_model_dir, tmp_path):
     ref, got = torch_tagger(folder), load_tagger(folder, batch_size=3)
     for a, b in zip(ref.logits(SENTENCES, ("upos", "bundle")), got.logits(SENTENCES, ("upos", "bundle"))):
         assert np.allclose(a["bundle"], b["bundle"], atol=1e-4)
-
-
-def test_fast_tokenizer_matches_transformers(tiny_model_dir, tiny_tokenizer):
-    fast = FastTokenizer(tiny_model_dir / "tokenizer")
-    for role in ("cls", "sep", "pad", "unk"):
-        assert getattr(fast, f"{role}_token_id") == getattr(tiny_tokenizer, f"{role}_token_id")
-    assert len(fast) == len(tiny_tokenizer)
-    words = [w for s in SENTENCES for w in s]
-    a = fast.backend_tokenizer.encode_batch(words, add_special_tokens=False)
-    b = tiny_tokenizer.backend_tokenizer.encode_batch(words, add_special_tokens=False)
-    assert [e.ids for e in a] == [e.ids for e in b]
 
 
 def test_onnx_serving_never_imports_torch(onnx_dirs):
