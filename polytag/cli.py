@@ -11,9 +11,47 @@ import json
 import sys
 from pathlib import Path
 
-from .core.conllu_io import READERS, WRITERS
+from . import __version__
+from .core.conllu_io import ON_ERROR, READERS, WRITERS, guess_format
 from .core.errors import InputError
 from .core.folder import check_folder
+
+
+# numeric options whose range is not "at least 1" (whole numbers) or "above 0" (decimals)
+RANGES = {"seed": (0, None), "word_chars": (0, None), "min_chars": (0, None), "weight_decay": (0, None),
+          "dropout": (0, 1), "wordpiece_dropout": (0, 1), "warmup": (0, 1), "mask_prob": (0, 1)}
+
+
+def _number(kind: type, name: str):
+    """An argparse type: `kind` within the option's range (RANGES; else >= 1 or > 0)."""
+    low, high = RANGES.get(name, (1, None) if kind is int else (0, None))
+    strict_low = kind is float and name not in RANGES  # decimals: above 0
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a {'whole ' if kind is int else ''}number") from None
+        if value != value or (value <= low if strict_low else value < low) or (high is not None and value >= high):
+            where = f"above {low}" if strict_low else f"at least {low}"
+            raise argparse.ArgumentTypeError(f"{text} is out of range (must be {where}"
+                                             + (f" and below {high})" if high is not None else ")"))
+        return value
+
+    return parse
+
+
+class Parser(argparse.ArgumentParser):
+    """One line for a usage error (exit status 2), and every numeric option range-checked."""
+
+    def error(self, message: str):
+        self.exit(2, f"polytag: error: {message} (see `{self.prog} --help`)\n")
+
+    def add_argument(self, *names, **kwargs):
+        if kwargs.get("type") in (int, float):
+            dest = kwargs.get("dest") or names[0].lstrip("-").replace("-", "_")
+            kwargs["type"] = _number(kwargs["type"], dest)
+        return super().add_argument(*names, **kwargs)
 
 
 def _add_model_args(p: argparse.ArgumentParser) -> None:
@@ -40,18 +78,25 @@ def _load_tagger(args):
     return load(folder, device=args.device, batch_size=args.batch_size, backend=args.backend, threads=args.threads)
 
 
-def cmd_tag(args) -> None:
+def cmd_tag(args) -> int:
     from .tagging.files import tag_file  # noqa: PLC0415
 
-    tag_file(_load_tagger(args), args.input, READERS[args.format], WRITERS[args.output_format], args.output,
-             args.x_second_best)
+    reader = READERS[args.format]
+    done = tag_file(_load_tagger(args), args.input, lambda path: reader(path, on_error=args.on_error),
+                    WRITERS[args.output_format], args.output, args.x_second_best)
+    if done.problems:
+        what = "skipped" if args.on_error == "skip" else "kept with a problem"
+        print(f"polytag: {done.problems} of {done.sentences} sentences {what}; the first: {done.first_problem}",
+              file=sys.stderr)
+        return 1
+    return 0
 
 
 def cmd_evaluate(args) -> None:
     from .core.evaluate import evaluate_files, format_table, write_json  # noqa: PLC0415
 
     tagger = _load_tagger(args)
-    result = evaluate_files(tagger, args.files, args.x_second_best)
+    result = evaluate_files(tagger, args.files, args.x_second_best, allow_missing_gold=args.allow_missing_gold)
     print(format_table(result))
     if args.json:
         write_json(result, args.json)
@@ -200,7 +245,8 @@ def _add_serving_commands(sub) -> None:
     p.set_defaults(func=cmd_import_encoder)
 
     p = sub.add_parser("bench", help="speed table: MiniBERT student vs BERT-base and the Meta-LSTM (Tsai et al. 2019, Table 3)")
-    p.add_argument("--model", help="student model folder (default: a random-weight MiniBERT)")
+    p.add_argument("--model", help="student model folder (default: the shipped model; a random-weight MiniBERT "
+                   "where none is shipped)")
     p.add_argument("--meta-lstm-model", help="meta-lstm model folder (default: random weights of the preset)")
     p.add_argument("--dev", help="CoNLL-U file whose words make the inputs (default: a built-in word list)")
     p.add_argument("--systems", help="comma-separated subset of the systems (default: all available)")
@@ -277,14 +323,21 @@ def _add_train_command(sub) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="polytag", description=__doc__.splitlines()[0])
+    parser = Parser(prog="polytag", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"polytag {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("tag", help="tag CoNLL-U, plain text or JSON lines")
     p.add_argument("input", nargs="?", default="-", help="input file (.gz/.xz ok) or - for stdin")
-    p.add_argument("--format", default="conllu", choices=sorted(READERS))
+    p.add_argument("--format", default=None, choices=sorted(READERS),
+                   help="conllu; text (one sentence a line, words split by spaces); jsonl ({\"words\": [...]} a "
+                   "line). Default: from the file name (.conllu, .txt, .jsonl, also under .gz/.xz), else conllu")
     p.add_argument("--output-format", default=None, choices=sorted(WRITERS),
                    help="default: jsonl for jsonl input, else conllu")
+    p.add_argument("--on-error", default="stop", choices=ON_ERROR,
+                   help="a bad sentence: stop (exit 2, all before it written); skip (write it through untagged "
+                   "with a '# polytag_error' comment); keep (as skip, but still tag it when only a word limit "
+                   "was broken). With skip or keep the exit status is 1 when anything was skipped or kept")
     p.add_argument("--output", "-o", default=None, help="output file (default stdout)")
     _add_model_args(p)
     p.set_defaults(func=cmd_tag)
@@ -292,6 +345,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("evaluate", help="UPOS/UFeats scores on gold CoNLL-U files (CoNLL 2018 metric)")
     p.add_argument("files", nargs="+")
     p.add_argument("--json", default=None, help="write the scores as JSON here")
+    p.add_argument("--allow-missing-gold", action="store_true",
+                   help="score a file whose UPOS column is all _ (a warning instead of an error)")
     _add_model_args(p)
     p.set_defaults(func=cmd_evaluate)
 
@@ -313,11 +368,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as done:  # --help, --version, or a usage error already printed on one line
+        return done.code or 0
+    if getattr(args, "format", "unset") is None:
+        args.format = guess_format(args.input)
     if getattr(args, "output_format", "unset") is None:
         args.output_format = "jsonl" if args.format == "jsonl" else "conllu"
     try:
-        args.func(args)
+        status = args.func(args)
     except InputError as err:
         print(f"polytag: error: {err}", file=sys.stderr)
         return 2
@@ -330,7 +390,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("polytag: interrupted", file=sys.stderr)
         return 130
-    return 0
+    return status or 0
 
 
 if __name__ == "__main__":

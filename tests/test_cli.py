@@ -4,6 +4,7 @@ traceback, and output already written made of whole sentences."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import shutil
@@ -17,6 +18,7 @@ from safetensors.torch import load_file
 
 from polytag.cli import main
 from polytag.core.conllu_io import format_conllu, read_conllu
+from polytag.core.errors import InputError
 from polytag.core.labels import UPOS
 from polytag.tagging.tagger import Tagger
 from polytag.training.supervised import Trainer
@@ -253,7 +255,7 @@ def test_train_bad_arguments_are_a_clear_error(capsys, tiny_treebank_dir, tmp_pa
     assert_one_error_line(rc, err, "nowhere: treebank folder not found")
     rc, _, err = run_cli(capsys, "train", tiny_treebank_dir, "-o", tmp_path / "m", "--eval-every", "0",
                          *TINY_TRAIN_ARGS)
-    assert_one_error_line(rc, err, "--eval-every must be at least 1, not 0")
+    assert_one_error_line(rc, err, "argument --eval-every: 0 is out of range (must be at least 1)")
     assert not (tmp_path / "m").exists()
 
 
@@ -305,7 +307,6 @@ BAD_INPUTS = {
     "wrong column count": ("conllu", malformed_third(RU.replace("\tмыла\tмыть", "\tмыла")), 2, 25),
     "bad ID": ("conllu", malformed_third(RU.replace("\n2\t", "\n2a\t")), 2, 25),
     "out of sequence ID": ("conllu", malformed_third(RU.replace("\n3\t", "\n5\t")), 2, 26),
-    "missing blank line": ("conllu", malformed_third(RU.rstrip("\n") + "\n"), 2, 27),
     "empty file": ("conllu", "", 0, None),
     "long word": ("text", "Das ist gut .\n" + "a" * 10_000 + " b\n", 1, 2),
     "control character (text)": ("text", "Das ist gut .\nDas\x1b[31m ist rot .\n", 1, 2),
@@ -405,7 +406,9 @@ def test_real_exit_codes_and_no_traceback(tmp_path, model_copy):
     path = write_conllu(tmp_path / "in.conllu", EN + RU.replace("\tмыла\tмыть", "\tмыла"))
     result = polytag_process("tag", path, "--model", model_copy)
     assert result.returncode == 2
-    assert result.stderr.splitlines() == [
+    notes = [line for line in result.stderr.splitlines() if line.startswith("polytag: note: ")]
+    assert len(notes) == 1 and "has no model.onnx" in notes[0]  # this folder is tagged by PyTorch
+    assert result.stderr.splitlines()[len(notes):] == [
         f"polytag: error: {path}:15: expected 10 tab-separated columns, got 9"]
     assert [s[0][0] for s in conllu_words(result.stdout)] == ["Sue"]
     (model_copy / "labels.json").unlink()
@@ -413,3 +416,117 @@ def test_real_exit_codes_and_no_traceback(tmp_path, model_copy):
     assert result.returncode == 2
     assert result.stderr.splitlines() == [f"polytag: error: {model_copy}: model folder is missing labels.json"]
     assert result.stdout == ""
+
+
+# -- what a new user hits first --
+
+@pytest.mark.parametrize("args", [["tag", "--batch-size", "-1"], ["tag", "--batch-size", "0"],
+                                  ["evaluate", "--batch-size", "-1", "x.conllu"], ["tag", "--threads", "0"],
+                                  ["train", "d", "-o", "o", "--lr", "-1"], ["train", "d", "-o", "o", "--epochs", "0"],
+                                  ["train", "d", "-o", "o", "--dropout", "1.5"], ["train", "d", "-o", "o", "--warmup", "nan"],
+                                  ["distill", "--teacher", "t", "--corpus", "c", "-o", "o", "--temperature", "0"],
+                                  ["tag", "--on-error", "ignore"]])
+def test_every_numeric_option_is_range_checked_in_one_line(capsys, args):
+    rc, out, err = run_cli(capsys, *args)
+    assert rc == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1 and err.startswith("polytag: error: argument --")
+
+
+def test_api_refuses_what_the_cli_refuses(tiny_model_dir):
+    from polytag.tagging import load  # noqa: PLC0415
+
+    with pytest.raises(InputError, match="batch_size must be a whole number of at least 1, not -1"):
+        load(tiny_model_dir, batch_size=-1)
+    with pytest.raises(InputError, match="threads"):
+        load(tiny_model_dir, threads=0)
+    tagger = load(tiny_model_dir, backend="torch")
+    with pytest.raises(InputError, match="sentence 0, word 1: empty word"):
+        tagger.tag([["a", ""]])
+    with pytest.raises(InputError, match="word of 1000000 characters"):
+        tagger.tag([["a"], ["x" * 1_000_000]])
+    with pytest.raises(InputError, match="control character U\\+001B"):
+        tagger.tag([["\x1b[31mred"]])
+
+
+def test_version(capsys):
+    rc, out, _ = run_cli(capsys, "--version")
+    assert rc == 0 and out.startswith("polytag ")
+
+
+def test_format_is_guessed_from_the_file_name(capsys, tmp_path, tiny_model_dir):
+    text = tmp_path / "in.txt.gz"
+    with gzip.open(text, "wt", encoding="utf-8") as f:
+        f.write("Das ist gut .\n")
+    rc, out, _ = run_cli(capsys, "tag", text, "--model", tiny_model_dir)
+    assert rc == 0 and [w[0] for w in conllu_words(out)[0]] == ["Das", "ist", "gut", "."]
+    lines = tmp_path / "in.jsonl"
+    lines.write_text('{"words": ["a", "b"], "id": 3}\n', encoding="utf-8")
+    rc, out, _ = run_cli(capsys, "tag", lines, "--model", tiny_model_dir)
+    assert rc == 0 and json.loads(out)["id"] == 3  # jsonl in, jsonl out
+    wrong = tmp_path / "in.conllu"
+    wrong.write_text("Das ist gut .\n", encoding="utf-8")
+    rc, _, err = run_cli(capsys, "tag", wrong, "--model", tiny_model_dir)
+    assert_one_error_line(rc, err, f"{wrong}:1:", "use --format text")
+
+
+def test_on_error_skip_writes_bad_sentences_through_and_says_so(capsys, tmp_path, tiny_model_dir):
+    bad = RU.replace("\n3\t", "\n5\t")
+    path = write_conllu(tmp_path / "in.conllu", EN + bad + DE.rstrip("\n"))  # and no final blank line
+    rc, out, err = run_cli(capsys, "tag", path, "--model", tiny_model_dir)
+    assert rc == 2 and conllu_words(out)[0][0][0] == "Sue"  # stop: what came before is written
+    rc, out, err = run_cli(capsys, "tag", path, "--model", tiny_model_dir, "--on-error", "skip")
+    assert rc == 1 and "polytag: 1 of 3 sentences skipped; the first: " in err and f"{path}:" in err
+    blocks = out.strip("\n").split("\n\n")
+    assert len(blocks) == 3 and blocks[1].startswith("# polytag_error = ")
+    assert blocks[1].split("\n", 1)[1] + "\n\n" == bad  # written through as it came: no gold tags changed
+    assert [w[0] for w in conllu_words(blocks[2])[0]] == ["Ich", "gehe", "zu", "dem", "Markt", "."]
+    long_word = tmp_path / "long.txt"
+    long_word.write_text("ok .\n" + "x" * 1001 + " y\n", encoding="utf-8")
+    rc, out, err = run_cli(capsys, "tag", long_word, "--model", tiny_model_dir, "--on-error", "keep")
+    assert rc == 1 and "kept with a problem" in err
+    assert "# polytag_warning = " in out and all(w[1] != "_" for s in conllu_words(out) for w in s)
+
+
+def test_evaluate_scores_every_input_under_its_own_key(capsys, tmp_path, tiny_model_dir):
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir(), b.mkdir()
+    write_conllu(a / "dev.conllu", EN + RU)
+    write_conllu(b / "dev.conllu", DE)
+    out_json = tmp_path / "s.json"
+    rc, out, _ = run_cli(capsys, "evaluate", a / "dev.conllu", b / "dev.conllu", a / "dev.conllu",
+                         "--model", tiny_model_dir, "--json", out_json)
+    assert rc == 0
+    assert list(json.loads(out_json.read_text())["files"]) == ["a/dev", "b/dev", "a/dev#2"]
+
+
+def test_evaluate_refuses_a_file_without_gold_tags(capsys, tmp_path, tiny_model_dir):
+    rows = [line.split("\t") for line in RU.splitlines()]
+    no_gold = "\n".join("\t".join(r[:3] + ["_"] + r[4:]) if len(r) == 10 else r[0] for r in rows) + "\n\n"
+    path = write_conllu(tmp_path / "nogold.conllu", no_gold)
+    rc, _, err = run_cli(capsys, "evaluate", path, "--model", tiny_model_dir)
+    assert_one_error_line(rc, err, "no gold UPOS", "--allow-missing-gold")
+    rc, out, err = run_cli(capsys, "evaluate", path, "--model", tiny_model_dir, "--allow-missing-gold")
+    assert rc == 0 and "warning" in err and "nogold" in out
+
+
+def test_conllu_to_jsonl_keeps_sent_id_and_text(capsys, tmp_path, tiny_model_dir):
+    path = write_conllu(tmp_path / "x.conllu", EN)
+    rc, out, _ = run_cli(capsys, "tag", path, "--output-format", "jsonl", "--model", tiny_model_dir)
+    obj = json.loads(out)
+    assert rc == 0 and obj["sent_id"] == "en-1" and obj["text"] == "Sue likes coffee and Bill tea."
+
+
+def test_a_missing_tokenizer_file_is_named(capsys, tmp_path, tiny_model_dir):
+    import shutil  # noqa: PLC0415
+
+    folder = tmp_path / "m"
+    shutil.copytree(tiny_model_dir, folder)
+    (folder / "tokenizer" / "tokenizer.json").unlink()
+    rc, _, err = run_cli(capsys, "tag", "--model", folder, write_conllu(tmp_path / "x.conllu", EN))
+    assert_one_error_line(rc, err, "tokenizer: missing tokenizer.json")
+
+
+def test_no_onnx_model_says_pytorch_is_used_once(capsys, tmp_path, tiny_model_dir):
+    path = write_conllu(tmp_path / "x.conllu", EN)
+    rc, _, err = run_cli(capsys, "tag", "--model", tiny_model_dir, path)
+    assert rc == 0 and err.count("has no model.onnx, so PyTorch tags") <= 1

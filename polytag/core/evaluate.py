@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from pathlib import Path
 
 from .conllu_io import Sentence, read_conllu
+from .errors import InputError
 
 
 def feature_set(feats: str) -> frozenset[str]:
@@ -45,13 +47,45 @@ def macro(files: dict[str, dict]) -> dict:
     }
 
 
-def evaluate_files(tagger, paths: list[str | Path], x_second_best: bool = False, morph: str | None = None) -> dict:
-    """{"files": {key: {"words", "upos", "ufeats"}}, "macro": {"upos", "ufeats"}}"""
+def file_keys(paths: list[str | Path]) -> list[str]:
+    """One key per input, unique: the file's base name; with its parent folders where two names
+    clash; with "#2", "#3" for the same file given again."""
+    resolved = [Path(p).resolve() for p in paths]
+    keys = [file_key(p) for p in paths]
+    for depth in (1, 2, 3):
+        files_of = {}
+        for key, path in zip(keys, resolved):
+            files_of.setdefault(key, set()).add(path)
+        keys = [f"{'/'.join(path.parts[-1 - depth:-1])}/{file_key(path)}" if len(files_of[key]) > 1 else key
+                for key, path in zip(keys, resolved)]
+    seen: dict[str, int] = {}
+    unique = []
+    for key in keys:
+        seen[key] = seen.get(key, 0) + 1
+        unique.append(key if seen[key] == 1 else f"{key}#{seen[key]}")
+    return unique
+
+
+def check_gold(gold: list[Sentence], path: str | Path, allow_missing: bool) -> None:
+    """A gold file whose UPOS column is `_` on every word has nothing to score against."""
+    if any(u != "_" for s in gold for u in s.upos):
+        return
+    message = f"{path}: no gold UPOS (column 4 is _ on every word), so this is not a gold file"
+    if not allow_missing:
+        raise InputError(message + "; --allow-missing-gold scores it anyway")
+    print(f"polytag: warning: {message}", file=sys.stderr)
+
+
+def evaluate_files(tagger, paths: list[str | Path], x_second_best: bool = False, morph: str | None = None,
+                   allow_missing_gold: bool = False) -> dict:
+    """{"files": {key: {"words", "upos", "ufeats"}}, "macro": {"upos", "ufeats"}}; every input gets
+    its own key (see file_keys)."""
     files = {}
-    for path in paths:
+    for key, path in zip(file_keys(paths), paths):
         gold = list(read_conllu(path))
+        check_gold(gold, path, allow_missing_gold)
         upos, feats = tagger.predict([s.words for s in gold], x_second_best, morph=morph)
-        files[file_key(path)] = score(gold, upos, feats)
+        files[key] = score(gold, upos, feats)
     return {"files": files, "macro": macro(files)}
 
 

@@ -128,6 +128,14 @@ def has_fast_tokenizer(folder) -> bool:
     return (Path(folder) / TOKENIZER_DIR / "tokenizer.json").exists()
 
 
+def check_tokenizer_files(folder) -> None:
+    """A tokenizer folder needs tokenizer.json (or a BERT vocab.txt, from which transformers builds
+    one); without it transformers' own error talks about sentencepiece and tiktoken."""
+    tok_dir = Path(folder) / TOKENIZER_DIR
+    if not any((tok_dir / name).exists() for name in ("tokenizer.json", "vocab.txt")):
+        raise InputError(f"{tok_dir}: missing tokenizer.json")
+
+
 def load_fast_tokenizer(folder) -> FastTokenizer:
     tok_dir = Path(folder) / TOKENIZER_DIR
     try:

@@ -23,6 +23,7 @@ from ..core.folder import (
     WEIGHTS_FILE,
     ModelConfig,
     check_folder,
+    check_tokenizer_files,
     load_config,
     load_labels,
 )
@@ -52,6 +53,7 @@ def _transformer() -> Architecture:
     from .transformer import TaggerModel  # noqa: PLC0415
 
     def load_vocab(folder: Path):
+        check_tokenizer_files(folder)
         try:
             return load_tokenizer(folder / TOKENIZER_DIR)
         except Exception as err:  # transformers raises many types for a broken folder

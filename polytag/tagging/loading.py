@@ -4,10 +4,11 @@ if-chains; the ONNX path never imports torch or transformers."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Callable
 
-from ..core.errors import InputError
+from ..core.errors import InputError, check_positive
 from ..core.folder import (
     ONNX_FILE,
     check_folder,
@@ -78,6 +79,9 @@ def _load_torch(folder: Path, device: str, threads: int | None):
 BACKENDS: dict[str, Callable] = {"onnx": _load_onnx, "torch": _load_torch}
 
 
+_NOTED: set[Path] = set()  # folders already told about (once per process)
+
+
 def pick_backend(folder: Path, backend: str, device: str) -> str:
     """"auto": ONNX Runtime where the folder has a model.onnx and the device is the CPU."""
     if backend == "auto":
@@ -91,7 +95,14 @@ def load(folder, device: str = "cpu", batch_size: int = 64, backend: str = "auto
          threads: int | None = None, morph: str | None = None):
     """A Tagger for a model folder; thread-safe, load it once."""
     folder = Path(folder)
+    check_positive("batch_size", batch_size)
+    check_positive("threads", threads, allow_none=True)
     name = pick_backend(folder, backend, device)
     runner, tokenizer, labels, config = BACKENDS[name](folder, device, threads)
+    if backend == "auto" and name == "torch" and device == "cpu" and config.arch == "transformer" \
+            and folder.resolve() not in _NOTED:
+        _NOTED.add(folder.resolve())
+        print(f"polytag: note: {folder} has no {ONNX_FILE}, so PyTorch tags (about 4x slower); "
+              f"`polytag export --model {folder}` writes one", file=sys.stderr)
     return tagger_class(config.arch)(runner, tokenizer, labels, config, batch_size, morph)
 

@@ -10,7 +10,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from ..core.errors import InputError
+from ..core.errors import InputError, check_positive
 from ..core.labels import Labels
 from ..nn.meta_lstm import MetaVocab, collate_inputs, synthetic_parts
 from ..nn.model_io import load_model
@@ -28,7 +28,7 @@ class MetaLSTMTagger(Tagger):
         self.backend = backend
         self.labels = labels
         self.config = config
-        self.batch_size = batch_size  # sentences per batch
+        self.batch_size = check_positive("batch_size", batch_size)  # sentences per batch
         self.morph = morph or config.morph_decode
         if self.morph not in config.morph_heads:
             raise ValueError(f"model has no {self.morph!r} morphology head (has {config.morph_heads})")

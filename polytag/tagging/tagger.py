@@ -18,8 +18,9 @@ from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
-from ..core.conllu_io import Sentence
+from ..core.conllu_io import MAX_SENTENCE_WORDS, Sentence, check_word
 from ..core.encoding import Chunk, WordChars, WordPieces, collate_numpy, make_chunks
+from ..core.errors import InputError, check_positive
 from ..core.labels import Labels
 
 X_INDEX_NAME = "X"
@@ -31,7 +32,7 @@ class Tagger:
         self.backend = backend
         self.labels = labels
         self.config = config
-        self.batch_size = batch_size
+        self.batch_size = check_positive("batch_size", batch_size)
         self.morph = morph or config.morph_decode
         if self.morph not in config.morph_heads:
             raise ValueError(f"model has no {self.morph!r} morphology head (has {config.morph_heads})")
@@ -167,11 +168,27 @@ class Tagger:
         """[["Das", "ist", "gut", "."]] -> [[{"form": "Das", "upos": "PRON", "feats": "..."}...]]"""
         if isinstance(sentences, (str, bytes)) or (sentences and isinstance(sentences[0], str)):
             raise TypeError("tag() takes a list of sentences, each a list of words")
+        for i, words in enumerate(sentences):  # the limits the readers apply to files
+            if len(words) > MAX_SENTENCE_WORDS:
+                raise InputError(f"sentence {i}: longer than {MAX_SENTENCE_WORDS} words")
+            for j, word in enumerate(words):
+                if not isinstance(word, str):
+                    raise InputError(f"sentence {i}, word {j}: {word!r} is not a string")
+                check_word(word, f"sentence {i}, word {j}")
         upos, feats = self.predict([list(s) for s in sentences], x_second_best)
         return [
             [{"form": w, "upos": u, "feats": f} for w, u, f in zip(words, us, fs)]
             for words, us, fs in zip(sentences, upos, feats)
         ]
+
+    def _tag_pending(self, pending: list[Sentence], x_second_best: bool):
+        """(sentence, upos, feats); (sentence, None, None) for one that cannot be tagged
+        (read with on_error skip)."""
+        taggable = [s for s in pending if s.taggable]
+        upos, feats = self.predict([s.words for s in taggable], x_second_best)
+        tagged = iter(zip(upos, feats))
+        for sentence in pending:
+            yield (sentence, *next(tagged)) if sentence.taggable else (sentence, None, None)
 
     def tag_stream(
         self, sentences: Iterable[Sentence], x_second_best: bool = False, chunk_sentences: int = 2048,
@@ -191,8 +208,7 @@ class Tagger:
             except Exception as err:  # noqa: BLE001 - re-raised below, after flushing
                 done, error = True, err
             if pending:
-                upos, feats = self.predict([s.words for s in pending], x_second_best)
-                yield from zip(pending, upos, feats)
+                yield from self._tag_pending(pending, x_second_best)
                 if on_progress:
                     on_progress(len(pending))
             if error is not None:

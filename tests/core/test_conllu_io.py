@@ -113,8 +113,6 @@ BAD_CONLLU = {
     "long word": (RU.replace("\tраму\t", "\t" + "а" * 10_000 + "\t"), 5,
                   f"word of 10000 characters (limit {MAX_WORD_CHARS})"),
     "empty form": (RU.replace("\tраму\t", "\t\t"), 5, "empty word"),
-    "missing blank line": (RU.rstrip("\n") + "\n", 6, "missing blank line after the last sentence"),
-    "missing final newline": (RU.rstrip("\n"), 6, "missing newline and blank line at end of file"),
     "range only": ("# c\n1-2\tab\t_\t_\t_\t_\t_\t_\t_\t_\n\n", 1, "sentence has no words"),
 }
 
@@ -148,9 +146,11 @@ def test_missing_file_folder_and_bad_encoding(tmp_path):
     with pytest.raises(InputError, match="is a folder"):
         list(read_text(tmp_path))
     latin1 = tmp_path / "latin1.txt"
-    latin1.write_bytes("Grüße aus Köln .\n".encode("latin-1"))
-    with pytest.raises(InputError, match="not UTF-8"):
-        list(read_text(latin1))
+    latin1.write_bytes("Guten Tag .\n".encode() * 3 + "Grüße aus Köln .\n".encode("latin-1"))
+    reader = read_text(latin1)
+    assert [next(reader).words for _ in range(3)] == [["Guten", "Tag", "."]] * 3  # every line before it
+    with pytest.raises(InputError, match=r"latin1\.txt:4: not UTF-8 text \(invalid start byte at byte 3 "):
+        next(reader)
     broken = tmp_path / "broken.conllu.xz"
     broken.write_bytes(b"not xz at all")
     with pytest.raises(InputError, match="cannot read compressed file"):
@@ -196,3 +196,82 @@ def test_c1_controls_and_zero_width_characters_are_words(tmp_path):
 2  \u200d    _  X  _  _  1  dep   _  _
 """))
     assert next(read_conllu(path)).words == ["a\u0097b", "\u200d"]
+
+
+# -- lenient where it is safe; skip and keep --
+
+@pytest.mark.parametrize("ending", ["\n", ""])
+def test_a_last_sentence_without_its_blank_line_is_read(tmp_path, ending):
+    path = tmp_path / "x.conllu"
+    path.write_text(EN + RU.rstrip("\n") + ending, encoding="utf-8")
+    assert [s.words[0] for s in read_conllu(path)] == ["Sue", "Мама"]
+
+
+def test_invalid_utf8_deep_in_a_big_file_names_its_line_after_every_sentence_before(tmp_path):
+    path = tmp_path / "big.conllu"
+    good = (EN * 3000).encode()
+    bad = RU.encode().replace("раму".encode(), b"ra\xffmu")
+    path.write_bytes(good + bad)
+    sentences = []
+    with pytest.raises(InputError) as err:
+        for s in read_conllu(path):
+            sentences.append(s)
+    assert len(sentences) == 3000
+    line = good.count(b"\n") + bad[: bad.index(b"\xff")].count(b"\n") + 1
+    assert str(err.value).startswith(f"{path}:{line}: not UTF-8 text")
+
+
+def test_skip_and_keep_go_on_after_a_bad_sentence(tmp_path):
+    bad_ids = RU.replace("\n3\t", "\n4\t")
+    long_word = RU.replace("\tраму\t", "\t" + "а" * 2000 + "\t")
+    path = write_conllu(tmp_path / "mixed.conllu", EN + bad_ids + long_word + DE)
+    with pytest.raises(InputError):
+        list(read_conllu(path))
+    skipped = list(read_conllu(path, on_error="skip"))
+    assert [(s.error is not None, s.taggable) for s in skipped] == [(False, True), (True, False), (True, False),
+                                                                    (False, True)]
+    assert "word ID 4 out of sequence" in skipped[1].error and skipped[1].lines == raw_lines(bad_ids)
+    kept = list(read_conllu(path, on_error="keep"))
+    assert [s.taggable for s in kept] == [True, False, True, True]  # a long word can still be tagged
+    assert "word of 2000 characters" in kept[2].error
+    # written through: the error comment, then the lines as they came
+    out = format_conllu(skipped[1], None, None)
+    assert out.startswith("# polytag_error = ") and out.endswith(bad_ids.split("\n", 1)[1] if False else out[-2:])
+    assert raw_lines(out)[1:] == raw_lines(bad_ids)
+    tagged = format_conllu(kept[2], ["X"] * len(kept[2].words), ["_"] * len(kept[2].words))
+    assert raw_lines(tagged)[0].startswith("# polytag_warning = ")
+
+
+def test_skip_in_text_and_jsonl(tmp_path):
+    text = tmp_path / "t.txt"
+    text.write_bytes(b"ok line .\nbad \x1b[31m word\n\xff\xfe\nlast one .\n")
+    got = list(read_text(text, on_error="skip"))
+    assert [s.error is None for s in got] == [True, False, False, True]
+    assert "control character" in got[1].error and "not UTF-8" in got[2].error
+    lines = tmp_path / "l.jsonl"
+    lines.write_text('{"words": ["a"]}\n{"words": ["a",\n{"words": ["b"], "id": 7}\n', encoding="utf-8")
+    got = list(read_jsonl(lines, on_error="skip"))
+    assert [s.taggable for s in got] == [True, False, True]
+    assert json.loads(format_jsonl(got[1], None, None)) == {"line": '{"words": ["a",',
+                                                            "polytag_error": f"{lines}:2: invalid JSON (Expecting value)"}
+    with pytest.raises(ValueError, match="on_error must be one of"):
+        list(read_text(text, on_error="ignore"))
+
+
+def test_first_line_errors_say_which_format_it_looks_like(tmp_path):
+    jsonl, text = tmp_path / "a.conllu", tmp_path / "b.conllu"
+    jsonl.write_text('{"words": ["a"]}\n', encoding="utf-8")
+    text.write_text("Das ist gut .\n", encoding="utf-8")
+    with pytest.raises(InputError, match="looks like JSON lines: use --format jsonl"):
+        list(read_conllu(jsonl))
+    with pytest.raises(InputError, match="looks like plain text: use --format text"):
+        list(read_conllu(text))
+    conllu = write_conllu(tmp_path / "c.jsonl", EN)
+    with pytest.raises(InputError, match="looks like CoNLL-U: use --format conllu"):
+        list(read_jsonl(conllu))
+
+
+def test_jsonl_output_keeps_sent_id_and_text(tmp_path):
+    sentence = next(read_conllu(write_conllu(tmp_path / "x.conllu", EN)))
+    obj = json.loads(format_jsonl(sentence, sentence.upos, sentence.feats))
+    assert obj["sent_id"] == "en-1" and obj["text"] == "Sue likes coffee and Bill tea."
