@@ -218,3 +218,12 @@ def tiny_tokenizer(tiny_model_dir):
     from polytag.nn.model_io import load_tokenizer  # noqa: PLC0415
 
     return load_tokenizer(tiny_model_dir / "tokenizer")
+
+
+# Property tests: a few hundred examples each in CI; `pytest --hypothesis-profile=long` for 20,000.
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+settings.register_profile("ci", max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("long", max_examples=20_000, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+settings.load_profile("ci")
