@@ -9,13 +9,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import warnings
 from pathlib import Path
 
 from . import __version__
 from .core.conllu_io import ON_ERROR, READERS, WRITERS, guess_format
 from .core.errors import InputError
 from .core.folder import check_folder
-
 
 # numeric options whose range is not "at least 1" (whole numbers) or "above 0" (decimals)
 RANGES = {"seed": (0, None), "word_chars": (0, None), "min_chars": (0, None), "weight_decay": (0, None),
@@ -366,7 +366,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"polytag: warning: {message}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
+    warnings.showwarning = _one_line_warning
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

@@ -16,7 +16,9 @@ from ..core.folder import (
     load_config,
     load_fast_tokenizer,
     load_labels,
+    load_metadata,
 )
+from ..core.languages import model_languages
 
 
 def _transformer_tagger():
@@ -104,5 +106,7 @@ def load(folder, device: str = "cpu", batch_size: int = 64, backend: str = "auto
         _NOTED.add(folder.resolve())
         print(f"polytag: note: {folder} has no {ONNX_FILE}, so PyTorch tags (about 4x slower); "
               f"`polytag export --model {folder}` writes one", file=sys.stderr)
-    return tagger_class(config.arch)(runner, tokenizer, labels, config, batch_size, morph)
+    tagger = tagger_class(config.arch)(runner, tokenizer, labels, config, batch_size, morph)
+    tagger.languages = [entry["code"] for entry in model_languages(load_metadata(folder))] or None
+    return tagger
 

@@ -22,6 +22,7 @@ from ..core.conllu_io import MAX_SENTENCE_WORDS, Sentence, check_word
 from ..core.encoding import Chunk, WordChars, WordPieces, collate_numpy, make_chunks
 from ..core.errors import InputError, check_positive
 from ..core.labels import Labels
+from .coverage import CoverageCheck
 
 X_INDEX_NAME = "X"
 MORPH_HEADS = ("bundle", "factored")
@@ -46,6 +47,7 @@ class Tagger:
         self.tokenizer = tokenizer
         self._lock = threading.Lock()  # the wordpiece cache is shared between threads
         self.x_id = labels.upos.index(X_INDEX_NAME)
+        self.languages: list[str] | None = None  # language codes the model was trained on (tagging.load sets them)
 
     # object arrays: decoding is one numpy take per batch, not a Python loop per word
     # (cached properties: subclasses such as MetaLSTMTagger do not run this __init__)
@@ -175,11 +177,25 @@ class Tagger:
                 if not isinstance(word, str):
                     raise InputError(f"sentence {i}, word {j}: {word!r} is not a string")
                 check_word(word, f"sentence {i}, word {j}")
+        self._check_coverage(sentences, "polytag: tag()", final=False)
         upos, feats = self.predict([list(s) for s in sentences], x_second_best)
         return [
             [{"form": w, "upos": u, "feats": f} for w, u, f in zip(words, us, fs)]
             for words, us, fs in zip(sentences, upos, feats)
         ]
+
+    def _check_coverage(self, sentences, source: str, final: bool) -> None:
+        """Warn once (CoverageWarning) if the text is in a language the model was not trained on:
+        on the first chunk of a stream; over tag() calls, once 200 letters have been seen."""
+        check = getattr(self, "_coverage", None)
+        if check is None:
+            check = self._coverage = CoverageCheck(getattr(self, "languages", None), source)
+        if check.done:
+            return
+        with self._lock:
+            check.feed(sentences)
+            if final or check.chars >= 200:
+                check.finish()
 
     def _tag_pending(self, pending: list[Sentence], x_second_best: bool):
         """(sentence, upos, feats); (sentence, None, None) for one that cannot be tagged
@@ -208,6 +224,7 @@ class Tagger:
             except Exception as err:  # noqa: BLE001 - re-raised below, after flushing
                 done, error = True, err
             if pending:
+                self._check_coverage([s.words for s in pending if s.taggable], pending[0].source, final=True)
                 yield from self._tag_pending(pending, x_second_best)
                 if on_progress:
                     on_progress(len(pending))
