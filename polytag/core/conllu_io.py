@@ -63,8 +63,10 @@ def _check_path(path: Path) -> None:
         raise InputError(f"{path}: is a folder, not a file")
 
 
-def open_binary(path: str | Path) -> IO[bytes]:
-    """Open plain, .gz or .xz bytes; '-' is stdin."""
+def open_binary(path: str | Path | IO[bytes]) -> IO[bytes]:
+    """Open plain, .gz or .xz bytes; '-' is stdin; an open binary stream is used as it is."""
+    if hasattr(path, "read"):
+        return path
     if str(path) == "-":
         return sys.stdin.buffer
     path = Path(path)
@@ -322,15 +324,17 @@ def read_jsonl(path: str | Path, name: str | None = None, on_error: str = "stop"
 
 
 def guess_format(path: str | Path) -> str:
-    """The input format a file name says (.conllu, .txt, .jsonl, under .gz/.xz too); else conllu."""
+    """The input format a file name says (.conllu, .txt: raw text, .jsonl; under .gz/.xz too); else conllu."""
     name = str(path).lower()
     for compressed in (".gz", ".xz"):
         name = name.removesuffix(compressed)
     suffix = Path(name).suffix
-    return {".txt": "text", ".jsonl": "jsonl", ".ndjson": "jsonl"}.get(suffix, "conllu")
+    return {".txt": "raw", ".jsonl": "jsonl", ".ndjson": "jsonl"}.get(suffix, "conllu")
 
 
-READERS = {"conllu": read_conllu, "text": read_text, "jsonl": read_jsonl}
+# "raw" (text the segmenter splits) is read by polytag.tagging.raw, which needs a model's segmenter;
+# "text" is the old name of "words"
+READERS = {"conllu": read_conllu, "words": read_text, "text": read_text, "jsonl": read_jsonl}
 
 
 def _notes(sentence: Sentence, tagged: bool) -> list[str]:

@@ -28,6 +28,19 @@ X_INDEX_NAME = "X"
 MORPH_HEADS = ("bundle", "factored")
 
 
+def check_sentences(sentences) -> None:
+    """The limits the readers apply to files, for sentences given as lists of words (API, server)."""
+    for i, words in enumerate(sentences):
+        if not isinstance(words, list):
+            raise InputError(f"sentence {i}: not a list of words")
+        if len(words) > MAX_SENTENCE_WORDS:
+            raise InputError(f"sentence {i}: longer than {MAX_SENTENCE_WORDS} words")
+        for j, word in enumerate(words):
+            if not isinstance(word, str):
+                raise InputError(f"sentence {i}, word {j}: {word!r} is not a string")
+            check_word(word, f"sentence {i}, word {j}")
+
+
 class Tagger:
     def __init__(self, backend, tokenizer, labels: Labels, config, batch_size: int = 64, morph: str | None = None):
         self.backend = backend
@@ -48,6 +61,7 @@ class Tagger:
         self._lock = threading.Lock()  # the wordpiece cache is shared between threads
         self.x_id = labels.upos.index(X_INDEX_NAME)
         self.languages: list[str] | None = None  # language codes the model was trained on (tagging.load sets them)
+        self.folder = None  # the model folder (tagging.load sets it): raw text needs its segmenter/
 
     # object arrays: decoding is one numpy take per batch, not a Python loop per word
     # (cached properties: subclasses such as MetaLSTMTagger do not run this __init__)
@@ -165,18 +179,37 @@ class Tagger:
             best[is_x] = masked.argmax(-1)
         return best
 
+    # -- raw text --
+    @cached_property
+    def segmenter(self):
+        """The model folder's raw-text segmenter, loaded on first use."""
+        from .raw import load_segmenter  # noqa: PLC0415
+
+        if getattr(self, "folder", None) is None:
+            raise InputError("this tagger was not loaded from a model folder (polytag.load), so it has no segmenter")
+        return load_segmenter(self.folder)
+
+    def tag_text(self, text: str, x_second_best: bool = False) -> list[dict]:
+        """Raw text -> [{"text", "tokens": [{"form", "start", "end", "space_after", "words":
+        [{"form", "upos", "feats"}]}]}] per sentence; start/end index `text`."""
+        from .raw import tag_text  # noqa: PLC0415
+
+        if not isinstance(text, str):
+            raise TypeError("tag_text() takes a string of raw text")
+        return tag_text(self, self.segmenter, text, x_second_best)
+
+    def __call__(self, text_or_sentences, x_second_best: bool = False):
+        """tagger("raw text") is tag_text; tagger([["Das", "ist", "gut", "."]]) is tag."""
+        if isinstance(text_or_sentences, str):
+            return self.tag_text(text_or_sentences, x_second_best)
+        return self.tag(text_or_sentences, x_second_best)
+
     # -- conveniences --
     def tag(self, sentences: list[list[str]], x_second_best: bool = False) -> list[list[dict]]:
         """[["Das", "ist", "gut", "."]] -> [[{"form": "Das", "upos": "PRON", "feats": "..."}...]]"""
         if isinstance(sentences, (str, bytes)) or (sentences and isinstance(sentences[0], str)):
             raise TypeError("tag() takes a list of sentences, each a list of words")
-        for i, words in enumerate(sentences):  # the limits the readers apply to files
-            if len(words) > MAX_SENTENCE_WORDS:
-                raise InputError(f"sentence {i}: longer than {MAX_SENTENCE_WORDS} words")
-            for j, word in enumerate(words):
-                if not isinstance(word, str):
-                    raise InputError(f"sentence {i}, word {j}: {word!r} is not a string")
-                check_word(word, f"sentence {i}, word {j}")
+        check_sentences(sentences)
         self._check_coverage(sentences, "polytag: tag()", final=False)
         upos, feats = self.predict([list(s) for s in sentences], x_second_best)
         return [
