@@ -226,6 +226,19 @@ def cmd_export(args) -> None:
     print(json.dumps(info, indent=1))
 
 
+def cmd_tag_corpus(args) -> None:
+    from . import DEFAULT_MODEL  # noqa: PLC0415
+    from .corpus_tagging import CorpusJob, tag_corpus  # noqa: PLC0415
+
+    job = CorpusJob(model=str(args.model or DEFAULT_MODEL), output=args.output, input_format=args.format,
+                    output_format=args.output_format or "conllu", threads=args.threads, batch_size=args.batch_size)
+    try:
+        summary = tag_corpus(args.input, job, args.engine, args.workers, args.scheduler)
+    except ImportError as err:
+        raise InputError(f"--engine dask needs its extras ({err.name} is missing): pip install 'polytag[scale]'") from None
+    print(json.dumps(summary))
+
+
 def cmd_serve(args) -> None:
     try:
         from .server import ServerConfig, serve  # noqa: PLC0415
@@ -257,6 +270,21 @@ def _add_serving_commands(sub) -> None:
                    "(default: the model's morph_decode; every exported head costs time)")
     p.add_argument("--logits", action="store_true", help="also output full logits (for Tagger.logits)")
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("tag-corpus", help="tag many shards into one output shard each, here or on a Dask cluster")
+    p.add_argument("input", help="a glob of input shards, quoted (e.g. 'corpus/*.conllu.xz')")
+    p.add_argument("--output", "-o", required=True, help="folder for the output shards (finished ones are skipped)")
+    p.add_argument("--engine", default="local", choices=["local", "dask"],
+                   help="local: this process; dask: a local cluster of --workers processes, or --scheduler's")
+    p.add_argument("--workers", type=int, default=2, help="worker processes of the local Dask cluster")
+    p.add_argument("--scheduler", help="address of a running Dask scheduler (tcp://host:8786)")
+    p.add_argument("--model", default=None, help="model folder (default: the shipped model)")
+    p.add_argument("--format", default=None, choices=sorted([*READERS, "raw", "parquet"]),
+                   help="input format (default: from each file's name; .parquet needs a 'words' column)")
+    p.add_argument("--output-format", default=None, choices=sorted(WRITERS))
+    p.add_argument("--threads", type=int, default=1, help="model threads per worker")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.set_defaults(func=cmd_tag_corpus)
 
     p = sub.add_parser("serve", help="an HTTP server (POST /v1/tag, /v1/models, /healthz, /metrics) with dynamic batching")
     p.add_argument("--model", default=None, help="model folder (default: the shipped model)")
@@ -419,9 +447,9 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as done:  # --help, --version, or a usage error already printed on one line
         return done.code or 0
-    if getattr(args, "format", "unset") is None:
+    if getattr(args, "format", "unset") is None and args.command == "tag":
         args.format = guess_format(args.input)
-    if getattr(args, "output_format", "unset") is None:
+    if getattr(args, "output_format", "unset") is None and args.command == "tag":
         args.output_format = "jsonl" if args.format == "jsonl" else "conllu"
     try:
         status = args.func(args)
