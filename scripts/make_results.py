@@ -239,9 +239,77 @@ def render_vocab_sizes(data: dict) -> str:
                       table(["size asked", "size", *keys, "training s"], rows)])
 
 
+def render_coverage(data: dict) -> str:
+    flagged = ", ".join(f"{lang} {'flagged' if ok else 'MISSED'}" for lang, ok in data["uncovered_flagged"].items())
+    return "\n".join(["## Language-coverage warning: false warnings on the treebanks' own text", "",
+                      f"- files checked (dev, or train where a treebank has no dev): {data['checked']}",
+                      f"- false warnings: **{data['false_warnings']}**",
+                      f"- text in languages no treebank has: {flagged}", "",
+                      "Measured with: `python benchmarks/coverage_check.py ../shared/ud --json docs/results/coverage.json`",
+                      ""])
+
+
+def render_serve_load(data: dict) -> str:
+    rows = [[r["clients"], r["requests"], r["errors"], r["words_per_s"], r["p50_ms"], r["p95_ms"], r["p99_ms"]]
+            for r in data["levels"]]
+    return "\n".join(["## `polytag serve` under load (loopback, one 20-word sentence a request)", "",
+                      table(["clients", "requests", "errors", "words/s", "p50 ms", "p95 ms", "p99 ms"], rows), "",
+                      f"Server RSS {data['rss_mb_before']} MB before, {data['rss_mb_after']} MB after; model threads "
+                      f"{data['model_threads']} on {data['cpus']} CPUs.", "",
+                      "Measured with: `python benchmarks/serve_load.py --json docs/results/serve_load.json`", ""])
+
+
+def render_spacy_pipe(data: dict) -> str:
+    return "\n".join(["## spaCy component: `nlp.pipe` against polytag's own tagging", "",
+                      table(["system", "words", "words/s"],
+                            [["spacy.blank + polytag, nlp.pipe", data["spacy_pipe"]["words"],
+                              data["spacy_pipe"]["words_per_s"]],
+                             ["polytag tag_stream (gold words)", data["polytag_tag_stream"]["words"],
+                              data["polytag_tag_stream"]["words_per_s"]]]), "",
+                      f"{data['file']}, {data['threads']} threads, spaCy {data['spacy']}.", "",
+                      "Measured with: `python benchmarks/spacy_pipe.py ../shared/ud/en_ewt/en_ewt-ud-dev.conllu.xz "
+                      "--lang en --json docs/results/spacy_pipe.json`", ""])
+
+
+def render_corpus_scale(data: dict) -> str:
+    rows = [[name, rate] for name, rate in data["words_per_s"].items()]
+    return "\n".join(["## Corpus tagging (`polytag tag-corpus`) on this machine", "",
+                      table(["run", "words/s"], rows), "",
+                      f"{data['words']:,} words in {data['shards']} shards; {data['note']}.", "",
+                      "Measured with: `python benchmarks/corpus_scale.py ../shared/ud --json docs/results/corpus_scale.json`",
+                      ""])
+
+
+def render_segmentation(data: dict) -> str:
+    systems = sorted(data["macro"])
+    header = ["treebank"] + [f"{s} {m}" for s in systems for m in ("Tokens", "Words", "Sentences", "words/s")]
+    rows = [[tb] + [r[s][m] if s in r else "" for s in systems for m in ("Tokens", "Words", "Sentences", "words_per_s")]
+            for tb, r in sorted(data["treebanks"].items())]
+    rows.append(["**macro**"] + [data["macro"][s][m] if m != "words/s" else "" for s in systems
+                                 for m in ("Tokens", "Words", "Sentences", "words/s")])
+    return "\n".join(["## Raw-text segmentation (dev raw text, CoNLL 2018 scorer, F1)", "",
+                      table(header, rows), "",
+                      f"UDPipe 1 tokenizer options: `{data.get('udpipe_tokenizer', '-')}`.", "",
+                      "Measured with: `python benchmarks/segmentation.py ../shared/ud --json docs/results/segmentation.json`",
+                      ""])
+
+
+def render_raw_eval(data: dict) -> str:
+    metrics = ("Tokens", "Sentences", "Words", "UPOS", "UFeats")
+    rows = [[k] + [f"{v[m]:.2f}" for m in metrics] for k, v in sorted(data["files"].items())]
+    rows.append(["**macro**"] + [f"**{data['macro'][m]:.2f}**" for m in metrics])
+    return "\n".join(["## Raw text end to end: segment + tag the dev raw text (CoNLL 2018 scorer, F1)", "",
+                      table(["file", *metrics], rows), "",
+                      "Measured with: `polytag evaluate --raw ../shared/ud/*/*-ud-dev.conllu.xz --json docs/results/raw_eval.json`",
+                      ""])
+
+
 # file stem in docs/results/ -> renderer; sections appear in this order
 SECTIONS = {
     "default_model": render_default_model,
+    "raw_eval": render_raw_eval,
+    "segmentation": render_segmentation,
+    "coverage": render_coverage,
     "tag_throughput": render_throughput,
     "tag_throughput_torch": render_throughput,
     "onnx_parity": render_onnx_parity,
@@ -249,6 +317,9 @@ SECTIONS = {
     "vocab_sizes": render_vocab_sizes,
     "meta_lstm": render_meta_lstm,
     "distill_ablation": render_distill_ablation,
+    "serve_load": render_serve_load,
+    "spacy_pipe": render_spacy_pipe,
+    "corpus_scale": render_corpus_scale,
 }
 
 

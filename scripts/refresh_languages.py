@@ -13,6 +13,7 @@ import json
 from datetime import datetime, timezone
 from pathlib import Path
 
+import polytag
 from polytag.core.evaluate import evaluate_files
 from polytag.core.folder import METADATA_FILE, git_commit, load_metadata
 from polytag.core.languages import format_languages, languages_from_scores, replace_readme_table
@@ -37,6 +38,12 @@ def main() -> None:
         "macro": result["macro"], "files": result["files"],
     }
     (model / METADATA_FILE).write_text(json.dumps(metadata, indent=1, ensure_ascii=False), encoding="utf-8")
+    results = Path(__file__).resolve().parents[1] / "docs" / "results" / "default_model.json"
+    if model.resolve() == polytag.DEFAULT_MODEL.resolve() and results.exists():  # the shipped model's section
+        shipped = json.loads(results.read_text(encoding="utf-8"))
+        shipped["evaluation"] = {"files": result["files"], "macro": result["macro"]}
+        shipped["evaluation_command"] = metadata["dev_measured"]["command"]
+        results.write_text(json.dumps(shipped, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     readme = Path(__file__).resolve().parents[1] / "README.md"
     readme.write_text(replace_readme_table(readme.read_text(encoding="utf-8"), metadata["languages"]), encoding="utf-8")
     print(format_languages(metadata["languages"]))

@@ -108,5 +108,6 @@ def load(folder, device: str = "cpu", batch_size: int = 64, backend: str = "auto
               f"`polytag export --model {folder}` writes one", file=sys.stderr)
     tagger = tagger_class(config.arch)(runner, tokenizer, labels, config, batch_size, morph)
     tagger.languages = [entry["code"] for entry in model_languages(load_metadata(folder))] or None
+    tagger.folder = folder
     return tagger
 
