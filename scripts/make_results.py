@@ -304,11 +304,22 @@ def render_raw_eval(data: dict) -> str:
                       ""])
 
 
+def render_raw_throughput(data: dict) -> str:
+    return "\n".join(["## `polytag tag --format raw` end to end", "",
+                      f"- {data['words_out']:,} words out of {data['characters']:,} characters of dev raw text "
+                      f"({data['files']} files) in {data['seconds']} s: **{data['words_per_s']:,} words/s** "
+                      f"({data['threads']} threads; {data['note']})",
+                      f"- cold start + one paragraph: **{data['cold_start_one_paragraph_s']} s**", "",
+                      "Measured with: `python benchmarks/raw_throughput.py ../shared/ud --json "
+                      "docs/results/raw_throughput.json`", ""])
+
+
 # file stem in docs/results/ -> renderer; sections appear in this order
 SECTIONS = {
     "default_model": render_default_model,
     "raw_eval": render_raw_eval,
     "segmentation": render_segmentation,
+    "raw_throughput": render_raw_throughput,
     "coverage": render_coverage,
     "tag_throughput": render_throughput,
     "tag_throughput_torch": render_throughput,

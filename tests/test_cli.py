@@ -457,7 +457,9 @@ def test_format_is_guessed_from_the_file_name(capsys, tmp_path, tiny_model_dir):
     text = tmp_path / "in.txt.gz"
     with gzip.open(text, "wt", encoding="utf-8") as f:
         f.write("Das ist gut .\n")
-    rc, out, _ = run_cli(capsys, "tag", text, "--model", tiny_model_dir)
+    rc, _, err = run_cli(capsys, "tag", text, "--model", tiny_model_dir)  # .txt is raw text: needs a segmenter
+    assert_one_error_line(rc, err, "has no segmenter/", "--format words")
+    rc, out, _ = run_cli(capsys, "tag", text, "--model", tiny_model_dir, "--format", "words")
     assert rc == 0 and [w[0] for w in conllu_words(out)[0]] == ["Das", "ist", "gut", "."]
     lines = tmp_path / "in.jsonl"
     lines.write_text('{"words": ["a", "b"], "id": 3}\n', encoding="utf-8")
@@ -482,7 +484,8 @@ def test_on_error_skip_writes_bad_sentences_through_and_says_so(capsys, tmp_path
     assert [w[0] for w in conllu_words(blocks[2])[0]] == ["Ich", "gehe", "zu", "dem", "Markt", "."]
     long_word = tmp_path / "long.txt"
     long_word.write_text("ok .\n" + "x" * 1001 + " y\n", encoding="utf-8")
-    rc, out, err = run_cli(capsys, "tag", long_word, "--model", tiny_model_dir, "--on-error", "keep")
+    rc, out, err = run_cli(capsys, "tag", long_word, "--model", tiny_model_dir, "--on-error", "keep",
+                           "--format", "words")
     assert rc == 1 and "kept with a problem" in err
     assert "# polytag_warning = " in out and all(w[1] != "_" for s in conllu_words(out) for w in s)
 

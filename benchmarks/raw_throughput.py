@@ -1,0 +1,56 @@
+"""`polytag tag --format raw` end to end on 2 cores: words/s over the dev files' raw text (all 22
+concatenated, paragraphs kept), and the cold start: a fresh process tagging one paragraph.
+
+    python benchmarks/raw_throughput.py ../shared/ud --json docs/results/raw_throughput.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from polytag.core.segmentation import raw_text, read_gold_sentences  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("data", help="treebank folder with <id>/<id>-ud-dev.conllu.xz")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--json")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp())
+    devs = sorted(Path(args.data).glob("*/*-ud-dev.conllu.xz"))
+    gold_words = 0
+    with open(work / "all.txt", "w", encoding="utf-8") as f:
+        for dev in devs:
+            sentences = read_gold_sentences(dev)
+            gold_words += sum(len(t.words) for s in sentences for t in s.tokens)
+            f.write(raw_text(sentences) + "\n")
+    (work / "paragraph.txt").write_text("Der Hund schläft im Garten, weil die Sonne scheint. Le chat dort.\n",
+                                        encoding="utf-8")
+    command = [sys.executable, "-m", "polytag.cli", "tag", "--format", "raw", "--threads", str(args.threads)]
+    start = time.perf_counter()
+    subprocess.run(command + [str(work / "paragraph.txt"), "-o", str(work / "p.conllu")], check=True)
+    cold = time.perf_counter() - start
+    start = time.perf_counter()
+    subprocess.run(command + [str(work / "all.txt"), "-o", str(work / "all.conllu")], check=True)
+    seconds = time.perf_counter() - start
+    words = sum(1 for line in open(work / "all.conllu", encoding="utf-8")
+                if line[:1].isdigit() and line.split("\t", 1)[0].isdigit())
+    result = {"files": len(devs), "characters": (work / "all.txt").stat().st_size, "words_out": words,
+              "gold_words": gold_words, "seconds": round(seconds, 2),
+              "words_per_s": round(words / seconds), "cold_start_one_paragraph_s": round(cold, 2),
+              "threads": args.threads, "note": "wall time of the whole command, start-up included"}
+    print(json.dumps(result, indent=1))
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,126 @@
+"""Raw-text segmentation side by side: polytag's segmenter against UDPipe 1 (`ufal.udpipe`, the
+CoNLL 2018 baseline's segmenter) with tokenizers trained on the same train splits (dev as
+heldout), on the same dev raw text: Tokens, Words and Sentences F1 (CoNLL 2018 scorer,
+polytag.core.ud_eval) and words/s, per treebank and macro.
+
+    pip install ufal.udpipe==1.4.0.1
+    python benchmarks/segmentation.py ../shared/ud --json docs/results/segmentation.json
+    python benchmarks/segmentation.py ../shared/ud --treebanks lt_hse,mr_ufal --udpipe-epochs 20   # quicker
+
+Trained UDPipe models are cached in runs/udpipe/<treebank>.udpipe (a rerun skips training).
+Without ufal.udpipe installed only polytag's rows are measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import polytag  # noqa: E402
+from polytag.core.segmentation import raw_text, read_gold_sentences  # noqa: E402
+from polytag.core.ud_eval import evaluate, load_conllu, load_conllu_file  # noqa: E402
+from polytag.tagging.raw import load_segmenter, raw_sentences  # noqa: E402
+
+METRICS = ("Tokens", "Words", "Sentences")
+# UDPipe 1's tokenizer options as its UD 2.x models were trained (one setting for all treebanks here)
+UDPIPE_TOKENIZER = "dimension=24;epochs={epochs};segment_size=50;learning_rate=0.005;dropout=0.1;early_stopping=1"
+
+
+def polytag_conllu(segmenter, text: str) -> str:
+    """Segmented text as CoNLL-U (no tags): what the scorer needs."""
+    out = []
+    for sentence in raw_sentences(segmenter, [text]):
+        out.append("\n".join(sentence.lines) + "\n\n")
+    return "".join(out)
+
+
+def udpipe_model(train: Path, dev: Path, cache: Path, epochs: int):
+    from ufal.udpipe import InputFormat, Model, ProcessingError, Sentence, Sentences, Trainer  # noqa: PLC0415
+
+    path = cache / f"{train.name.split('-ud-')[0]}.udpipe"
+    if not path.exists():
+        def sentences(file: Path):
+            reader = InputFormat.newConlluInputFormat()
+            reader.setText(load_text(file))
+            out, s = Sentences(), Sentence()
+            while reader.nextSentence(s):
+                out.append(s)
+                s = Sentence()
+            return out
+
+        error = ProcessingError()
+        model = Trainer.train("morphodita_parsito", sentences(train), sentences(dev),
+                              UDPIPE_TOKENIZER.format(epochs=epochs), "none", "none", error)
+        if error.occurred():
+            raise RuntimeError(f"UDPipe training failed on {train}: {error.message}")
+        cache.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(model)
+    return Model.load(str(path))
+
+
+def load_text(path: Path) -> str:
+    import lzma  # noqa: PLC0415
+
+    return lzma.open(path, "rt", encoding="utf-8").read() if path.suffix == ".xz" else path.read_text("utf-8")
+
+
+def udpipe_conllu(model, text: str) -> str:
+    from ufal.udpipe import Pipeline  # noqa: PLC0415
+
+    return Pipeline(model, "tokenize", Pipeline.NONE, Pipeline.NONE, "conllu").process(text)
+
+
+def score(gold: Path, system: str) -> dict:
+    result = evaluate(load_conllu_file(gold), load_conllu(system.splitlines(), "system"))
+    return {m: round(100 * result[m].f1, 2) for m in METRICS}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("data", help="treebank folder (<id>/<id>-ud-{train,dev}.conllu.xz)")
+    parser.add_argument("--model", default=str(polytag.DEFAULT_MODEL), help="polytag model folder with segmenter/")
+    parser.add_argument("--treebanks", help="comma-separated ids (default: every treebank with dev)")
+    parser.add_argument("--udpipe-epochs", type=int, default=100)
+    parser.add_argument("--no-udpipe", action="store_true")
+    parser.add_argument("--json", help="write the results here")
+    args = parser.parse_args()
+    segmenter = load_segmenter(args.model)
+    wanted = set(args.treebanks.split(",")) if args.treebanks else None
+    rows: dict[str, dict] = {}
+    for dev in sorted(Path(args.data).glob("*/*-ud-dev.conllu*")):
+        tb = dev.name.split("-ud-")[0]
+        if wanted and tb not in wanted:
+            continue
+        text = raw_text(read_gold_sentences(dev))
+        n_words = sum(len(s.tokens) for s in read_gold_sentences(dev))
+        start = time.perf_counter()
+        system = polytag_conllu(segmenter, text)
+        row = {"polytag": {**score(dev, system), "words_per_s": round(n_words / (time.perf_counter() - start))}}
+        if not args.no_udpipe:
+            try:
+                model = udpipe_model(dev.parent / dev.name.replace("-dev.", "-train."), dev,
+                                     Path("runs/udpipe"), args.udpipe_epochs)
+            except ImportError:
+                args.no_udpipe = True
+            else:
+                start = time.perf_counter()
+                system = udpipe_conllu(model, text)
+                row["udpipe1"] = {**score(dev, system), "words_per_s": round(n_words / (time.perf_counter() - start))}
+        rows[tb] = row
+        print(tb, json.dumps(row))
+    systems = sorted({s for r in rows.values() for s in r})
+    macro = {s: {m: round(sum(r[s][m] for r in rows.values() if s in r) / sum(s in r for r in rows.values()), 2)
+                 for m in METRICS} for s in systems}
+    print("macro", json.dumps(macro))
+    if args.json:
+        Path(args.json).write_text(json.dumps({"treebanks": rows, "macro": macro,
+                                               "udpipe_tokenizer": UDPIPE_TOKENIZER.format(epochs=args.udpipe_epochs)},
+                                              indent=1) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

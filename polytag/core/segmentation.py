@@ -1,0 +1,744 @@
+"""Raw-text segmentation, the torch-free half: gold data, features, MWT lexicon, decoding.
+
+One character-level model labels every character of raw text (see the label constants);
+this module turns gold CoNLL-U into such labels for training, turns characters into the
+integer features the network reads (shared by training and serving, so both hash alike), and
+turns predicted labels back into sentences -> tokens (with offsets into the input) -> words.
+Nothing here needs torch or onnxruntime: the network is passed in as a `predict` callable.
+"""
+
+from __future__ import annotations
+
+import json
+import lzma
+import unicodedata
+from collections import Counter, defaultdict, deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, field, fields
+from functools import lru_cache
+from pathlib import Path
+from typing import TextIO
+
+import numpy as np
+
+from polytag.core.errors import InputError, where
+
+# Per-character labels. A boundary label sits on the LAST character of a token.
+CONTINUE = 0  # no boundary after this character (or: a whitespace separator)
+TOKEN_END = 1
+SENTENCE_END = 2  # token ends and so does the sentence
+MWT_END = 3  # token ends and is a multiword token
+MWT_SENTENCE_END = 4
+JOIN_SPACE = 5  # only on whitespace: the space is inside a token (e.g. Vietnamese)
+N_CLASSES = 6
+
+_ENDS = np.array([False, True, True, True, True, False])
+_SENT_ENDS = np.array([False, False, True, False, True, False])
+_MWT_ENDS = np.array([False, False, False, True, True, False])
+
+
+@dataclass(slots=True)
+class RawToken:
+    """A token of the input: `form == text[start:end]` for the text it came from."""
+
+    form: str
+    start: int
+    end: int
+    space_after: bool
+    words: list[str]
+
+
+@dataclass(slots=True)
+class RawSentence:
+    """A sentence: its text (input[start:end]) and its tokens."""
+
+    text: str
+    start: int
+    end: int
+    tokens: list[RawToken]
+
+
+@dataclass
+class SegmenterConfig:
+    """Everything needed to featurise, window and run a segmenter; saved as segmenter.json."""
+
+    n_buckets: int = 12288  # hashed code-point embeddings (no vocabulary file)
+    char_dim: int = 32
+    cat_dim: int = 8
+    channels: int = 64
+    first_kernel: int = 5
+    kernel: int = 3
+    dilations: tuple[int, ...] = (1, 2, 4, 8, 16)
+    dropout: float = 0.1
+    context: int = 40  # window margin on each side; must cover the receptive field
+    core: int = 984  # characters labelled per window (wide: less margin overhead)
+    batch_windows: int = 32  # windows per network call
+    max_token_chars: int = 500  # longer "tokens" are cut (bounded memory on junk input)
+    max_sentence_chars: int = 5000  # longer sentences are cut at a token boundary
+
+    @property
+    def receptive_radius(self) -> int:
+        return self.first_kernel // 2 + sum(d * (self.kernel // 2) for d in self.dilations)
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps(asdict(self), indent=2) + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: Path) -> SegmenterConfig:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        known = {f.name for f in fields(cls)}
+        unknown = set(raw) - known
+        if unknown:
+            raise InputError(f"{path}: unknown segmenter option(s) {sorted(unknown)}")
+        if "dilations" in raw:
+            raw["dilations"] = tuple(raw["dilations"])
+        return cls(**raw)
+
+
+# ----------------------------------------------------------------------------- features
+
+_CATEGORIES = [
+    "Lu", "Ll", "Lt", "Lm", "Lo", "Mn", "Mc", "Me", "Nd", "Nl", "No", "Pc", "Pd", "Ps", "Pe",
+    "Pi", "Pf", "Po", "Sm", "Sc", "Sk", "So", "Zs", "Zl", "Zp", "Cc", "Cf", "Cs", "Co", "Cn",
+]  # fmt: skip
+_CAT_INDEX = {c: i + 1 for i, c in enumerate(_CATEGORIES)}  # 0 = padding
+NEWLINE_CAT = len(_CATEGORIES) + 1
+N_CATS = NEWLINE_CAT + 1
+_NEWLINES = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+_SPACE_CP = 32
+
+
+def _category_id(ch: str) -> int:
+    if ch in _NEWLINES:
+        return NEWLINE_CAT
+    if ch.isspace():
+        return _CAT_INDEX["Zs"]
+    return _CAT_INDEX[unicodedata.category(ch)]
+
+
+def _lower_cp(ch: str) -> int:
+    if ch.isspace():
+        return _SPACE_CP  # all whitespace looks alike to the network
+    low = ch.lower()
+    return ord(low) if len(low) == 1 else ord(ch)
+
+
+@lru_cache(maxsize=1)
+def _bmp_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Lowercased code point, category id and is-space for every BMP code point."""
+    chars = [chr(cp) for cp in range(0x10000)]
+    lower = np.fromiter((_lower_cp(c) for c in chars), dtype=np.int64, count=0x10000)
+    cats = np.fromiter((_category_id(c) for c in chars), dtype=np.int64, count=0x10000)
+    space = np.fromiter((c.isspace() for c in chars), dtype=bool, count=0x10000)
+    return lower, cats, space
+
+
+def code_points(text: str) -> np.ndarray:
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4").astype(np.int64)
+
+
+def featurize(text: str, n_buckets: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(char_ids, cat_ids, is_space) for each character; ids 0 are reserved for padding.
+
+    Code points below n_buckets/2 keep their own id (all alphabetic scripts but CJK/Hangul);
+    the rest are hashed into the upper half.
+    """
+    lower_t, cat_t, space_t = _bmp_tables()
+    cps = code_points(text)
+    astral = cps >= 0x10000
+    bmp = np.where(astral, 0, cps)
+    lower, cats, space = lower_t[bmp], cat_t[bmp], space_t[bmp]
+    if astral.any():  # emoji, rare CJK: per character, outside the tables
+        for i in np.flatnonzero(astral):
+            ch = text[i]
+            lower[i], cats[i], space[i] = _lower_cp(ch), _category_id(ch), ch.isspace()
+    direct = n_buckets // 2
+    hashed = direct + 1 + (lower * 2654435761 % 4294967296) % (n_buckets - direct - 1)
+    char_ids = np.where(lower < direct, lower + 1, hashed)
+    return char_ids, cats, space
+
+
+def is_space(text: str) -> np.ndarray:
+    cps = code_points(text)
+    space = _bmp_tables()[2][np.where(cps >= 0x10000, 0, cps)]
+    return space & (cps < 0x10000)  # no astral code point is whitespace
+
+
+# ----------------------------------------------------------------------------- gold data
+
+
+@dataclass
+class GoldToken:
+    form: str
+    space_after: bool
+    words: list[str]
+
+
+@dataclass
+class GoldSentence:
+    text: str
+    tokens: list[GoldToken]
+    new_par: bool  # a # newpar or # newdoc precedes it
+
+
+@dataclass
+class GoldParagraph:
+    """Raw text of a paragraph and the gold label of each of its characters."""
+
+    text: str
+    labels: np.ndarray  # uint8, len(text)
+
+
+def open_text(path: str | Path) -> TextIO:
+    path = Path(path)
+    if path.suffix == ".xz":
+        return lzma.open(path, "rt", encoding="utf-8")
+    return path.open(encoding="utf-8")
+
+
+def read_gold_sentences(path: str | Path) -> list[GoldSentence]:
+    with open_text(path) as stream:
+        return list(parse_gold_sentences(stream, str(path)))
+
+
+def parse_gold_sentences(stream: Iterable[str], source: str) -> Iterator[GoldSentence]:
+    """Sentences of a CoNLL-U stream with their text, tokens (MWT words) and paragraph marks."""
+    text, new_par, tokens, mwt_until = None, False, [], 0
+    for line_no, line in enumerate(stream, 1):
+        line = line.rstrip("\r\n")
+        if not line:
+            if tokens:
+                yield _finish_sentence(text, tokens, new_par)
+            text, new_par, tokens, mwt_until = None, False, [], 0
+        elif line.startswith("#"):
+            if line.startswith(("# newpar", "# newdoc")):
+                new_par = True
+            elif line.startswith("# text = "):
+                text = line[len("# text = "):]
+        else:
+            cols = line.split("\t")
+            if len(cols) != 10:
+                raise InputError(f"{where(source, line_no)}: expected 10 columns, got {len(cols)}")
+            mwt_until = _add_gold_line(cols, tokens, mwt_until)
+    if tokens:
+        yield _finish_sentence(text, tokens, new_par)
+
+
+def _add_gold_line(cols: list[str], tokens: list[GoldToken], mwt_until: int) -> int:
+    ident, form, misc = cols[0], cols[1], cols[9]
+    space_after = "SpaceAfter=No" not in misc.split("|")
+    if "-" in ident:
+        tokens.append(GoldToken(form, space_after, []))
+        return int(ident.split("-")[1])
+    if "." in ident:
+        return mwt_until  # empty node: no surface
+    if int(ident) <= mwt_until:
+        tokens[-1].words.append(form)
+    else:
+        tokens.append(GoldToken(form, space_after, [form]))
+    return mwt_until
+
+
+def _finish_sentence(text: str | None, tokens: list[GoldToken], new_par: bool) -> GoldSentence:
+    if text is None:
+        text = "".join(t.form + (" " if t.space_after else "") for t in tokens).rstrip()
+    return GoldSentence(text, tokens, new_par)
+
+
+def raw_paragraphs(sentences: list[GoldSentence]) -> list[list[GoldSentence]]:
+    paragraphs: list[list[GoldSentence]] = []
+    for sentence in sentences:
+        if sentence.new_par or not paragraphs:
+            paragraphs.append([])
+        paragraphs[-1].append(sentence)
+    return paragraphs
+
+
+def _separator(sentence: GoldSentence) -> str:
+    return " " if sentence.tokens[-1].space_after else ""
+
+
+def raw_text(sentences: list[GoldSentence]) -> str:
+    """The raw text of a gold file as the CoNLL 2018 task gave it to systems."""
+    paragraphs = raw_paragraphs(sentences)
+    parts = ["".join(s.text + _separator(s) for s in p[:-1]) + p[-1].text for p in paragraphs]
+    return "\n\n".join(parts) + "\n"
+
+
+def gold_paragraphs(sentences: list[GoldSentence]) -> list[GoldParagraph]:
+    """Each paragraph's raw text (as in `raw_text`) with per-character gold labels."""
+    result = []
+    for paragraph in raw_paragraphs(sentences):
+        texts, labels = [], []
+        for i, sentence in enumerate(paragraph):
+            text, sent_labels = sentence_labels(sentence)
+            sep = _separator(sentence) if i + 1 < len(paragraph) else ""
+            texts.append(text + sep)
+            labels.append(sent_labels)
+            labels.append(np.zeros(len(sep), np.uint8))
+        result.append(GoldParagraph("".join(texts), np.concatenate(labels)))
+    return result
+
+
+def sentence_labels(sentence: GoldSentence) -> tuple[str, np.ndarray]:
+    """Align the tokens to the sentence text; fall back to text rebuilt from the tokens."""
+    labels = _align(sentence.text, sentence.tokens)
+    if labels is not None:
+        return sentence.text, labels
+    text = "".join(t.form + (" " if t.space_after else "") for t in sentence.tokens).rstrip()
+    labels = _align(text, sentence.tokens)
+    assert labels is not None, text
+    return text, labels
+
+
+def _align(text: str, tokens: list[GoldToken]) -> np.ndarray | None:
+    labels = np.zeros(len(text), np.uint8)
+    pos, last = 0, len(tokens) - 1
+    for k, token in enumerate(tokens):
+        while pos < len(text) and text[pos].isspace():
+            pos += 1
+        chars = [c for c in token.form if not c.isspace()]
+        for j, ch in enumerate(chars):
+            while j and pos < len(text) and text[pos].isspace():
+                labels[pos] = JOIN_SPACE  # a space inside the token
+                pos += 1
+            if pos >= len(text) or text[pos] != ch:
+                return None
+            pos += 1
+        if not chars:
+            return None
+        mwt = len(token.words) > 1
+        labels[pos - 1] = (MWT_SENTENCE_END if mwt else SENTENCE_END) if k == last else (
+            MWT_END if mwt else TOKEN_END
+        )
+    return labels if text[pos:].strip() == "" else None
+
+
+def mwt_pairs(sentences: Iterable[GoldSentence]) -> Iterator[tuple[str, list[str]]]:
+    for sentence in sentences:
+        for token in sentence.tokens:
+            if len(token.words) > 1:
+                yield token.form, token.words
+
+
+# ----------------------------------------------------------------------------- MWT lexicon
+
+
+def _restore_case(surface: str, words: list[str]) -> list[str]:
+    if len(surface) > 1 and surface.isupper():
+        return [w.upper() for w in words]
+    if surface[:1].isupper() and words and words[0]:
+        return [words[0][:1].upper() + words[0][1:]] + words[1:]
+    return list(words)
+
+
+def _common_prefix(a: str, b: str) -> int:
+    n = 0
+    while n < min(len(a), len(b)) and a[n] == b[n]:
+        n += 1
+    return n
+
+
+def _affix_rules(low: str, words: tuple[str, ...]):
+    """The suffix and prefix rule one MWT attests, or None for each.
+
+    Suffix rule: the surface's ending `cut` becomes `stem_end` + trailing words
+    (Tamil 'நாடுகளும்' = 'நாடுகள்' + 'உம்': cut 'ும்', stem_end '்'; Turkish 'yoktu' = 'yok' 'tu').
+    Prefix rule: the surface's beginning `cut` becomes leading words + `stem_start`
+    (Hebrew 'בבית' = 'ב' 'ה' 'בית').
+    """
+    k = _common_prefix(low, words[0])
+    suffix = (low[k:], (words[0][k:], words[1:])) if 0 < k < len(low) else None
+    j = _common_prefix(low[::-1], words[-1][::-1])
+    prefix = (low[: len(low) - j], (words[:-1], words[-1][: len(words[-1]) - j]))
+    return suffix, prefix if 0 < j < len(low) else None
+
+
+@dataclass
+class MwtLexicon:
+    """Expands multiword tokens: a learned dictionary, then affix rules for unseen tokens.
+
+    One lexicon for all languages: where languages analyse a surface differently (Spanish
+    'del' = 'de el', Italian 'del' = 'di il') `by_language` keeps each, and an `MwtExpander`
+    picks by the language its `cues` (frequent words typical of one language) point to.
+    """
+
+    entries: dict[str, list[str]] = field(default_factory=dict)
+    by_language: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    # cut -> [stem_end, words, types] / [words, stem_start, types]; types: surfaces attesting it
+    suffixes: dict[str, list] = field(default_factory=dict)
+    prefixes: dict[str, list] = field(default_factory=dict)
+    cues: dict[str, str] = field(default_factory=dict)  # word -> language
+
+    @classmethod
+    def learn(
+        cls,
+        pairs: Iterable[tuple[str, list[str], str]],
+        word_counts: dict[str, Counter] | None = None,
+        min_rule_types: int = 3,
+    ) -> MwtLexicon:
+        """From (surface, words, language) MWTs and per-language token counts (for cues)."""
+        analyses: dict[str, dict[str, Counter]] = defaultdict(lambda: defaultdict(Counter))
+        surfaces = set()
+        for surface, words, language in pairs:
+            low, lows = surface.lower(), tuple(w.lower() for w in words)
+            analyses[low][language][lows] += 1
+            surfaces.add((low, lows))
+        suffixes, prefixes = defaultdict(Counter), defaultdict(Counter)
+        for low, lows in surfaces:  # rules count distinct surfaces, not frequent tokens
+            suffix, prefix = _affix_rules(low, lows)
+            if suffix:
+                suffixes[suffix[0]][suffix[1]] += 1
+            if prefix:
+                prefixes[prefix[0]][prefix[1]] += 1
+        lexicon = cls(suffixes=_rules(suffixes, min_rule_types),
+                      prefixes=_rules(prefixes, min_rule_types),
+                      cues=_language_cues(word_counts or {}))  # fmt: skip
+        for low, per_language in analyses.items():
+            total = sum(per_language.values(), Counter())
+            lexicon.entries[low] = list(total.most_common(1)[0][0])
+            choices = {lang: list(c.most_common(1)[0][0]) for lang, c in per_language.items()}
+            if len({tuple(w) for w in choices.values()}) > 1:
+                lexicon.by_language[low] = choices
+        return lexicon
+
+    def expand(self, surface: str, language: str | None = None) -> list[str]:
+        """The syntactic words of a token predicted to be a multiword token."""
+        low = surface.lower()
+        if low in self.entries:
+            words = self.by_language.get(low, {}).get(language or "", self.entries[low])
+            return _restore_case(surface, words)
+        best, best_key = None, (0, 0)  # the best-attested matching affix rule
+        for n in range(len(low) - 1, 0, -1):
+            if low[-n:] in self.suffixes and (self.suffixes[low[-n:]][2] * n, n) > best_key:
+                stem_end, words, types = self.suffixes[low[-n:]]
+                best = [surface[:-n] + stem_end] + _restore_case(surface[-n:], words)
+                best_key = (types * n, n)
+            if low[:n] in self.prefixes and (self.prefixes[low[:n]][2] * n, n) > best_key:
+                words, stem_start, types = self.prefixes[low[:n]]
+                best = _restore_case(surface[:n], words) + [stem_start + surface[n:]]
+                best_key = (types * n, n)
+        return best or [surface]
+
+    def expander(self) -> MwtExpander:
+        return MwtExpander(self)
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps(asdict(self), ensure_ascii=False, indent=0), encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: Path) -> MwtLexicon:
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+            lexicon = cls(**{f.name: dict(raw[f.name]) for f in fields(cls)})
+            for rules in (lexicon.suffixes, lexicon.prefixes):
+                for cut, rule in rules.items():
+                    if not isinstance(rule, list) or len(rule) not in (2, 3):
+                        raise ValueError(f"bad affix rule for {cut!r}")
+                    rules[cut] = rule if len(rule) == 3 else rule + [1]  # early files: no count
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
+            raise InputError(f"{path}: not an MWT lexicon ({err})") from None
+        return lexicon
+
+
+def _rules(rules: dict[str, Counter], min_types: int) -> dict[str, list]:
+    """Each affix's most frequent rule, tuples made JSON lists, if enough surfaces attest it."""
+    kept = {}
+    for cut, counts in rules.items():
+        if sum(counts.values()) >= min_types:
+            rule, types = counts.most_common(1)[0]
+            kept[cut] = [list(x) if isinstance(x, tuple) else x for x in rule] + [types]
+    return kept
+
+
+def _language_cues(word_counts: dict[str, Counter], per_language: int = 400) -> dict[str, str]:
+    """Frequent words (>= 90 % of their uses in one language) -> that language."""
+    totals: Counter = sum(word_counts.values(), Counter())
+    cues = {}
+    for language, counts in word_counts.items():
+        for word, n in counts.most_common(per_language):
+            if n >= 5 and n >= 0.9 * totals[word]:
+                cues[word] = language
+    return cues
+
+
+class MwtExpander:
+    """Expands the MWTs of one text, tracking which language its recent words point to.
+
+    Sentences are observed once each, in order, so the choice does not depend on how the
+    text was chunked.
+    """
+
+    DECAY = 0.8  # per sentence: a few sentences of evidence
+
+    def __init__(self, lexicon: MwtLexicon):
+        self.lexicon = lexicon
+        self.scores: Counter = Counter()
+
+    def expand(self, form: str) -> list[str]:
+        choices = self.lexicon.by_language.get(form.lower())
+        language = None
+        if choices and self.scores:
+            language = max(choices, key=lambda lang: self.scores.get(lang, 0.0))
+        return self.lexicon.expand(form, language)
+
+    def observe(self, tokens: list[RawToken]) -> None:
+        for language in self.scores:
+            self.scores[language] *= self.DECAY
+        cues = self.lexicon.cues
+        for token in tokens:
+            language = cues.get(token.form.lower())
+            if language is not None:
+                self.scores[language] += 1.0
+
+
+# ----------------------------------------------------------------------------- decoding
+
+
+def find_tokens(
+    text: str, labels: np.ndarray, space: np.ndarray, final: bool, max_token_chars: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Token (starts, ends) from per-character labels, vectorised.
+
+    Whitespace separates tokens unless labelled JOIN_SPACE; a boundary label on a
+    non-space character ends a token. When not `final`, a token running into the end of
+    `text` may continue: its start is the last of `starts`, which is then one longer.
+    """
+    n = len(text)
+    if n == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    labels = labels.astype(np.int64)
+    in_token = ~space | (labels == JOIN_SPACE)
+    ends = in_token & ~space & _ENDS[labels]
+    ends[:-1] |= in_token[:-1] & ~in_token[1:]
+    ends[-1] = in_token[-1] and final
+    starts = in_token.copy()
+    starts[1:] &= ~in_token[:-1] | ends[:-1]
+    if n > max_token_chars:  # cut overlong runs (junk input) to bound memory
+        idx = np.arange(n)
+        run_start = np.maximum.accumulate(np.where(starts, idx, 0))
+        ends |= in_token & ((idx - run_start) % max_token_chars == max_token_chars - 1)
+        starts[1:] = in_token[1:] & (~in_token[:-1] | ends[:-1])
+    # a token still open at the end (not final) has a start but no end yet
+    return np.flatnonzero(starts), np.flatnonzero(ends) + 1
+
+
+@dataclass
+class Decoded:
+    sentences: list[RawSentence]
+    consumed: int  # characters of the region that are done with
+
+
+def decode_region(
+    text: str,
+    labels: np.ndarray,
+    base: int,
+    final: bool,
+    expander: MwtExpander,
+    config: SegmenterConfig,
+) -> Decoded:
+    """Sentences of `text` (offsets + base); when not `final`, only the complete ones."""
+    space = is_space(text)
+    starts, ends = find_tokens(text, labels, space, final, config.max_token_chars)
+    open_start = int(starts[len(ends)]) if len(starts) > len(ends) else len(text)
+    starts, ends = _strip_joined_spaces(text, starts[: len(ends)], ends)
+    if not final and len(starts):
+        limit = len(starts) - 1  # the last token might still grow or gain a sentence end
+    else:
+        limit = len(starts)
+    breaks = _sentence_breaks(text, labels, starts, ends, final)
+    sentences, sentence_start = [], 0
+    for k in range(limit):
+        if breaks[k] or int(ends[k] - starts[sentence_start]) > config.max_sentence_chars:
+            sentences.append(_make_sentence(text, labels, starts, ends, sentence_start, k + 1,
+                                            base, expander))  # fmt: skip
+            sentence_start = k + 1
+    if sentence_start < limit and final:
+        sentences.append(_make_sentence(text, labels, starts, ends, sentence_start, limit,
+                                        base, expander))  # fmt: skip
+        sentence_start = limit
+    consumed = int(starts[sentence_start]) if sentence_start < len(starts) else open_start
+    return Decoded(sentences, consumed)
+
+
+def _strip_joined_spaces(text: str, starts: np.ndarray, ends: np.ndarray):
+    """Tokens never begin or end with a (JOIN-labelled) space; all-space ones are dropped."""
+    keep_s, keep_e = [], []
+    for s, e in zip(starts.tolist(), ends.tolist()):
+        while s < e and text[s].isspace():
+            s += 1
+        while e > s and text[e - 1].isspace():
+            e -= 1
+        if s < e:
+            keep_s.append(s)
+            keep_e.append(e)
+    return np.array(keep_s, np.int64), np.array(keep_e, np.int64)
+
+
+def _sentence_breaks(text, labels, starts, ends, final) -> np.ndarray:
+    """Sentence ends: predicted on a token's last character, or a blank line after it."""
+    if len(ends) == 0:
+        return np.zeros(0, bool)
+    breaks = _SENT_ENDS[labels[ends - 1].astype(np.int64)]
+    cps = code_points(text)
+    newline = (cps == 10) | (cps == 0x2029)  # 0x2029: paragraph separator
+    cum = np.concatenate([[0], np.cumsum(newline)])
+    gap_end = np.append(starts[1:], len(text))
+    blank = cum[gap_end] - cum[ends] >= 2
+    if not final:
+        blank[-1] = False  # the gap after the last token is not complete yet
+    return breaks | blank
+
+
+def _make_sentence(text, labels, starts, ends, first, stop, base, expander) -> RawSentence:
+    """Tokens first..stop-1 as a sentence; MWTs are expanded only here, once per sentence."""
+    tokens = []
+    for s, e in zip(starts[first:stop].tolist(), ends[first:stop].tolist()):
+        form = text[s:e]
+        space_after = e >= len(text) or text[e].isspace()
+        words = expander.expand(form) if _MWT_ENDS[int(labels[e - 1])] else [form]
+        tokens.append(RawToken(form, s + base, e + base, space_after, words))
+    expander.observe(tokens)
+    start, end = tokens[0].start, tokens[-1].end
+    return RawSentence(text[start - base : end - base], start, end, tokens)
+
+
+# ----------------------------------------------------------------------------- streaming
+
+# predict(char_ids, cat_ids) with int64 [windows, length] arrays -> int labels, same shape
+Predictor = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+class SegmentationStream:
+    """Segments text fed in chunks, in bounded memory, by overlapping character windows.
+
+    Each window labels `core` characters and sees `context` more on each side, more than the
+    network's receptive field, so labels do not depend on where the chunks were cut.
+    Offsets in the output count characters from the start of the stream.
+    """
+
+    def __init__(self, predict: Predictor, config: SegmenterConfig, lexicon: MwtLexicon):
+        self.predict, self.config = predict, config
+        self.expander = lexicon.expander()
+        self.buffer = ""  # text from `base` on: left context + undecided text + lookahead
+        self.base = 0
+        self.labels = np.zeros(0, np.uint8)  # labels of buffer[:len(labels)]
+        self.pending = 0  # buffer index where undecided text starts
+        self.incoming: deque[str] = deque()
+        self.head_offset = 0  # characters of incoming[0] already moved into the buffer
+
+    def feed(self, chunk: str) -> list[RawSentence]:
+        if chunk:
+            self.incoming.append(chunk)
+        return self._advance(final=False)
+
+    def close(self) -> list[RawSentence]:
+        return self._advance(final=True)
+
+    def _advance(self, final: bool) -> list[RawSentence]:
+        cfg, out = self.config, []
+        block = cfg.core * cfg.batch_windows
+        while True:
+            done = len(self.labels)
+            self._pull(done + block + cfg.context)
+            end_of_text = not self.incoming
+            if len(self.buffer) < done + block + cfg.context and not (final and end_of_text):
+                return out
+            if done >= len(self.buffer):
+                break
+            stop = min(done + block, len(self.buffer))
+            self.labels = np.concatenate([self.labels, self._label(done, stop)])
+            out += self._decode(final and end_of_text and stop == len(self.buffer))
+            self._trim()
+        out += self._decode(True)
+        self.buffer, self.base = "", self.base + len(self.buffer)
+        self.labels, self.pending = np.zeros(0, np.uint8), 0
+        return out
+
+    def _pull(self, wanted: int) -> None:
+        """Move text from the incoming chunks into the buffer, without copying whole chunks."""
+        pieces, have = [self.buffer], len(self.buffer)
+        while have < wanted and self.incoming:
+            head = self.incoming[0]
+            piece = head[self.head_offset : self.head_offset + wanted - have]
+            pieces.append(piece)
+            have += len(piece)
+            self.head_offset += len(piece)
+            if self.head_offset >= len(head):
+                self.incoming.popleft()
+                self.head_offset = 0
+        self.buffer = "".join(pieces)
+
+    def _label(self, start: int, stop: int) -> np.ndarray:
+        """Labels of buffer[start:stop], by windows with `context` characters each side."""
+        cfg = self.config
+        lo, hi = max(0, start - cfg.context), min(len(self.buffer), stop + cfg.context)
+        char_ids, cat_ids, _ = featurize(self.buffer[lo:hi], cfg.n_buckets)
+        n_windows = -(-(stop - start) // cfg.core)
+        left = cfg.context - (start - lo)
+        total = n_windows * cfg.core + 2 * cfg.context
+        padded_chars = np.zeros(total, np.int64)
+        padded_cats = np.zeros(total, np.int64)
+        padded_chars[left : left + len(char_ids)] = char_ids
+        padded_cats[left : left + len(cat_ids)] = cat_ids
+        width = cfg.core + 2 * cfg.context
+        view = np.lib.stride_tricks.sliding_window_view
+        windows_c = view(padded_chars, width)[:: cfg.core]
+        windows_k = view(padded_cats, width)[:: cfg.core]
+        predicted = self.predict(windows_c.copy(), windows_k.copy())  # writable, contiguous
+        core = predicted[:, cfg.context : cfg.context + cfg.core].reshape(-1)
+        return core[: stop - start].astype(np.uint8)
+
+    def _decode(self, final: bool) -> list[RawSentence]:
+        done = len(self.labels)
+        region = self.buffer[self.pending : done]
+        decoded = decode_region(
+            region, self.labels[self.pending : done], self.base + self.pending, final,
+            self.expander, self.config,
+        )  # fmt: skip
+        self.pending += decoded.consumed
+        return decoded.sentences
+
+    def _trim(self) -> None:
+        """Forget text that is decided and out of the next window's left context."""
+        cut = min(self.pending, len(self.labels) - self.config.context)
+        if cut > 0:
+            self.buffer = self.buffer[cut:]
+            self.labels = self.labels[cut:]
+            self.base += cut
+            self.pending -= cut
+
+
+def segment_with(
+    predict: Predictor, config: SegmenterConfig, lexicon: MwtLexicon, chunks: Iterable[str]
+) -> Iterator[RawSentence]:
+    stream = SegmentationStream(predict, config, lexicon)
+    for chunk in chunks:
+        yield from stream.feed(chunk)
+    yield from stream.close()
+
+
+def text_chunks(text: str, size: int = 1 << 16) -> Iterator[str]:
+    for i in range(0, len(text), size):
+        yield text[i : i + size]
+
+
+# ----------------------------------------------------------------------------- quick scoring
+
+
+def span_f1(gold: set, system: set) -> float:
+    if not gold and not system:
+        return 1.0
+    hits = len(gold & system)
+    return 2 * hits / (len(gold) + len(system)) if hits else 0.0
+
+
+def segmentation_items(sentences: Iterable[RawSentence]) -> dict[str, set]:
+    """Token, sentence and word items for a quick F1 (the real scorer is ud_eval)."""
+    tokens, sents, words = set(), set(), set()
+    for sentence in sentences:
+        sents.add((sentence.start, sentence.end))
+        for t in sentence.tokens:
+            tokens.add((t.start, t.end))
+            words.update((t.start, t.end, i, w.lower()) for i, w in enumerate(t.words))
+    return {"tokens": tokens, "sentences": sents, "words": words}

@@ -1,0 +1,185 @@
+"""Raw text in. The model folder's segmenter (`segmenter/`: ONNX, numpy, no torch) splits text
+into sentences, tokens and syntactic words; each sentence becomes a `Sentence` whose CoNLL-U
+lines carry what a UD file of raw text carries (`# newdoc`, `# newpar`, `# sent_id`, `# text`,
+multiword-token ranges, `SpaceAfter=No`, and `TokenRange=start:end`, character offsets into the
+input, as UDPipe writes them), so the tagger and the writers need nothing new.
+
+Input is read in chunks: a 1 GB file or a 100 MB paragraph without a newline is segmented in
+bounded memory. Paragraphs are separated by blank lines.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+import sys
+from collections import deque
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from ..core.conllu_io import Sentence, format_conllu, open_binary
+from ..core.errors import InputError
+from ..core.evaluate import file_keys
+from ..core.segmentation import RawSentence, raw_text, read_gold_sentences
+from ..core.ud_eval import evaluate, load_conllu, load_conllu_file
+
+SEGMENTER_DIR = "segmenter"
+CHUNK_BYTES = 1 << 16
+_NEWLINE = re.compile("\n")
+_SPACES = re.compile(r"\s+")
+
+
+def read_text_chunks(path: str | Path, name: str) -> Iterator[str]:
+    """Decoded chunks of a file (plain, .gz, .xz or '-'); a byte order mark is dropped, and
+    invalid UTF-8 is an InputError naming the line, after every chunk before it."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    stream = open_binary(path)
+    lines_before, first = 0, True
+    try:
+        while True:
+            raw = stream.read(CHUNK_BYTES)
+            try:
+                text = decoder.decode(raw, final=not raw)
+            except UnicodeDecodeError as err:
+                good = raw[: max(err.start, 0)].decode("utf-8", errors="ignore")
+                line = lines_before + good.count("\n") + 1
+                raise InputError(f"{name}:{line}: not UTF-8 text ({err.reason})") from None
+            if first and text.startswith("\ufeff"):
+                text = text[1:]
+            first = first and not text
+            lines_before += text.count("\n")
+            if text:
+                yield text
+            if not raw:
+                return
+    except (EOFError, OSError) as err:
+        raise InputError(f"{name}: cannot read ({err})") from None
+    finally:
+        if stream is not sys.stdin.buffer:
+            stream.close()
+
+
+class NewlineLog:
+    """Where the newlines of a stream are, kept only for the text not yet segmented, so that a
+    blank line between two sentences (a new paragraph) can be found in bounded memory."""
+
+    def __init__(self):
+        self.positions: deque[int] = deque()
+        self.offset = 0
+
+    def watch(self, chunks: Iterable[str]) -> Iterator[str]:
+        for chunk in chunks:
+            self.positions.extend(self.offset + m.start() for m in _NEWLINE.finditer(chunk))
+            self.offset += len(chunk)
+            yield chunk
+
+    def newlines_between(self, start: int, end: int) -> int:
+        while self.positions and self.positions[0] < start:
+            self.positions.popleft()
+        return sum(1 for p in self.positions if p < end)
+
+
+def sentence_lines(raw: RawSentence, number: int, new_doc: bool, new_par: bool) -> tuple[list[str], list[int]]:
+    """CoNLL-U lines (words untagged) of a segmented sentence, and which of them are words."""
+    lines = (["# newdoc"] if new_doc else []) + (["# newpar"] if new_par else [])
+    lines += [f"# sent_id = {number}", f"# text = {_SPACES.sub(' ', raw.text).strip()}"]
+    word_lines, word_id = [], 1
+    for token in raw.tokens:
+        misc = ("SpaceAfter=No|" if not token.space_after else "") + f"TokenRange={token.start}:{token.end}"
+        if len(token.words) > 1:
+            last = word_id + len(token.words) - 1
+            lines.append(f"{word_id}-{last}\t{token.form}\t_\t_\t_\t_\t_\t_\t_\t{misc}")
+            for word in token.words:
+                word_lines.append(len(lines))
+                lines.append(f"{word_id}\t{word}\t_\t_\t_\t_\t_\t_\t_\t_")
+                word_id += 1
+        else:
+            word_lines.append(len(lines))
+            lines.append(f"{word_id}\t{token.words[0]}\t_\t_\t_\t_\t_\t_\t_\t{misc}")
+            word_id += 1
+    return lines, word_lines
+
+
+def raw_sentences(segmenter, chunks: Iterable[str], name: str = "<text>") -> Iterator[Sentence]:
+    """Sentences of raw text arriving in chunks, ready to tag and write."""
+    log = NewlineLog()
+    previous_end, number = 0, 0
+    for raw in segmenter.segment_stream(log.watch(chunks)):
+        number += 1
+        new_par = number == 1 or log.newlines_between(previous_end, raw.start) >= 2
+        previous_end = raw.end
+        lines, word_lines = sentence_lines(raw, number, number == 1, new_par)
+        tokens = [{"form": t.form, "start": t.start, "end": t.end, "space_after": t.space_after, "words": t.words}
+                  for t in raw.tokens]
+        words = [w for t in raw.tokens for w in t.words]
+        yield Sentence(words, lines=lines, word_lines=word_lines, source=name, line_no=number,
+                       meta={"sent_id": str(number), "text": raw.text, "new_par": new_par, "tokens": tokens})
+    if number == 0:
+        raise InputError(f"{name}: empty input (no text)")
+
+
+def load_segmenter(model_folder: str | Path, threads: int | None = None):
+    """The model folder's segmenter; a clear error if it has none."""
+    folder = Path(model_folder) / SEGMENTER_DIR
+    if not folder.is_dir():
+        raise InputError(f"{model_folder}: the model folder has no {SEGMENTER_DIR}/, so it cannot read raw text "
+                         "(use --format words for words split by spaces)")
+    from .segmenter import Segmenter  # noqa: PLC0415 - onnxruntime; only when raw text is read
+
+    return Segmenter.load(folder, threads=threads or 1)
+
+
+def read_raw(path: str | Path, segmenter, name: str | None = None) -> Iterator[Sentence]:
+    name = name or ("<stdin>" if str(path) == "-" else str(path))
+    return raw_sentences(segmenter, read_text_chunks(path, name), name)
+
+
+def tag_text(tagger, segmenter, text: str, x_second_best: bool = False) -> list[dict]:
+    """Raw text -> sentences -> tokens (with character offsets into `text`) -> words."""
+    chunks = (text[i : i + CHUNK_BYTES] for i in range(0, len(text), CHUNK_BYTES))
+    out = []
+    try:
+        sentences = list(raw_sentences(segmenter, chunks, "<text>"))
+    except InputError:
+        return []  # empty or blank text: no sentences
+    for sentence, upos, feats in tagger.tag_stream(sentences, x_second_best):
+        tags = iter(zip(sentence.words, upos, feats))
+        tokens = [{**{k: t[k] for k in ("form", "start", "end", "space_after")},
+                   "words": [dict(zip(("form", "upos", "feats"), next(tags))) for _ in t["words"]]}
+                  for t in sentence.meta["tokens"]]
+        out.append({"text": sentence.meta["text"], "tokens": tokens})
+    return out
+
+
+RAW_METRICS = ("Tokens", "Sentences", "Words", "UPOS", "UFeats")
+
+
+def evaluate_raw(tagger, segmenter, gold_paths: list[str | Path], text_paths: list[str | Path] | None = None,
+                 x_second_best: bool = False) -> dict:
+    """Segment and tag each gold file's raw text (rebuilt from it as the CoNLL 2018 task did, or
+    read from `text_paths`), then score it against the gold file with the CoNLL 2018 alignment:
+    {"files": {key: {metric: F1 %}}, "macro": {metric: F1 %}}."""
+    if text_paths is not None and len(text_paths) != len(gold_paths):
+        raise InputError(f"--text: give one text file per gold file ({len(gold_paths)}), not {len(text_paths)}")
+    files = {}
+    for i, (key, gold_path) in enumerate(zip(file_keys(gold_paths), gold_paths)):
+        if text_paths is not None:
+            sentences = read_raw(text_paths[i], segmenter)
+        else:
+            text = raw_text(read_gold_sentences(gold_path))
+            chunks = (text[j : j + CHUNK_BYTES] for j in range(0, len(text), CHUNK_BYTES))
+            sentences = raw_sentences(segmenter, chunks, str(gold_path))
+        system = "".join(format_conllu(s, u, f) for s, u, f in tagger.tag_stream(sentences, x_second_best))
+        scores = evaluate(load_conllu_file(gold_path), load_conllu(system.splitlines(), f"system output for {key}"))
+        files[key] = {m: round(100 * scores[m].f1, 2) for m in RAW_METRICS}
+    macro = {m: round(sum(f[m] for f in files.values()) / len(files), 2) for m in RAW_METRICS} if files else {}
+    return {"files": files, "macro": macro}
+
+
+def format_raw_table(result: dict) -> str:
+    rows = [f"{'file':<32}" + "".join(f"{m:>10}" for m in RAW_METRICS)]
+    for key, r in result["files"].items():
+        rows.append(f"{key:<32}" + "".join(f"{r[m]:>10.2f}" for m in RAW_METRICS))
+    m = result["macro"]
+    rows.append(f"{'macro (' + str(len(result['files'])) + ' files)':<32}" + "".join(f"{m[k]:>10.2f}" for k in RAW_METRICS))
+    return "\n".join(rows)

@@ -1,0 +1,63 @@
+"""Serving the raw-text segmenter: numpy + ONNX Runtime only (never torch).
+
+    segmenter = Segmenter.load("runs/segmenter")
+    for sentence in segmenter.segment(text):
+        for token in sentence.tokens:
+            token.form, token.start, token.end, token.space_after, token.words
+
+`segment_stream(chunks)` does the same for text arriving in pieces (a file read in blocks),
+in bounded memory; offsets then count characters from the start of the stream.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+from polytag.core.errors import InputError
+from polytag.core.segmentation import (
+    MwtLexicon,
+    RawSentence,
+    SegmenterConfig,
+    segment_with,
+    text_chunks,
+)
+
+ONNX_NAME, CONFIG_NAME, MWT_NAME = "segmenter.onnx", "segmenter.json", "mwt.json"
+
+
+class Segmenter:
+    """Splits raw text of any of the trained languages into sentences, tokens and words."""
+
+    def __init__(self, session: ort.InferenceSession, config: SegmenterConfig, lexicon: MwtLexicon):
+        self.session, self.config, self.lexicon = session, config, lexicon
+
+    @classmethod
+    def load(cls, folder: str | Path, threads: int = 1) -> Segmenter:
+        folder = Path(folder)
+        for name in (ONNX_NAME, CONFIG_NAME, MWT_NAME):
+            if not (folder / name).is_file():
+                raise InputError(f"{folder / name}: missing (not a segmenter folder)")
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        session = ort.InferenceSession(
+            str(folder / ONNX_NAME), options, providers=["CPUExecutionProvider"]
+        )
+        config = SegmenterConfig.load(folder / CONFIG_NAME)
+        return cls(session, config, MwtLexicon.load(folder / MWT_NAME))
+
+    def predict(self, char_ids: np.ndarray, cat_ids: np.ndarray) -> np.ndarray:
+        """Per-character labels for a batch of windows."""
+        return self.session.run(None, {"char_ids": char_ids, "cat_ids": cat_ids})[0]
+
+    def segment(self, text: str) -> Iterator[RawSentence]:
+        """Sentences of `text`; token offsets index `text` itself."""
+        return self.segment_stream(text_chunks(text))
+
+    def segment_stream(self, chunks: Iterable[str]) -> Iterator[RawSentence]:
+        return segment_with(self.predict, self.config, self.lexicon, chunks)

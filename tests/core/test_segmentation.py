@@ -1,0 +1,216 @@
+"""Gold labels, features, the MWT lexicon and the streaming decoder (with fake networks)."""
+
+from __future__ import annotations
+
+import io
+from collections import Counter
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from polytag.core import segmentation as seg
+from polytag.core.errors import InputError
+
+GOLD = """# newdoc id = d1
+# text = Hi there, du vin.
+1\tHi\t_\t_\t_\t_\t0\t_\t_\t_
+2\tthere\t_\t_\t_\t_\t1\t_\t_\tSpaceAfter=No
+3\t,\t_\t_\t_\t_\t1\t_\t_\t_
+4-5\tdu\t_\t_\t_\t_\t_\t_\t_\t_
+4\tde\t_\t_\t_\t_\t1\t_\t_\t_
+5\tle\t_\t_\t_\t_\t1\t_\t_\t_
+6\tvin\t_\t_\t_\t_\t1\t_\t_\tSpaceAfter=No
+7\t.\t_\t_\t_\t_\t1\t_\t_\t_
+
+# text = Hà Nội!
+1\tHà Nội\t_\t_\t_\t_\t0\t_\t_\tSpaceAfter=No
+2\t!\t_\t_\t_\t_\t1\t_\t_\tSpaceAfter=No
+
+# newpar
+# text = Next one
+1\tNext\t_\t_\t_\t_\t0\t_\t_\t_
+2\tone\t_\t_\t_\t_\t1\t_\t_\t_
+
+"""
+
+
+def gold_sentences():
+    return list(seg.parse_gold_sentences(io.StringIO(GOLD), "gold.conllu"))
+
+
+def test_raw_text_joins_sentences_by_their_spacing_and_paragraphs_by_a_blank_line():
+    assert seg.raw_text(gold_sentences()) == "Hi there, du vin. Hà Nội!\n\nNext one\n"
+
+
+def test_gold_labels_mark_token_mwt_sentence_ends_and_joined_spaces():
+    first, second = seg.gold_paragraphs(gold_sentences())
+    text, labels = first.text, first.labels
+    assert text == "Hi there, du vin. Hà Nội!"
+    assert labels[text.index("Hi") + 1] == seg.TOKEN_END
+    assert labels[text.index("du") + 1] == seg.MWT_END
+    assert labels[text.index(".")] == seg.SENTENCE_END
+    assert labels[text.index("Hà") + 2] == seg.JOIN_SPACE
+    assert labels[text.index("!")] == seg.SENTENCE_END
+    assert second.text == "Next one" and second.labels[-1] == seg.SENTENCE_END
+
+
+def test_decoding_gold_labels_gives_back_the_gold_segmentation():
+    pairs = [(form, words, "fr") for form, words in seg.mwt_pairs(gold_sentences())]
+    expander = seg.MwtLexicon.learn(pairs, min_rule_types=1).expander()
+    para = seg.gold_paragraphs(gold_sentences())[0]
+    decoded = seg.decode_region(para.text, para.labels, 0, True, expander, seg.SegmenterConfig())
+    assert [s.text for s in decoded.sentences] == ["Hi there, du vin.", "Hà Nội!"]
+    tokens = decoded.sentences[0].tokens
+    assert [t.form for t in tokens] == ["Hi", "there", ",", "du", "vin", "."]
+    assert tokens[3].words == ["de", "le"]
+    assert [t.space_after for t in tokens] == [True, False, True, True, False, True]
+    assert decoded.sentences[1].tokens[0].form == "Hà Nội"
+
+
+def test_bad_conllu_line_is_a_one_line_input_error():
+    with pytest.raises(InputError, match=r"bad\.conllu:2: expected 10 columns"):
+        list(seg.parse_gold_sentences(io.StringIO("# text = a\n1\ta\n\n"), "bad.conllu"))
+
+
+def test_lexicon_dictionary_case_and_affix_rules(tmp_path):
+    pairs = [("du", ["de", "le"], "fr")] * 3 + [("du", ["du"], "fr")]
+    pairs += [(f"{stem}ki", [f"{stem}", "ki"], "tr") for stem in ("evde", "okulda", "yolda")]
+    pairs += [(f"ב{w}", ["ב", "ה", w], "he") for w in ("בית", "ספר", "עיר")]
+    pairs += [(f"{w}ும்", [f"{w}்", "உம்"], "ta") for w in ("நாடுகள", "விழாவ", "தேவியைய")]
+    lexicon = seg.MwtLexicon.learn(pairs, min_rule_types=3)
+    assert lexicon.expand("Du") == ["De", "le"]
+    assert lexicon.expand("DU") == ["DE", "LE"]
+    assert lexicon.expand("masadaki") == ["masada", "ki"]  # unseen: suffix rule
+    assert lexicon.expand("בגן") == ["ב", "ה", "גן"]  # unseen: prefix rule
+    assert lexicon.expand("தொழிலாளர்களும்") == ["தொழிலாளர்கள்", "உம்"]  # stem ending restored
+    assert lexicon.expand("xyz") == ["xyz"]
+    lexicon.save(tmp_path / "mwt.json")
+    assert seg.MwtLexicon.load(tmp_path / "mwt.json") == lexicon
+    (tmp_path / "bad.json").write_text("[]")
+    with pytest.raises(InputError, match="bad.json"):
+        seg.MwtLexicon.load(tmp_path / "bad.json")
+
+
+def test_expander_picks_the_analysis_of_the_language_the_text_is_in():
+    pairs = [("del", ["de", "el"], "es")] * 5 + [("del", ["di", "il"], "it")] * 2
+    counts = {"es": Counter({"el": 50, "y": 40}), "it": Counter({"il": 50, "che": 40})}
+    lexicon = seg.MwtLexicon.learn(pairs, counts)
+    assert lexicon.expand("del") == ["de", "el"]  # most frequent overall
+    expander = lexicon.expander()
+    expander.observe([seg.RawToken(w, 0, 1, True, [w]) for w in ("il", "gatto", "che")])
+    assert expander.expand("Del") == ["Di", "il"]
+
+
+def test_features_fold_case_and_whitespace_and_hash_rare_code_points():
+    chars, cats, space = seg.featurize("Aa \t\n中😀", 1024)
+    assert chars[0] == chars[1] and cats[0] != cats[1]  # case lives in the category
+    assert chars[2] == chars[3] == chars[4]  # every whitespace is a space to the network
+    assert cats[4] == seg.NEWLINE_CAT and cats[2] != cats[4]
+    assert space.tolist() == [False, False, True, True, True, False, False]
+    assert ((chars > 0) & (chars < 1024)).all() and (cats > 0).all() and (cats < seg.N_CATS).all()
+
+
+def test_config_round_trip_and_unknown_option(tmp_path):
+    config = seg.SegmenterConfig(channels=8, dilations=(1, 3))
+    config.save(tmp_path / "c.json")
+    assert seg.SegmenterConfig.load(tmp_path / "c.json") == config
+    (tmp_path / "bad.json").write_text('{"chanels": 8}')
+    with pytest.raises(InputError, match="chanels"):
+        seg.SegmenterConfig.load(tmp_path / "bad.json")
+
+
+# ------------------------------------------------------------------ streaming, fake networks
+
+SMALL = seg.SegmenterConfig(context=4, core=8, batch_windows=2, max_sentence_chars=60)
+
+
+def arbitrary_labels(char_ids: np.ndarray, cat_ids: np.ndarray) -> np.ndarray:
+    """Any label anywhere, a pure function of the character (receptive field 0)."""
+    return (char_ids * 7 + cat_ids * 3) % seg.N_CLASSES
+
+
+def punctuation_labels(char_ids: np.ndarray, cat_ids: np.ndarray) -> np.ndarray:
+    """A rule 'network': punctuation is a token; '.' ends a sentence (looks 1 char ahead)."""
+    punct = (cat_ids >= 12) & (cat_ids <= 18)
+    labels = np.where(punct, seg.TOKEN_END, seg.CONTINUE)
+    labels[:, :-1] |= np.where(punct[:, 1:], seg.TOKEN_END, 0)
+    labels[char_ids == ord(".") + 1] = seg.SENTENCE_END
+    return labels
+
+
+def segment(text, predict=arbitrary_labels, chunks=None, config=SMALL):
+    lexicon = seg.MwtLexicon(entries={"du": ["de", "le"]})
+    return list(seg.segment_with(predict, config, lexicon, chunks or [text]))
+
+
+def test_rule_network_segments_sentences_tokens_and_paragraphs():
+    sentences = segment("Hi, you. Fine\n\nNew para", punctuation_labels)
+    assert [s.text for s in sentences] == ["Hi, you.", "Fine", "New para"]
+    assert [t.form for t in sentences[0].tokens] == ["Hi", ",", "you", "."]
+    assert [t.space_after for t in sentences[0].tokens] == [False, True, False, True]
+
+
+PIECES = [" ", "  ", "\t", "\r\n", "\n\n", "\u00a0", "\u200d", "👩‍👩‍👧", "\x00", ".", "du", "\u2029"]
+TEXTS = st.lists(
+    st.one_of(st.characters(codec="utf-8"), st.sampled_from(PIECES)), max_size=150
+).map("".join)
+
+
+def check_covers_text(text: str, sentences: list[seg.RawSentence]) -> None:
+    tokens = [t for s in sentences for t in s.tokens]
+    rebuilt, pos = [], 0
+    for t in tokens:
+        assert text[t.start : t.end] == t.form and t.form and t.start >= pos
+        assert text[pos : t.start].strip() == ""  # only whitespace between tokens
+        assert t.space_after == (t.end == len(text) or text[t.end].isspace())
+        rebuilt.append(t.form + (" " if t.space_after else ""))
+        pos = t.end
+    assert text[pos:].strip() == ""
+    assert "".join(rebuilt).split() == text.split()  # the text back, whitespace runs aside
+    for s in sentences:
+        assert s.text == text[s.start : s.end] and s.tokens
+
+
+@settings(max_examples=150, deadline=None)
+@given(TEXTS, st.sampled_from([arbitrary_labels, punctuation_labels]))
+def test_tokens_give_back_the_text_and_index_it_exactly(text, predict):
+    check_covers_text(text, segment(text, predict))
+
+
+@settings(max_examples=100, deadline=None)
+@given(TEXTS, st.lists(st.integers(1, 40), min_size=1, max_size=20))
+def test_chunking_does_not_change_the_output(text, cuts):
+    chunks, pos = [], 0
+    for size in cuts:
+        chunks.append(text[pos : pos + size])
+        pos += size
+    chunks.append(text[pos:])
+    assert segment(text, chunks=chunks) == segment(text)
+
+
+def test_long_paragraph_without_newline_streams_in_bounded_memory():
+    stream = seg.SegmentationStream(arbitrary_labels, SMALL, seg.MwtLexicon())
+    biggest, n_tokens, last_end = 0, 0, 0
+    for _ in range(2000):
+        for sentence in stream.feed("abc defg, hij" * 10):
+            n_tokens += len(sentence.tokens)
+            assert sentence.start >= last_end
+            last_end = sentence.end
+        biggest = max(biggest, len(stream.buffer))
+    stream.close()
+    assert biggest < 2 * SMALL.max_sentence_chars + 3 * SMALL.core * SMALL.batch_windows
+    assert last_end > 250_000 and n_tokens > 20_000
+
+
+def test_one_huge_token_is_cut():
+    sentences = segment("x" * 2000, config=SMALL)
+    assert max(len(t.form) for s in sentences for t in s.tokens) <= SMALL.max_token_chars
+    assert "".join(t.form for s in sentences for t in s.tokens) == "x" * 2000
+
+
+def test_a_token_open_at_a_block_end_is_kept():
+    """Found by hypothesis: one token longer than the first block of windows."""
+    text = "0000000👩\u200d👩\u200d👧👩\u200d👩\u200d👧"
+    check_covers_text(text, segment(text, punctuation_labels))

@@ -1,0 +1,140 @@
+"""Raw text in: the segmenter's sentences as CoNLL-U lines, paragraphs, offsets, the CLI, the API
+and `evaluate --raw`. The segmenter here is an untrained network (tests/tagging/test_segmenter.py
+builds the same): what must hold, holds whatever it predicts."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from conftest import EN, FR, write_conllu
+
+from polytag.cli import main
+from polytag.core import segmentation as seg
+from polytag.core.conllu_io import read_conllu
+from polytag.core.errors import InputError
+from polytag.core.ud_eval import evaluate, load_conllu, load_conllu_file
+from polytag.tagging import load
+from polytag.tagging.raw import NewlineLog, read_text_chunks, sentence_lines
+
+SMALL = seg.SegmenterConfig(
+    n_buckets=256, char_dim=8, cat_dim=4, channels=8, dilations=(1, 2), context=6, core=10,
+    batch_windows=3, max_sentence_chars=80,
+)  # fmt: skip
+TEXT = "Il parle du livre. Sue likes tea!\nAnd Bill?\n\nA new paragraph, here.\n"
+
+
+@pytest.fixture(scope="module")
+def raw_model(tmp_path_factory, tiny_model_dir):
+    """The tiny tagger with an untrained segmenter/ beside it."""
+    import torch  # noqa: PLC0415
+
+    from polytag.nn.segmenter import SegmenterNet  # noqa: PLC0415
+    from polytag.training.segmenter import export_segmenter  # noqa: PLC0415
+
+    folder = tmp_path_factory.mktemp("raw") / "model"
+    shutil.copytree(tiny_model_dir, folder)
+    torch.manual_seed(1)
+    net = SegmenterNet(SMALL).eval()
+    for p in net.parameters():
+        torch.nn.init.normal_(p, std=1.0)
+    export_segmenter(net, SMALL, seg.MwtLexicon(entries={"du": ["de", "le"]}), folder / "segmenter")
+    return folder
+
+
+def test_sentence_lines_carry_what_a_raw_text_treebank_carries():
+    raw = seg.RawSentence("Il parle du livre.", 100, 118, [
+        seg.RawToken("Il", 100, 102, True, ["Il"]), seg.RawToken("parle", 103, 108, True, ["parle"]),
+        seg.RawToken("du", 109, 111, True, ["de", "le"]), seg.RawToken("livre", 112, 117, False, ["livre"]),
+        seg.RawToken(".", 117, 118, True, ["."])])
+    lines, word_lines = sentence_lines(raw, 7, new_doc=False, new_par=True)
+    assert lines[:3] == ["# newpar", "# sent_id = 7", "# text = Il parle du livre."]
+    rows = [line.split("\t") for line in lines[3:]]
+    assert [r[0] for r in rows] == ["1", "2", "3-4", "3", "4", "5", "6"]
+    assert rows[2][1] == "du" and rows[2][9] == "TokenRange=109:111" and rows[3][9] == "_"
+    assert rows[5][9] == "SpaceAfter=No|TokenRange=112:117"
+    assert [lines[i].split("\t")[1] for i in word_lines] == ["Il", "parle", "de", "le", "livre", "."]
+
+
+def test_a_blank_line_is_a_new_paragraph_across_chunk_boundaries():
+    log = NewlineLog()
+    text = "a b.\n\nc d.\ne f."
+    list(log.watch([text[:5], text[5:6], text[6:]]))  # the two newlines in different chunks
+    assert log.newlines_between(4, 6) == 2  # between "b." and "c"
+    assert log.newlines_between(10, 12) == 1  # between "d." and "e": the same paragraph
+
+
+def test_text_chunks_drop_a_bom_and_name_the_line_of_invalid_utf8(tmp_path):
+    path = tmp_path / "t.txt"
+    path.write_bytes(b"\xef\xbb\xbfone\ntwo\nthr\xffee\n")
+    chunks = read_text_chunks(path, str(path))
+    with pytest.raises(InputError, match=r"t\.txt:3: not UTF-8 text"):
+        list(chunks)
+    path.write_bytes(b"\xef\xbb\xbfone\n")
+    assert "".join(read_text_chunks(path, str(path))) == "one\n"
+
+
+def test_raw_text_in_gives_the_text_back_with_offsets(tmp_path, raw_model, capsys):
+    path = tmp_path / "in.txt"
+    path.write_text(TEXT, encoding="utf-8")
+    assert main(["tag", str(path), "--model", str(raw_model)]) == 0  # .txt: raw
+    out = capsys.readouterr().out
+    sentences = list(read_conllu(write_conllu(tmp_path / "out.conllu", out)))
+    rebuilt, pieces = "", []
+    for s in sentences:
+        for line in s.lines:
+            cols = line.split("\t")
+            if len(cols) == 10 and "TokenRange=" in cols[9]:
+                start, end = map(int, cols[9].split("TokenRange=")[1].split("|")[0].split(":"))
+                assert TEXT[start:end] == cols[1]
+                pieces.append((start, end))
+                rebuilt += cols[1] + ("" if "SpaceAfter=No" in cols[9] else " ")
+    assert "".join(TEXT.split()) == "".join(rebuilt.split())  # every character, in order
+    assert sentences[0].lines[0] == "# newdoc" and all(u != "_" for s in sentences for u in s.upos)
+    assert sum("# newpar" in s.lines for s in sentences) >= 2 or len(sentences) == 1
+
+
+def test_jsonl_output_has_tokens_with_offsets(tmp_path, raw_model, capsys):
+    path = tmp_path / "in.txt"
+    path.write_text(TEXT, encoding="utf-8")
+    assert main(["tag", str(path), "--model", str(raw_model), "--output-format", "jsonl"]) == 0
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert all(TEXT[t["start"]:t["end"]] == t["form"] for r in records for t in r["tokens"])
+    assert [w for r in records for w in r["words"]] == [w for r in records for t in r["tokens"] for w in t["words"]]
+
+
+def test_the_api_tags_raw_text(raw_model):
+    tagger = load(raw_model)
+    sentences = tagger(TEXT)
+    assert sentences == tagger.tag_text(TEXT)
+    assert all(TEXT[t["start"]:t["end"]] == t["form"] for s in sentences for t in s["tokens"])
+    assert all({"form", "upos", "feats"} == set(w) for s in sentences for t in s["tokens"] for w in t["words"])
+    assert tagger.tag_text("") == [] and tagger.tag_text(" \n\t ") == []
+    assert tagger([["Sue", "likes", "tea"]]) == tagger.tag([["Sue", "likes", "tea"]])
+
+
+def test_a_model_without_a_segmenter_says_so(tmp_path, tiny_model_dir, capsys):
+    path = tmp_path / "in.txt"
+    path.write_text(TEXT, encoding="utf-8")
+    assert main(["tag", str(path), "--model", str(tiny_model_dir)]) == 2
+    assert "has no segmenter/" in capsys.readouterr().err
+    assert main(["tag", str(path), "--model", str(tiny_model_dir), "--format", "words"]) == 0
+
+
+def test_evaluate_raw_scores_with_the_conll_2018_alignment(tmp_path, raw_model, capsys):
+    gold = write_conllu(tmp_path / "gold.conllu", EN + FR)
+    scores = tmp_path / "s.json"
+    assert main(["evaluate", "--raw", str(gold), "--model", str(raw_model), "--json", str(scores)]) == 0
+    result = json.loads(scores.read_text())
+    assert set(result["files"]["gold"]) == {"Tokens", "Sentences", "Words", "UPOS", "UFeats"}
+    assert all(0 <= v <= 100 for v in result["macro"].values())
+    # the same numbers as the scorer on the output `polytag tag --format raw` writes for that text
+    text = tmp_path / "gold.txt"
+    text.write_text(seg.raw_text(seg.read_gold_sentences(gold)), encoding="utf-8")
+    assert main(["tag", str(text), "--model", str(raw_model), "-o", str(tmp_path / "sys.conllu")]) == 0
+    system = load_conllu((tmp_path / "sys.conllu").read_text().splitlines(), "sys")
+    direct = evaluate(load_conllu_file(gold), system)
+    assert result["files"]["gold"]["Tokens"] == round(100 * direct["Tokens"].f1, 2)
+    assert result["files"]["gold"]["UPOS"] == round(100 * direct["UPOS"].f1, 2)
+    assert main(["evaluate", "--raw", str(gold), "--text", str(text), "--model", str(raw_model)]) == 0
