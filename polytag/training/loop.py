@@ -182,7 +182,8 @@ class Loop:
         the steps or of the time budget, whichever comes first."""
         s = self.settings
         done = min(max(self.budget_used(), self.state["step"] / self.total_steps), 1.0)
-        warm = min(1.0, (self.state["step"] + 1) / max(1.0, s.warmup * self.total_steps)) if s.warmup else 1.0
+        # warmup is a share of the run by steps or by the time budget, whichever is further along
+        warm = min(1.0, max(done, (self.state["step"] + 1) / self.total_steps) / s.warmup) if s.warmup else 1.0
         for group in self.optimizer.param_groups:
             group["lr"] = s.lr * group["lr_scale"] * warm * max(0.0, 1.0 - done)
 

@@ -3,8 +3,8 @@
     python -m polytag.training.segmenter ../shared/ud runs --minutes 25
 
 writes runs/segmenter/{segmenter.onnx, segmenter.json, mwt.json} (the folder
-`polytag.tagging.segmenter.Segmenter.load` reads) and runs/segmenter-checkpoint.pt, from
-which a rerun resumes. Small treebanks are sampled up (weight ~ size ** sample_power) so
+`polytag.tagging.segmenter.Segmenter.load` reads) and runs/segmenter-run/ (the training loop's
+checkpoint and metrics.jsonl), from which a rerun resumes. Small treebanks are sampled up (weight ~ size ** sample_power) so
 that the big ones do not drown them; the checkpoint kept is the best on the dev splits.
 """
 
@@ -12,24 +12,25 @@ from __future__ import annotations
 
 import argparse
 import copy
-import math
 import sys
-import time
 import warnings
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch.nn import functional as F
 
-from polytag.core import segmentation as seg
-from polytag.core.errors import InputError
-from polytag.nn.segmenter import SegmenterLabels, SegmenterNet
+from ..core import segmentation as seg
+from ..core.errors import InputError
+from ..nn.segmenter import SegmenterLabels, SegmenterNet
+from .loop import CHECKPOINT_DIR, Loop, LoopSettings, Task, read_checkpoint
 
 FOLDER = "segmenter"
+RUN_FOLDER = "segmenter-run"  # checkpoint/ and metrics.jsonl of the training run
+NET_FILE = "segmenter_net.pt"
 ONNX_NAME, CONFIG_NAME, MWT_NAME = "segmenter.onnx", "segmenter.json", "mwt.json"
 
 
@@ -41,7 +42,9 @@ class TrainConfig:
     lr: float = 3e-3
     warmup_fraction: float = 0.03
     sample_power: float = 0.5  # treebank weight ~ characters ** sample_power
-    eval_minutes: float = 3.0
+    epoch_steps: int = 2000  # steps between dev checks (an "epoch" of random crops)
+    max_epochs: int = 1_000_000  # the time budget ends training
+    clip: float = 5.0
     dev_chars: int = 40_000  # per dev treebank, for model selection while training
     threads: int = 1
     seed: int = 1
@@ -137,12 +140,12 @@ class _GoldLexicon(seg.MwtLexicon):
 class BatchSampler:
     """Random crops from treebanks drawn with weight ~ size ** power."""
 
-    def __init__(self, treebanks: list[TreebankArrays], config: TrainConfig):
+    def __init__(self, treebanks: list[TreebankArrays], config: TrainConfig, seed=None):
         self.treebanks, self.config = treebanks, config
         sizes = np.array([len(t.labels) for t in treebanks], dtype=np.float64)
         weights = sizes**config.sample_power
         self.p = weights / weights.sum()
-        self.rng = np.random.default_rng(config.seed)
+        self.rng = np.random.default_rng(config.seed if seed is None else seed)
 
     def batch(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         crop, n = self.config.crop, self.config.batch_size
@@ -187,20 +190,50 @@ def selection_score(m: dict[str, float]) -> float:
     return m["tokens"] + m["words"] + m["sentences"]
 
 
-def learning_rate(config: TrainConfig, fraction: float) -> float:
-    """Linear warm-up, then cosine decay to 5 % over the time budget."""
-    if fraction < config.warmup_fraction:
-        return config.lr * max(fraction / config.warmup_fraction, 0.01)
-    rest = (fraction - config.warmup_fraction) / (1 - config.warmup_fraction)
-    return config.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(rest, 1.0))))
+class SegmenterTask(Task):
+    """Segmenter training as a task of the one training loop: an "epoch" is `epoch_steps` random
+    batches (the data are crops drawn without end), after which the dev sets pick the best net."""
 
+    name = "segmenter"
 
-@dataclass
-class TrainState:
-    step: int = 0
-    elapsed: float = 0.0  # training seconds so far (survives resume)
-    best: float = -1.0
-    best_state: dict | None = None
+    def __init__(self, treebanks, lexicon, dev_sets, config: TrainConfig, model_config: seg.SegmenterConfig,
+                 log: Callable[[str], None]):
+        self.treebanks, self.lexicon, self.dev_sets = treebanks, lexicon, dev_sets
+        self.config, self.model_config, self.log = config, model_config, log
+        self.model = SegmenterNet(model_config)
+        self.best_state: dict | None = None
+
+    def epoch_steps_estimate(self) -> int:
+        return self.config.epoch_steps
+
+    def batches(self, epoch: int, skip: int):
+        sampler = BatchSampler(self.treebanks, self.config, seed=(self.config.seed, epoch))
+        for step in range(self.config.epoch_steps):
+            batch = sampler.batch()  # drawn even when skipped: a resumed epoch draws the same crops
+            if step >= skip:
+                yield batch
+
+    def loss(self, batch) -> dict[str, torch.Tensor]:
+        chars, cats, labels = batch
+        return {"loss": F.cross_entropy(self.model(chars, cats).reshape(-1, seg.N_CLASSES), labels.reshape(-1))}
+
+    def after_epoch(self, epoch: int, loop: Loop) -> None:
+        self.model.eval()
+        scores = macro(evaluate_dev(torch_predictor(self.model), self.model_config, self.lexicon, self.dev_sets))
+        score = selection_score(scores)
+        self.log("dev " + " ".join(f"{k} {v:.2f}" for k, v in scores.items()) + f" (step {loop.state['step']})")
+        loop.log({"epoch": epoch, "step": loop.state["step"], **{f"dev_{k}": round(v, 2) for k, v in scores.items()}})
+        if score > loop.state.get("best", -1.0):
+            loop.state["best"] = score
+            self.best_state = copy.deepcopy(self.model.state_dict())
+
+    def save_checkpoint_model(self, folder: Path, loop: Loop) -> None:
+        torch.save({"net": self.model.state_dict(), "best": self.best_state}, folder / NET_FILE)
+
+    def load_checkpoint_model(self, folder: Path) -> None:
+        saved = torch.load(folder / NET_FILE, weights_only=False)
+        self.model.load_state_dict(saved["net"])
+        self.best_state = saved["best"]
 
 
 def train_segmenter(
@@ -211,7 +244,8 @@ def train_segmenter(
     model_config: seg.SegmenterConfig | None = None,
     log: Callable[[str], None] = print,
 ) -> Path:
-    """Train on all train splits of ud_dir, select on dev, export to out_dir/segmenter/."""
+    """Train on all train splits of ud_dir, select on dev, export to out_dir/segmenter/; the run's
+    checkpoint and metrics.jsonl are in out_dir/segmenter-run/, and a rerun resumes from them."""
     config = config or TrainConfig()
     config.minutes = minutes
     model_config = model_config or seg.SegmenterConfig()
@@ -219,73 +253,21 @@ def train_segmenter(
     torch.set_num_threads(config.threads)
     torch.manual_seed(config.seed)
     treebanks, lexicon = load_training_data(ud_dir, model_config.n_buckets, log)
-    dev_sets = load_dev_sets(ud_dir, config.dev_chars)
-    net = SegmenterNet(model_config)
-    optimizer = torch.optim.Adam(net.parameters(), lr=config.lr)
-    checkpoint = out_dir / f"{FOLDER}-checkpoint.pt"
-    state = _resume(checkpoint, net, optimizer, log) if config.resume else TrainState()
-    _train_loop(net, optimizer, BatchSampler(treebanks, config), state, config, log,
-                lambda: _evaluate_and_keep(net, state, model_config, lexicon, dev_sets, log),
-                lambda: _save_checkpoint(checkpoint, net, optimizer, state))  # fmt: skip
-    if state.best_state is not None:
-        net.load_state_dict(state.best_state)
-    folder = export_segmenter(net, model_config, lexicon, out_dir / FOLDER, config.quantize)
-    log(f"exported {folder} (best dev tokens+words+sentences {state.best:.2f})")
+    task = SegmenterTask(treebanks, lexicon, load_dev_sets(ud_dir, config.dev_chars), config, model_config, log)
+    run = out_dir / RUN_FOLDER
+    settings = LoopSettings(epochs=config.max_epochs, lr=config.lr, warmup=config.warmup_fraction, weight_decay=0.0,
+                            clip=config.clip, max_minutes=minutes, checkpoint_every=10**9, log_every=100)
+    loop = Loop(task, settings, run, "cpu")
+    resume = config.resume and read_checkpoint(run / CHECKPOINT_DIR, task.name) is not None
+    if resume:
+        task.load_checkpoint_model(run / CHECKPOINT_DIR)
+        log(f"resumed from {run / CHECKPOINT_DIR}")
+    loop.run(resume=resume)
+    if task.best_state is not None:
+        task.model.load_state_dict(task.best_state)
+    folder = export_segmenter(task.model, model_config, lexicon, out_dir / FOLDER, config.quantize)
+    log(f"exported {folder} (best dev tokens+words+sentences {loop.state.get('best', -1.0):.2f})")
     return folder
-
-
-def _train_loop(net, optimizer, sampler, state, config, log, evaluate, checkpoint) -> None:
-    budget = config.minutes * 60
-    next_eval = state.elapsed + config.eval_minutes * 60
-    last_log, losses = time.monotonic(), []
-    while state.elapsed < budget:
-        started = time.monotonic()
-        net.train()
-        for group in optimizer.param_groups:
-            group["lr"] = learning_rate(config, state.elapsed / budget)
-        chars, cats, labels = sampler.batch()
-        loss = F.cross_entropy(net(chars, cats).reshape(-1, seg.N_CLASSES), labels.reshape(-1))
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
-        state.step += 1
-        state.elapsed += time.monotonic() - started
-        if time.monotonic() - last_log > 30:
-            log(f"step {state.step} {state.elapsed / 60:.1f}/{config.minutes:g} min "
-                f"loss {np.mean(losses):.4f}")  # fmt: skip
-            last_log, losses = time.monotonic(), []
-        if state.elapsed >= next_eval or state.elapsed >= budget:
-            evaluate()
-            checkpoint()
-            next_eval = state.elapsed + config.eval_minutes * 60
-
-
-def _evaluate_and_keep(net, state, model_config, lexicon, dev_sets, log) -> None:
-    net.eval()
-    scores = macro(evaluate_dev(torch_predictor(net), model_config, lexicon, dev_sets))
-    score = selection_score(scores)
-    log("dev " + " ".join(f"{k} {v:.2f}" for k, v in scores.items()) + f" (step {state.step})")
-    if score > state.best:
-        state.best, state.best_state = score, copy.deepcopy(net.state_dict())
-
-
-def _save_checkpoint(path: Path, net, optimizer, state: TrainState) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    payload = {"net": net.state_dict(), "optimizer": optimizer.state_dict(), "state": asdict(state)}
-    torch.save(payload, path.with_suffix(".tmp"))
-    path.with_suffix(".tmp").replace(path)
-
-
-def _resume(path: Path, net, optimizer, log) -> TrainState:
-    if not path.exists():
-        return TrainState()
-    payload = torch.load(path, weights_only=False)
-    net.load_state_dict(payload["net"])
-    optimizer.load_state_dict(payload["optimizer"])
-    state = TrainState(**payload["state"])
-    log(f"resumed from {path} at step {state.step} ({state.elapsed / 60:.1f} min)")
-    return state
 
 
 def export_segmenter(
