@@ -6,6 +6,8 @@ polytag.core.ud_eval) and words/s, per treebank and macro.
     pip install ufal.udpipe==1.4.0.1
     python benchmarks/segmentation.py ../shared/ud --json docs/results/segmentation.json
     python benchmarks/segmentation.py ../shared/ud --treebanks lt_hse,mr_ufal --udpipe-epochs 20   # quicker
+    python benchmarks/segmentation.py ../shared/ud --udpipe-outputs ../shared/tools/raw_eval_cases \
+        --json docs/results/segmentation.json      # score UDPipe 1's given outputs instead of training it
 
 Trained UDPipe models are cached in runs/udpipe/<treebank>.udpipe (a rerun skips training).
 Without ufal.udpipe installed only polytag's rows are measured.
@@ -86,6 +88,8 @@ def main() -> None:
     parser.add_argument("--treebanks", help="comma-separated ids (default: every treebank with dev)")
     parser.add_argument("--udpipe-epochs", type=int, default=100)
     parser.add_argument("--no-udpipe", action="store_true")
+    parser.add_argument("--udpipe-outputs", help="a folder of UDPipe 1 outputs (<tb>-ud-dev.udpipe1.conllu.xz) "
+                        "to score instead of training UDPipe here")
     parser.add_argument("--json", help="write the results here")
     args = parser.parse_args()
     segmenter = load_segmenter(args.model)
@@ -100,7 +104,11 @@ def main() -> None:
         start = time.perf_counter()
         system = polytag_conllu(segmenter, text)
         row = {"polytag": {**score(dev, system), "words_per_s": round(n_words / (time.perf_counter() - start))}}
-        if not args.no_udpipe:
+        given = Path(args.udpipe_outputs or "-") / f"{tb}-ud-dev.udpipe1.conllu.xz"
+        if args.udpipe_outputs:
+            if given.exists():
+                row["udpipe1 (given outputs)"] = {**score(dev, load_text(given)), "words_per_s": None}
+        elif not args.no_udpipe:
             try:
                 model = udpipe_model(dev.parent / dev.name.replace("-dev.", "-train."), dev,
                                      Path("runs/udpipe"), args.udpipe_epochs)
@@ -115,6 +123,10 @@ def main() -> None:
     systems = sorted({s for r in rows.values() for s in r})
     macro = {s: {m: round(sum(r[s][m] for r in rows.values() if s in r) / sum(s in r for r in rows.values()), 2)
                  for m in METRICS} for s in systems}
+    both = [tb for tb, r in rows.items() if len(r) == len(systems)]  # the treebanks every system ran on
+    if len(systems) > 1:
+        macro.update({f"{s} on the {len(both)} shared": {m: round(sum(rows[tb][s][m] for tb in both) / len(both), 2)
+                                                        for m in METRICS} for s in systems})
     print("macro", json.dumps(macro))
     if args.json:
         Path(args.json).write_text(json.dumps({"treebanks": rows, "macro": macro,

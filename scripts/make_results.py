@@ -281,14 +281,14 @@ def render_corpus_scale(data: dict) -> str:
 
 
 def render_segmentation(data: dict) -> str:
-    systems = sorted(data["macro"])
-    header = ["treebank"] + [f"{s} {m}" for s in systems for m in ("Tokens", "Words", "Sentences", "words/s")]
-    rows = [[tb] + [r[s][m] if s in r else "" for s in systems for m in ("Tokens", "Words", "Sentences", "words_per_s")]
+    systems = sorted({s for r in data["treebanks"].values() for s in r})
+    metrics = ("Tokens", "Words", "Sentences", "words_per_s")
+    header = ["treebank"] + [f"{s} {m.replace('_per_', '/')}" for s in systems for m in metrics]
+    rows = [[tb] + [(r[s][m] if r[s][m] is not None else "-") if s in r else "" for s in systems for m in metrics]
             for tb, r in sorted(data["treebanks"].items())]
-    rows.append(["**macro**"] + [data["macro"][s][m] if m != "words/s" else "" for s in systems
-                                 for m in ("Tokens", "Words", "Sentences", "words/s")])
+    macro = [[f"**macro: {name}**", *(v[m] for m in metrics[:3])] for name, v in data["macro"].items()]
     return "\n".join(["## Raw-text segmentation (dev raw text, CoNLL 2018 scorer, F1)", "",
-                      table(header, rows), "",
+                      table(header, rows), "", table(["macro", *metrics[:3]], macro), "",
                       f"UDPipe 1 tokenizer options: `{data.get('udpipe_tokenizer', '-')}`.", "",
                       "Measured with: `python benchmarks/segmentation.py ../shared/ud --json docs/results/segmentation.json`",
                       ""])
