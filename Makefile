@@ -1,4 +1,4 @@
-# make demo: tag examples/sample.txt with the shipped model; make test: the test suite.
+# make demo: tag examples/sample.txt (split words) and a line of raw text with the shipped model; make test: the test suite.
 # Everything goes into .venv (created if missing), so both work from a clean clone.
 
 PYTHON ?= python3
@@ -8,7 +8,8 @@ BIN := $(VENV)/bin
 .PHONY: demo test install
 
 demo: install
-	$(BIN)/polytag tag --format text examples/sample.txt
+	$(BIN)/polytag tag --format words examples/sample.txt
+	printf "Der Hund schläft im Garten. Le chat dort sur le canapé du salon.\n" | $(BIN)/polytag tag --format raw -
 
 install: $(VENV)/.installed
 

@@ -391,11 +391,12 @@ def _add_train_command(sub) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = Parser(prog="polytag", description=__doc__.splitlines()[0])
+    parser = Parser(prog="polytag", description="UPOS and UFeats tagging for 47 languages, from raw text or "
+                    "split words, with one small model.")
     parser.add_argument("--version", action="version", version=f"polytag {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("tag", help="tag CoNLL-U, plain text or JSON lines")
+    p = sub.add_parser("tag", help="tag raw text, CoNLL-U, split words or JSON lines")
     p.add_argument("input", nargs="?", default="-", help="input file (.gz/.xz ok) or - for stdin")
     p.add_argument("--format", default=None, choices=sorted([*READERS, "raw"]),
                    help="raw (running text: the model's segmenter splits sentences, tokens and multiword "
@@ -412,7 +413,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_args(p)
     p.set_defaults(func=cmd_tag)
 
-    p = sub.add_parser("evaluate", help="UPOS/UFeats scores on gold CoNLL-U files (CoNLL 2018 metric)")
+    p = sub.add_parser("evaluate", help="UPOS/UFeats scores on gold CoNLL-U files, from gold tokens or --raw text "
+                       "(CoNLL 2018 metrics)")
     p.add_argument("files", nargs="+")
     p.add_argument("--json", default=None, help="write the scores as JSON here")
     p.add_argument("--raw", action="store_true",
