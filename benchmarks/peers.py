@@ -1,0 +1,93 @@
+"""UDPipe 1 (`ufal.udpipe`, the CoNLL 2018 baseline tagger) trained on each treebank's train split,
+against polytag, both tagging the dev file's gold tokens: UPOS and UFeats per treebank.
+
+    pip install ufal.udpipe==1.4.0.1
+    python benchmarks/peers.py ../shared/ud --treebanks lt_hse,be_hse,ta_ttb,mr_ufal --json docs/results/peers.json
+
+UDPipe trains one tagger per treebank (its default MorphoDiTa tagger options, `--tagger` to
+change them; dev as heldout), cached in runs/udpipe-tagger/<treebank>.udpipe.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import polytag  # noqa: E402
+from polytag.core.conllu_io import read_conllu  # noqa: E402
+from polytag.core.evaluate import score  # noqa: E402
+
+PEERS = ("en_ewt", "fr_sequoia", "el_gdt", "tr_imst", "hu_szeged", "ko_gsd", "lt_hse", "be_hse", "ta_ttb", "mr_ufal")
+
+
+def load_text(path: Path) -> str:
+    import lzma  # noqa: PLC0415
+
+    return lzma.open(path, "rt", encoding="utf-8").read() if path.suffix == ".xz" else path.read_text("utf-8")
+
+
+def train_udpipe(train: Path, dev: Path, options: str, cache: Path):
+    from ufal.udpipe import InputFormat, Model, ProcessingError, Sentence, Sentences, Trainer  # noqa: PLC0415
+
+    path = cache / f"{train.name.split('-ud-')[0]}.udpipe"
+    if not path.exists():
+        def sentences(file: Path):
+            reader, out, s = InputFormat.newConlluInputFormat(), Sentences(), Sentence()
+            reader.setText(load_text(file))
+            while reader.nextSentence(s):
+                out.append(s)
+                s = Sentence()
+            return out
+
+        error = ProcessingError()
+        model = Trainer.train("morphodita_parsito", sentences(train), sentences(dev), "none", options, "none", error)
+        if error.occurred():
+            raise RuntimeError(f"UDPipe training failed on {train}: {error.message}")
+        cache.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(model)
+    return Model.load(str(path))
+
+
+def udpipe_tags(model, dev: Path) -> tuple[list, list]:
+    """UDPipe on the gold tokens of dev: (upos, feats) per sentence."""
+    from ufal.udpipe import Pipeline  # noqa: PLC0415
+
+    out = Pipeline(model, "conllu", Pipeline.DEFAULT, Pipeline.NONE, "conllu").process(load_text(dev))
+    tmp = Path("runs/udpipe-tagger") / f"{dev.name}.udpipe-out.conllu"
+    tmp.write_text(out, encoding="utf-8")
+    sentences = list(read_conllu(tmp))
+    return [s.upos for s in sentences], [s.feats for s in sentences]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("data", help="treebank folder (<id>/<id>-ud-{train,dev}.conllu.xz)")
+    parser.add_argument("--treebanks", default=",".join(PEERS))
+    parser.add_argument("--tagger", default="", help="UDPipe tagger options (default: its defaults)")
+    parser.add_argument("--model", default=str(polytag.DEFAULT_MODEL))
+    parser.add_argument("--json")
+    args = parser.parse_args()
+    tagger = polytag.load(args.model)
+    rows = {}
+    for tb in args.treebanks.split(","):
+        dev = Path(args.data) / tb / f"{tb}-ud-dev.conllu.xz"
+        gold = list(read_conllu(dev))
+        upos, feats = tagger.predict([s.words for s in gold])
+        row = {"polytag": score(gold, upos, feats)}
+        start = time.perf_counter()
+        model = train_udpipe(dev.parent / f"{tb}-ud-train.conllu.xz", dev, args.tagger, Path("runs/udpipe-tagger"))
+        row["udpipe1"] = {**score(gold, *udpipe_tags(model, dev)), "train_and_tag_s": round(time.perf_counter() - start)}
+        rows[tb] = row
+        print(tb, json.dumps(row), flush=True)
+    result = {"treebanks": rows, "udpipe_tagger_options": args.tagger or "(defaults)",
+              "note": "dev, gold tokens, UDPipe 1 trained here on the same train split"}
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
