@@ -11,6 +11,7 @@ import sys
 import numpy as np
 import pytest
 import torch
+from helpers import SENTENCES as SCRIPTS  # noqa: E402 - five sentences in five scripts
 
 from polytag.core.folder import ModelConfig
 from polytag.core.labels import UPOS, Labels
@@ -23,12 +24,7 @@ from polytag.training.export import agreement, export
 
 # several scripts, a sentence longer than the tiny model's window (split into overlapping
 # windows), unknown characters, and lengths that differ so sorting reorders them
-SENTENCES = [
-    ["Das", "ist", "gut", "."],
-    ["Мама", "мыла", "раму", "."],
-    ["猫", "が", "魚", "を", "食べる", "。"],
-    ["הילד", "הלך", "ל", "ה", "בית", "."],
-    ["राम", "ने", "किताब", "पढ़ी", "।"],
+SENTENCES = SCRIPTS[:5] + [
     ["👍🏽", "e\u0301", "x" * 300, "Ο", "σκύλος", "τρέχει", "."],
     ["Sue", "likes", "coffee", "and", "Bill", "tea", "."] * 40,
     ["Il", "parle", "du", "livre", "."],
