@@ -314,9 +314,25 @@ def render_raw_throughput(data: dict) -> str:
                       "docs/results/raw_throughput.json`", ""])
 
 
+def render_paper_comparison(data: dict) -> str:
+    systems = list(data["macro"])
+
+    def cell(pair):
+        return f"{pair[0]:.2f} / {pair[1]:.2f}" if pair else "-"
+
+    rows = [[tb, *(cell(r[s]) for s in systems)] for tb, r in data["treebanks"].items()]
+    rows.append([f"**macro ({len(data['macro_over'])} treebanks all have)**", *(cell(data["macro"][s]) for s in systems)])
+    return "\n".join(["## Next to Tsai et al. 2019, Tables 8 and 9 (UPOS / UFeats F1)", "",
+                      f"{data['note']}.", "", table(["treebank", *systems], rows), "",
+                      "Measured with: `python scripts/paper_comparison.py ../shared/paper --model "
+                      "\"teacher e5 (6 layers, 1 CPU epoch)=runs/teacher_l6\" --json docs/results/paper_comparison.json`",
+                      ""])
+
+
 # file stem in docs/results/ -> renderer; sections appear in this order
 SECTIONS = {
     "default_model": render_default_model,
+    "paper_comparison": render_paper_comparison,
     "raw_eval": render_raw_eval,
     "segmentation": render_segmentation,
     "raw_throughput": render_raw_throughput,
