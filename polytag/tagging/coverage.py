@@ -6,13 +6,15 @@ it as one line on stderr). Tags of such text are guesses: the model has no way t
 
 from __future__ import annotations
 
+import unicodedata
 import warnings
 from functools import lru_cache
 
 SAMPLE_CHARS = 10_000  # text read before the verdict; later text is not checked again
 MIN_LETTERS = 20  # a sentence with fewer letters is not identified: the guess would be noise
+MIN_SAMPLE_LETTERS = 200  # less text than this in all is not judged (short texts mislead the identifier)
 # languages a covered one stands for: the identifier tells them apart worse than their treebanks do
-RELATED = {"hr": {"sr", "bs"}, "sr": {"hr", "bs"}, "no": {"nn", "nb", "da"}, "da": {"no", "nn"},
+RELATED = {"en": {"pcm"}, "hr": {"sr", "bs"}, "sr": {"hr", "bs"}, "no": {"nn", "nb", "da"}, "da": {"no", "nn"},
            "id": {"ms"}, "zh": {"yue", "wuu"}, "he": {"hbo"}, "el": {"grc"}, "fa": {"tg"}}
 NOT_LANGUAGE = {"zxx"}  # numbers, symbols, code
 
@@ -46,7 +48,7 @@ def uncovered_language(sentences: list[str], covered: set[str]) -> tuple[str, fl
     outside: dict[str, int] = {}
     total = 0
     for text in sentences:
-        letters = sum(ch.isalpha() for ch in text)
+        letters = sum(ch.isalpha() or unicodedata.category(ch)[0] == "M" for ch in text)  # vowel signs count
         if letters < MIN_LETTERS:
             continue  # too short to identify
         total += letters
@@ -54,7 +56,7 @@ def uncovered_language(sentences: list[str], covered: set[str]) -> tuple[str, fl
         if sum(p for lang, p in ranked if lang in covered) < 0.5:
             top = next(lang for lang, _ in ranked if lang not in covered)
             outside[top] = outside.get(top, 0) + letters
-    if not total or sum(outside.values()) < 0.5 * total:
+    if total < MIN_SAMPLE_LETTERS or sum(outside.values()) < 0.5 * total:
         return None
     lang = max(outside, key=outside.get)
     return lang, sum(outside.values()) / total

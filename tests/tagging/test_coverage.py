@@ -16,21 +16,24 @@ COVERED = covered_codes(["en", "de", "fr", "ru", "hr"])
 
 
 def test_text_in_an_uncovered_language_is_flagged_and_covered_ones_are_not():
-    assert uncovered_language([ARABIC], COVERED)[0] == "ar"
+    assert uncovered_language([ARABIC] * 5, COVERED)[0] == "ar"
+    assert uncovered_language([ARABIC], COVERED) is None  # too little text to judge
     assert uncovered_language(MIXED, COVERED) is None  # each sentence is identified on its own
     assert uncovered_language(["Ovo je mala kuća na rubu grada i jako je lijepa ."], COVERED) is None  # sr/bs ~ hr
     assert uncovered_language(["12 34 56"], COVERED) is None  # nothing to identify
-    assert uncovered_language(MIXED + [ARABIC], COVERED) is None  # a minority is not the text
+    assert uncovered_language(MIXED * 2 + [ARABIC], COVERED) is None  # a minority is not the text
+    english = ["Visit https://example.com/a?b=1 or mail me@example.org .", "It costs 1,234.56 euros ."] * 4
+    assert uncovered_language(english, COVERED) is None  # the identifier calls this Nigerian Pidgin
 
 
 def test_the_check_warns_once():
     check = CoverageCheck(["en"], "in.txt")
     with pytest.warns(CoverageWarning, match=r"in\.txt: 100% of the text looks like .*'ar'"):
-        check.feed([ARABIC.split()])
+        check.feed([ARABIC.split()] * 5)
         check.finish()
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        check.feed([ARABIC.split()])
+        check.feed([ARABIC.split()] * 5)
         check.finish()  # decided already: silent
     assert CoverageCheck(None).done  # a model that lists no languages is not checked
 
@@ -39,7 +42,7 @@ def test_the_cli_says_it_in_one_line(tmp_path, capsys):
     from polytag.cli import main  # noqa: PLC0415
 
     path = tmp_path / "ar.txt"
-    path.write_text(ARABIC + "\n", encoding="utf-8")
+    path.write_text((ARABIC + "\n") * 6, encoding="utf-8")
     assert main(["tag", str(path)]) == 0
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith(f"polytag: warning: {path}: 100% of the text")
@@ -55,6 +58,6 @@ def test_a_model_of_languages_the_identifier_does_not_know_is_not_checked():
     check = CoverageCheck(["xx", "yy"])
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        check.feed([ARABIC.split()])
+        check.feed([ARABIC.split()] * 5)
         check.finish()
     assert check.done and check.verdict is None

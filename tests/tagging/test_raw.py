@@ -138,3 +138,15 @@ def test_evaluate_raw_scores_with_the_conll_2018_alignment(tmp_path, raw_model, 
     assert result["files"]["gold"]["Tokens"] == round(100 * direct["Tokens"].f1, 2)
     assert result["files"]["gold"]["UPOS"] == round(100 * direct["UPOS"].f1, 2)
     assert main(["evaluate", "--raw", str(gold), "--text", str(text), "--model", str(raw_model)]) == 0
+
+
+def test_the_shipped_segmenter_keeps_urls_addresses_numbers_and_emoji_whole():
+    import polytag  # noqa: PLC0415
+
+    tagger = polytag.load(threads=1)
+    text = ("Visit https://example.com/a?b=1 or mail me@example.org. It costs 1,234.56 euros.\r\n"
+            "Line two 👩\u200d👩\u200d👧 ok.")
+    forms = [t["form"] for s in tagger(text) for t in s["tokens"]]
+    for whole in ("https://example.com/a?b=1", "me@example.org", "1,234.56", "👩\u200d👩\u200d👧"):
+        assert whole in forms
+    assert len(tagger(text)) == 3  # two sentences on line one, one on line two
