@@ -196,26 +196,12 @@ class TagService:
         return result
 
     async def tag_raw(self, text: str, x_second_best: bool) -> dict:
-        from .tagging.raw import raw_sentences  # noqa: PLC0415
+        from .tagging.raw import nested, segment_text  # noqa: PLC0415
 
-        def segment():
-            try:
-                return list(raw_sentences(self.tagger.segmenter, [text], "request"))
-            except InputError as err:
-                if "empty input" in str(err):
-                    return []
-                raise
-
-        sentences = await asyncio.get_running_loop().run_in_executor(None, segment)
+        sentences = await asyncio.get_running_loop().run_in_executor(
+            None, segment_text, self.tagger.segmenter, text, "request")
         upos, feats = await self.run([s.words for s in sentences], x_second_best)
-        out = []
-        for sentence, us, fs in zip(sentences, upos, feats):
-            tags = iter(zip(sentence.words, us, fs))
-            tokens = [{**{k: t[k] for k in ("form", "start", "end", "space_after")},
-                       "words": [dict(zip(("form", "upos", "feats"), next(tags))) for _ in t["words"]]}
-                      for t in sentence.meta["tokens"]]
-            out.append({"text": sentence.meta["text"], "tokens": tokens})
-        return {"sentences": out}
+        return {"sentences": [nested(s, u, f) for s, u, f in zip(sentences, upos, feats)]}
 
 
 def build_app(config: ServerConfig) -> FastAPI:

@@ -20,7 +20,7 @@ from typing import Iterable, Iterator
 from ..core.conllu_io import Sentence, format_conllu, open_binary
 from ..core.errors import InputError
 from ..core.evaluate import file_keys
-from ..core.segmentation import RawSentence, raw_text, read_gold_sentences
+from ..core.segmentation import RawSentence, raw_text, read_gold_sentences, text_chunks
 from ..core.ud_eval import evaluate, load_conllu, load_conllu_file
 
 SEGMENTER_DIR = "segmenter"
@@ -134,21 +134,27 @@ def read_raw(path: str | Path, segmenter, name: str | None = None) -> Iterator[S
     return raw_sentences(segmenter, read_text_chunks(path, name), name)
 
 
+def segment_text(segmenter, text: str, name: str = "<text>") -> list[Sentence]:
+    """The sentences of a text held in memory; [] for empty or blank text."""
+    if not text.strip():
+        return []
+    return list(raw_sentences(segmenter, text_chunks(text, CHUNK_BYTES), name))
+
+
+def nested(sentence: Sentence, upos: list[str], feats: list[str]) -> dict:
+    """One tagged raw-text sentence as {"text", "tokens": [{"form", "start", "end", "space_after",
+    "words": [{"form", "upos", "feats"}]}]} (the API's and the server's shape)."""
+    tags = iter(zip(sentence.words, upos, feats))
+    tokens = [{**{k: t[k] for k in ("form", "start", "end", "space_after")},
+               "words": [dict(zip(("form", "upos", "feats"), next(tags))) for _ in t["words"]]}
+              for t in sentence.meta["tokens"]]
+    return {"text": sentence.meta["text"], "tokens": tokens}
+
+
 def tag_text(tagger, segmenter, text: str, x_second_best: bool = False) -> list[dict]:
     """Raw text -> sentences -> tokens (with character offsets into `text`) -> words."""
-    chunks = (text[i : i + CHUNK_BYTES] for i in range(0, len(text), CHUNK_BYTES))
-    out = []
-    try:
-        sentences = list(raw_sentences(segmenter, chunks, "<text>"))
-    except InputError:
-        return []  # empty or blank text: no sentences
-    for sentence, upos, feats in tagger.tag_stream(sentences, x_second_best):
-        tags = iter(zip(sentence.words, upos, feats))
-        tokens = [{**{k: t[k] for k in ("form", "start", "end", "space_after")},
-                   "words": [dict(zip(("form", "upos", "feats"), next(tags))) for _ in t["words"]]}
-                  for t in sentence.meta["tokens"]]
-        out.append({"text": sentence.meta["text"], "tokens": tokens})
-    return out
+    sentences = segment_text(segmenter, text)
+    return [nested(s, u, f) for s, u, f in tagger.tag_stream(sentences, x_second_best)]
 
 
 RAW_METRICS = ("Tokens", "Sentences", "Words", "UPOS", "UFeats")
@@ -167,8 +173,7 @@ def evaluate_raw(tagger, segmenter, gold_paths: list[str | Path], text_paths: li
             sentences = read_raw(text_paths[i], segmenter)
         else:
             text = raw_text(read_gold_sentences(gold_path))
-            chunks = (text[j : j + CHUNK_BYTES] for j in range(0, len(text), CHUNK_BYTES))
-            sentences = raw_sentences(segmenter, chunks, str(gold_path))
+            sentences = raw_sentences(segmenter, text_chunks(text, CHUNK_BYTES), str(gold_path))
         system = "".join(format_conllu(s, u, f) for s, u, f in tagger.tag_stream(sentences, x_second_best))
         scores = evaluate(load_conllu_file(gold_path), load_conllu(system.splitlines(), f"system output for {key}"))
         files[key] = {m: round(100 * scores[m].f1, 2) for m in RAW_METRICS}
