@@ -18,20 +18,29 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import polytag  # noqa: E402
-from polytag.core.conllu_io import read_conllu  # noqa: E402
+from polytag.core.conllu_io import (
+    open_text,  # noqa: E402
+    read_conllu,  # noqa: E402
+)
 from polytag.core.evaluate import score  # noqa: E402
 
 PEERS = ("en_ewt", "fr_sequoia", "el_gdt", "tr_imst", "hu_szeged", "ko_gsd", "lt_hse", "be_hse", "ta_ttb", "mr_ufal")
 
 
 def load_text(path: Path) -> str:
-    import lzma  # noqa: PLC0415
-
-    return lzma.open(path, "rt", encoding="utf-8").read() if path.suffix == ".xz" else path.read_text("utf-8")
+    with open_text(path) as f:  # plain, .gz or .xz
+        return f.read()
 
 
 def train_udpipe(train: Path, dev: Path, options: str, cache: Path):
-    from ufal.udpipe import InputFormat, Model, ProcessingError, Sentence, Sentences, Trainer  # noqa: PLC0415
+    from ufal.udpipe import (  # noqa: PLC0415
+        InputFormat,
+        Model,
+        ProcessingError,
+        Sentence,
+        Sentences,
+        Trainer,
+    )
 
     path = cache / f"{train.name.split('-ud-')[0]}.udpipe"
     if not path.exists():

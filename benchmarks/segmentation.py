@@ -23,6 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import polytag  # noqa: E402
+from polytag.core.conllu_io import open_text  # noqa: E402
 from polytag.core.segmentation import raw_text, read_gold_sentences  # noqa: E402
 from polytag.core.ud_eval import evaluate, load_conllu, load_conllu_file  # noqa: E402
 from polytag.tagging.raw import load_segmenter, raw_sentences  # noqa: E402
@@ -41,7 +42,14 @@ def polytag_conllu(segmenter, text: str) -> str:
 
 
 def udpipe_model(train: Path, dev: Path, cache: Path, epochs: int):
-    from ufal.udpipe import InputFormat, Model, ProcessingError, Sentence, Sentences, Trainer  # noqa: PLC0415
+    from ufal.udpipe import (  # noqa: PLC0415
+        InputFormat,
+        Model,
+        ProcessingError,
+        Sentence,
+        Sentences,
+        Trainer,
+    )
 
     path = cache / f"{train.name.split('-ud-')[0]}.udpipe"
     if not path.exists():
@@ -65,9 +73,8 @@ def udpipe_model(train: Path, dev: Path, cache: Path, epochs: int):
 
 
 def load_text(path: Path) -> str:
-    import lzma  # noqa: PLC0415
-
-    return lzma.open(path, "rt", encoding="utf-8").read() if path.suffix == ".xz" else path.read_text("utf-8")
+    with open_text(path) as f:  # plain, .gz or .xz
+        return f.read()
 
 
 def udpipe_conllu(model, text: str) -> str:
