@@ -4,8 +4,10 @@ against polytag, both tagging the dev file's gold tokens: UPOS and UFeats per tr
     pip install ufal.udpipe==1.4.0.1
     python benchmarks/peers.py ../shared/ud --treebanks lt_hse,be_hse,ta_ttb,mr_ufal --json docs/results/peers.json
 
-UDPipe trains one tagger per treebank (its default MorphoDiTa tagger options, `--tagger` to
-change them; dev as heldout), cached in runs/udpipe-tagger/<treebank>.udpipe.
+UDPipe trains one tagger per treebank with the MorphoDiTa tagger options its UD 2.x models were
+trained with (UDPIPE_TAGGER below; only the tagging model, as lemmas are not scored; `--tagger` to
+change them; dev as heldout), cached in runs/udpipe-tagger/<treebank>.udpipe. Each treebank's row is
+written to --json as soon as it is measured, and a rerun skips rows already there.
 """
 
 from __future__ import annotations
@@ -24,7 +26,11 @@ from polytag.core.conllu_io import (
 )
 from polytag.core.evaluate import score  # noqa: E402
 
-PEERS = ("en_ewt", "fr_sequoia", "el_gdt", "tr_imst", "hu_szeged", "ko_gsd", "lt_hse", "be_hse", "ta_ttb", "mr_ufal")
+# The tagger half of UDPipe 1's reproducible UD 2.x training options (models 1 of 2: UPOS, XPOS, FEATS).
+UDPIPE_TAGGER = ("models=1;templates_1=tagger;guesser_suffix_rules_1=8;guesser_enrich_dictionary_1=6;"
+                 "guesser_prefixes_max_1=0;use_lemma_1=0;use_xpostag_1=1;use_feats_1=1;provide_lemma_1=0;"
+                 "provide_xpostag_1=1;provide_feats_1=1;prune_features_1=0")
+PEERS = ("lt_hse", "be_hse", "mr_ufal", "ta_ttb", "hu_szeged", "tr_imst", "el_gdt", "ko_gsd", "fr_sequoia", "en_ewt")
 
 
 def load_text(path: Path) -> str:
@@ -76,13 +82,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data", help="treebank folder (<id>/<id>-ud-{train,dev}.conllu.xz)")
     parser.add_argument("--treebanks", default=",".join(PEERS))
-    parser.add_argument("--tagger", default="", help="UDPipe tagger options (default: its defaults)")
+    parser.add_argument("--tagger", default=UDPIPE_TAGGER, help="UDPipe tagger options")
     parser.add_argument("--model", default=str(polytag.DEFAULT_MODEL))
     parser.add_argument("--json")
     args = parser.parse_args()
     tagger = polytag.load(args.model)
-    rows = {}
+    done = json.loads(Path(args.json).read_text(encoding="utf-8")) if args.json and Path(args.json).exists() else {}
+    rows = done.get("treebanks", {}) if done.get("udpipe_tagger_options") == args.tagger else {}
     for tb in args.treebanks.split(","):
+        if tb in rows:
+            continue
         dev = Path(args.data) / tb / f"{tb}-ud-dev.conllu.xz"
         gold = list(read_conllu(dev))
         upos, feats = tagger.predict([s.words for s in gold])
@@ -92,10 +101,10 @@ def main() -> None:
         row["udpipe1"] = {**score(gold, *udpipe_tags(model, dev)), "train_and_tag_s": round(time.perf_counter() - start)}
         rows[tb] = row
         print(tb, json.dumps(row), flush=True)
-    result = {"treebanks": rows, "udpipe_tagger_options": args.tagger or "(defaults)",
-              "note": "dev, gold tokens, UDPipe 1 trained here on the same train split"}
-    if args.json:
-        Path(args.json).write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+        result = {"treebanks": rows, "udpipe_tagger_options": args.tagger,
+                  "note": "dev, gold tokens, UDPipe 1 trained here on the same train split"}
+        if args.json:
+            Path(args.json).write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -19,7 +19,8 @@ from .core.folder import check_folder
 
 # numeric options whose range is not "at least 1" (whole numbers) or "above 0" (decimals)
 RANGES = {"seed": (0, None), "word_chars": (0, None), "min_chars": (0, None), "weight_decay": (0, None),
-          "dropout": (0, 1), "wordpiece_dropout": (0, 1), "warmup": (0, 1), "mask_prob": (0, 1)}
+          "dropout": (0, 1), "wordpiece_dropout": (0, 1), "warmup": (0, 1), "mask_prob": (0, 1),
+          "batch_wait_ms": (0, None)}
 
 
 def _number(kind: type, name: str):
@@ -270,7 +271,9 @@ def _add_serve_command(sub) -> None:
     p.add_argument("--max-body-bytes", type=int, default=2_000_000, help="larger requests get 413")
     p.add_argument("--max-words", type=int, default=20_000, help="words per request; more get 413")
     p.add_argument("--max-queue-words", type=int, default=200_000, help="words waiting; more get 429")
-    p.add_argument("--batch-wait-ms", type=float, default=5.0, help="longest wait for other requests to batch with")
+    p.add_argument("--batch-wait-ms", type=float, default=2.0,
+                   help="longest wait for other requests to batch with, from a request's arrival (0: none; "
+                        "requests that arrive while the model is busy are batched anyway)")
     p.add_argument("--max-batch-words", type=int, default=8192)
     p.add_argument("--deadline-s", type=float, default=30.0, help="per request; later answers are 504")
     p.add_argument("--drain-s", type=float, default=0.5, help="after SIGTERM, answer 503 at least this long")

@@ -16,7 +16,7 @@ import sys
 import warnings
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -50,6 +50,8 @@ class TrainConfig:
     seed: int = 1
     quantize: bool = False  # int8 dynamic quantisation of the exported graph
     resume: bool = True
+    upweight: dict[str, float] = field(default_factory=dict)  # treebank -> extra sampling weight
+    init: str | None = None  # start from these net weights (a segmenter checkpoint file)
 
 
 @dataclass
@@ -143,7 +145,7 @@ class BatchSampler:
     def __init__(self, treebanks: list[TreebankArrays], config: TrainConfig, seed=None):
         self.treebanks, self.config = treebanks, config
         sizes = np.array([len(t.labels) for t in treebanks], dtype=np.float64)
-        weights = sizes**config.sample_power
+        weights = sizes**config.sample_power * np.array([config.upweight.get(t.name, 1.0) for t in treebanks])
         self.p = weights / weights.sum()
         self.rng = np.random.default_rng(config.seed if seed is None else seed)
 
@@ -262,12 +264,37 @@ def train_segmenter(
     if resume:
         task.load_checkpoint_model(run / CHECKPOINT_DIR)
         log(f"resumed from {run / CHECKPOINT_DIR}")
+    elif config.init:
+        task.model.load_state_dict(initial_weights(Path(config.init)))
+        log(f"started from the weights in {config.init}")
     loop.run(resume=resume)
     if task.best_state is not None:
         task.model.load_state_dict(task.best_state)
     folder = export_segmenter(task.model, model_config, lexicon, out_dir / FOLDER, config.quantize)
     log(f"exported {folder} (best dev tokens+words+sentences {loop.state.get('best', -1.0):.2f})")
     return folder
+
+
+def initial_weights(path: Path) -> dict:
+    """Net weights from a segmenter checkpoint file: this loop's segmenter_net.pt or an earlier
+    run's checkpoint (its best weights where it kept them)."""
+    try:
+        saved = torch.load(path, weights_only=False, map_location="cpu")
+    except (OSError, RuntimeError, EOFError) as err:
+        raise InputError(f"{path}: not a segmenter checkpoint ({err})") from None
+    best = saved.get("best") or saved.get("state", {}).get("best_state")
+    if not isinstance(best, dict):
+        best = saved.get("net")
+    if not isinstance(best, dict):
+        raise InputError(f"{path}: not a segmenter checkpoint (no net weights)")
+    return best
+
+
+def _weights(spec: str) -> dict[str, float]:
+    try:
+        return {name: float(w) for name, w in (item.split("=") for item in spec.split(",") if item)}
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected TREEBANK=WEIGHT[,...], got {spec!r}") from None
 
 
 def export_segmenter(
@@ -305,8 +332,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--minutes", type=float, default=25.0)
     parser.add_argument("--channels", type=int, default=seg.SegmenterConfig.channels)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--lr", type=float, default=TrainConfig.lr)
     parser.add_argument("--quantize", action="store_true")
     parser.add_argument("--no-resume", action="store_true")
+    parser.add_argument("--init", help="start from the net weights of this segmenter checkpoint file")
+    parser.add_argument("--upweight", type=_weights, default={},
+                        help="sample these treebanks more, e.g. vi_vtb=3,en_ewt=1.5")
     parser.add_argument("--lexicon-only", action="store_true",
                         help="only relearn OUT/segmenter/mwt.json from the train splits")
     args = parser.parse_args(argv)
@@ -315,7 +346,8 @@ def main(argv: list[str] | None = None) -> int:
         (args.out_dir / FOLDER).mkdir(parents=True, exist_ok=True)
         lexicon.save(args.out_dir / FOLDER / MWT_NAME)
         return 0
-    config = TrainConfig(threads=args.threads, quantize=args.quantize, resume=not args.no_resume)
+    config = TrainConfig(threads=args.threads, quantize=args.quantize, resume=not args.no_resume, lr=args.lr,
+                         init=args.init, upweight=args.upweight)
     model_config = seg.SegmenterConfig(channels=args.channels)
     try:
         train_segmenter(args.ud_dir, args.out_dir, args.minutes, config, model_config,
