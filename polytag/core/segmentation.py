@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import lzma
+import re
 import unicodedata
 from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator
@@ -369,6 +370,13 @@ class MwtLexicon:
     suffixes: dict[str, list] = field(default_factory=dict)
     prefixes: dict[str, list] = field(default_factory=dict)
     cues: dict[str, str] = field(default_factory=dict)  # word -> language
+    # "a b" (two word-character runs, lowercased) -> [times one token, times seen]: spaces inside
+    # tokens (Vietnamese 'hàng xóm', French '100 000'), decided from the train splits where seen
+    joins: dict[str, list[int]] = field(default_factory=dict)
+    # surface -> [times a multiword token, times a token] in the train splits (all languages)
+    counts: dict[str, list[int]] = field(default_factory=dict)
+
+    SURE = 0.9  # a surface that is an MWT this often (or 1 - this rarely) overrides the network
 
     @classmethod
     def learn(
@@ -394,13 +402,25 @@ class MwtLexicon:
         lexicon = cls(suffixes=_rules(suffixes, min_rule_types),
                       prefixes=_rules(prefixes, min_rule_types),
                       cues=_language_cues(word_counts or {}))  # fmt: skip
+        tokens: Counter = sum((word_counts or {}).values(), Counter())
         for low, per_language in analyses.items():
             total = sum(per_language.values(), Counter())
             lexicon.entries[low] = list(total.most_common(1)[0][0])
+            if tokens[low]:
+                lexicon.counts[low] = [sum(total.values()), max(tokens[low], sum(total.values()))]
             choices = {lang: list(c.most_common(1)[0][0]) for lang, c in per_language.items()}
             if len({tuple(w) for w in choices.values()}) > 1:
                 lexicon.by_language[low] = choices
         return lexicon
+
+    def is_mwt(self, surface: str, predicted: bool) -> bool:
+        """The network's decision, unless the train splits nearly always (or nearly never)
+        split this surface: memorised tokens (Turkish 'yoktu') are kept."""
+        counts = self.counts.get(surface.lower())
+        if counts is None:
+            return predicted
+        rate = counts[0] / counts[1]
+        return True if rate >= self.SURE else False if rate <= 1 - self.SURE else predicted
 
     def expand(self, surface: str, language: str | None = None) -> list[str]:
         """The syntactic words of a token predicted to be a multiword token."""
@@ -430,7 +450,9 @@ class MwtLexicon:
     def load(cls, path: Path) -> MwtLexicon:
         try:
             raw = json.loads(path.read_text(encoding="utf-8"))
-            lexicon = cls(**{f.name: dict(raw[f.name]) for f in fields(cls)})
+            optional = {"joins", "counts"}  # files written before they were learned
+            lexicon = cls(**{f.name: dict(raw[f.name] if f.name not in optional else raw.get(f.name, {}))
+                             for f in fields(cls)})  # fmt: skip
             for rules in (lexicon.suffixes, lexicon.prefixes):
                 for cut, rule in rules.items():
                     if not isinstance(rule, list) or len(rule) not in (2, 3):
@@ -439,6 +461,52 @@ class MwtLexicon:
         except (json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
             raise InputError(f"{path}: not an MWT lexicon ({err})") from None
         return lexicon
+
+
+_PAIR = re.compile(r"(\w+) (?=(\w+))")  # two runs of word characters around one space
+
+
+def _space_pairs(text: str) -> Iterator[tuple[int, str, int]]:
+    """(position of the space, "a b" lowercased, end of b) for word-character runs a and b
+    around a single space (punctuation next to them is not part of the pair)."""
+    for match in _PAIR.finditer(text):
+        yield match.end(1), f"{match.group(1).lower()} {match.group(2).lower()}", match.end(2)
+
+
+def learn_joins(paragraphs: list[GoldParagraph], min_joined: int = 1) -> dict[str, list[int]]:
+    """Pairs of runs that the gold data joins into one token at least `min_joined` times, each
+    with [times joined, times seen adjacent]."""
+    joined: Counter = Counter()
+    for paragraph in paragraphs:
+        if (paragraph.labels == JOIN_SPACE).any():
+            for at, key, _ in _space_pairs(paragraph.text):
+                if paragraph.labels[at] == JOIN_SPACE:
+                    joined[key] += 1
+    seen: Counter = Counter()
+    for paragraph in paragraphs:
+        for _, key, _ in _space_pairs(paragraph.text):
+            if key in joined:
+                seen[key] += 1
+    return {key: [n, seen[key]] for key, n in sorted(joined.items()) if n >= min_joined}
+
+
+def apply_joins(text: str, labels: np.ndarray, joins: dict[str, list[int]], final: bool) -> np.ndarray:
+    """Labels with the space between two runs decided by the join lexicon where it knows the
+    pair (joined in at least half of its uses), the network's label elsewhere."""
+    if not joins:
+        return labels
+    labels = labels.copy()
+    for at, key, end in _space_pairs(text):
+        counts = joins.get(key)
+        if counts is None or (end == len(text) and not final):
+            continue  # unknown pair, or the second run may still grow
+        if 2 * counts[0] >= counts[1]:
+            labels[at] = JOIN_SPACE
+            if labels[at - 1] == TOKEN_END:
+                labels[at - 1] = CONTINUE
+        elif labels[at] == JOIN_SPACE:
+            labels[at] = CONTINUE
+    return labels
 
 
 def _rules(rules: dict[str, Counter], min_types: int) -> dict[str, list]:
@@ -539,6 +607,7 @@ def decode_region(
 ) -> Decoded:
     """Sentences of `text` (offsets + base); when not `final`, only the complete ones."""
     space = is_space(text)
+    labels = apply_joins(text, labels, expander.lexicon.joins, final)
     starts, ends = find_tokens(text, labels, space, final, config.max_token_chars)
     open_start = int(starts[len(ends)]) if len(starts) > len(ends) else len(text)
     starts, ends = _strip_joined_spaces(text, starts[: len(ends)], ends)
@@ -596,7 +665,8 @@ def _make_sentence(text, labels, starts, ends, first, stop, base, expander) -> R
     for s, e in zip(starts[first:stop].tolist(), ends[first:stop].tolist()):
         form = text[s:e]
         space_after = e >= len(text) or text[e].isspace()
-        words = expander.expand(form) if _MWT_ENDS[int(labels[e - 1])] else [form]
+        mwt = expander.lexicon.is_mwt(form, bool(_MWT_ENDS[int(labels[e - 1])]))
+        words = expander.expand(form) if mwt else [form]
         tokens.append(RawToken(form, s + base, e + base, space_after, words))
     expander.observe(tokens)
     start, end = tokens[0].start, tokens[-1].end

@@ -58,6 +58,7 @@ class Task:
     model: torch.nn.Module
     main = True  # this process writes logs, checkpoints and models (False on other DDP ranks)
     autocast = False  # bf16 autocast (on GPU)
+    open_ended = False  # epochs without end: only the time budget stops it (progress shown in minutes)
 
     def parameter_groups(self) -> list[tuple[list, float]]:
         """(parameters, lr scale) pairs; frozen parameters (requires_grad False) are left out."""
@@ -257,7 +258,8 @@ class Loop:
             state["loss"] = {k: round(v / self.count, 4) for k, v in self.running.items()}
             self.log({"step": state["step"], "epoch": state["epoch"] + 1, **state["loss"],
                       "lr": self.optimizer.param_groups[0]["lr"], "seconds": self.elapsed()})
-            bar.set_postfix(loss=f"{state['loss']['loss']:.3f}")
+            minutes = {"min": f"{self.elapsed() / 60:.1f}/{s.max_minutes:g}"} if s.max_minutes else {}
+            bar.set_postfix(loss=f"{state['loss']['loss']:.3f}", **minutes)
             self.running, self.count = {}, 0
         if state["step"] % s.checkpoint_every == 0:
             self.save_checkpoint()
@@ -270,18 +272,19 @@ class Loop:
             state = self.state
         self.started = time.time() - state["seconds"]
         task.model.train()
-        bar = tqdm(total=self.total_steps, initial=state["step"], desc=task.name, unit="step", mininterval=5,
-                   disable=not task.main)
+        open_ended = task.open_ended and s.max_minutes
+        bar = tqdm(total=None if open_ended else self.total_steps, initial=state["step"], desc=task.name,
+                   unit="step", mininterval=5, disable=not task.main)
         stopped = state["step"] > 0 and self.budget_used() >= 1.0  # a resumed run whose budget is spent
         while not stopped and state["epoch"] < s.epochs:
-            bar.set_description(f"{task.name} epoch {state['epoch'] + 1}/{s.epochs}")
+            bar.set_description(f"{task.name} epoch {state['epoch'] + 1}" + ("" if open_ended else f"/{s.epochs}"))
             stopped = self.run_epoch(bar)
             if not stopped:
                 state["epoch"] += 1
                 state["batch"] = 0
                 if state["epoch_steps"] is None:
                     state["epoch_steps"] = state["step"]  # now exact: the schedule uses it
-                    bar.total = self.total_steps
+                    bar.total = None if open_ended else self.total_steps
             task.after_epoch(state["epoch"] + (1 if stopped else 0), self)
             task.model.train()
             self.save_checkpoint()

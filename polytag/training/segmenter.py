@@ -78,10 +78,11 @@ def treebank_files(ud_dir: Path, split: str) -> list[Path]:
     return files
 
 
-def joined_paragraphs(sentences: list[seg.GoldSentence], max_chars: int | None = None):
+def joined_paragraphs(sentences: list[seg.GoldSentence], max_chars: int | None = None,
+                      paragraphs: list[seg.GoldParagraph] | None = None):
     """(text, labels) of paragraphs joined by '\\n\\n', at most max_chars (whole paragraphs)."""
     texts, labels, size = [], [], 0
-    for paragraph in seg.gold_paragraphs(sentences):
+    for paragraph in paragraphs if paragraphs is not None else seg.gold_paragraphs(sentences):
         if texts:
             texts.append("\n\n")
             labels.append(np.zeros(2, np.uint8))
@@ -99,20 +100,25 @@ def language_of(treebank: str) -> str:
 
 def load_training_data(ud_dir: Path, n_buckets: int, log: Callable[[str], None]):
     """Per-treebank feature arrays and the MWT lexicon learned from all train splits."""
-    treebanks, pairs, word_counts = [], [], defaultdict(Counter)
+    treebanks, pairs, word_counts, all_paragraphs = [], [], defaultdict(Counter), []
     for path in treebank_files(ud_dir, "train"):
         sentences = seg.read_gold_sentences(path)
         language = language_of(path.parent.name)
         pairs.extend((form, words, language) for form, words in seg.mwt_pairs(sentences))
         word_counts[language].update(t.form.lower() for s in sentences for t in s.tokens)
-        text, labels = joined_paragraphs(sentences)
+        paragraphs = seg.gold_paragraphs(sentences)
+        all_paragraphs.extend(paragraphs)
+        text, labels = joined_paragraphs(sentences, paragraphs=paragraphs)
         char_ids, cat_ids, _ = seg.featurize(text, n_buckets)
         name = path.parent.name
         treebanks.append(TreebankArrays(name, char_ids.astype(np.int32),
                                         cat_ids.astype(np.int8), labels))  # fmt: skip
     log(f"{len(treebanks)} treebanks, {sum(len(t.labels) for t in treebanks):,} characters, "
         f"{len(pairs):,} multiword tokens")  # fmt: skip
-    return treebanks, seg.MwtLexicon.learn(pairs, word_counts)
+    lexicon = seg.MwtLexicon.learn(pairs, word_counts)
+    lexicon.joins = seg.learn_joins(all_paragraphs)
+    log(f"{len(lexicon.joins):,} pairs of runs the train splits join into one token")
+    return treebanks, lexicon
 
 
 def load_dev_sets(ud_dir: Path, max_chars: int | None) -> list[DevSet]:
@@ -197,6 +203,7 @@ class SegmenterTask(Task):
     batches (the data are crops drawn without end), after which the dev sets pick the best net."""
 
     name = "segmenter"
+    open_ended = True
 
     def __init__(self, treebanks, lexicon, dev_sets, config: TrainConfig, model_config: seg.SegmenterConfig,
                  log: Callable[[str], None]):

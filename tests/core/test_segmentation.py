@@ -69,6 +69,36 @@ def test_decoding_gold_labels_gives_back_the_gold_segmentation():
     assert decoded.sentences[1].tokens[0].form == "Hà Nội"
 
 
+def test_join_lexicon_counts_spaces_inside_tokens_and_decides_the_pairs_it_knows():
+    paragraphs = seg.gold_paragraphs(gold_sentences())
+    assert seg.learn_joins(paragraphs) == {"hà nội": [1, 1]}
+    joins = {"hà nội": [3, 4], "nội rồi": [1, 5]}
+    text = "Hà Nội rồi Hà Nội"
+    network = np.zeros(len(text), np.uint8)
+    network[[1, 5, 9]] = seg.TOKEN_END  # the network splits every run ...
+    network[6] = seg.JOIN_SPACE  # ... but joins 'Nội rồi'
+    labels = seg.apply_joins(text, network, joins, final=True)
+    assert network[1] == seg.TOKEN_END  # the caller's labels are not changed
+    expander = seg.MwtLexicon(joins=joins).expander()
+    decoded = seg.decode_region(text, network, 0, True, expander, seg.SegmenterConfig())
+    assert [t.form for t in decoded.sentences[0].tokens] == ["Hà Nội", "rồi", "Hà Nội"]
+    assert labels[2] == seg.JOIN_SPACE and labels[6] == seg.CONTINUE
+    # the last pair is left to the network while its second run may still grow
+    assert seg.apply_joins(text, network, joins, final=False)[13] == seg.CONTINUE
+
+
+def test_surfaces_nearly_always_split_in_training_override_the_network():
+    pairs = [("yoktu", ["yok", "tu"], "tr")] * 3 + [("des", ["de", "les"], "fr")] * 2
+    counts = {"tr": Counter({"yoktu": 3}), "fr": Counter({"des": 10})}
+    lexicon = seg.MwtLexicon.learn(pairs, counts, min_rule_types=1)
+    assert lexicon.counts == {"yoktu": [3, 3], "des": [2, 10]}
+    assert lexicon.is_mwt("Yoktu", predicted=False)  # always split in training
+    assert lexicon.is_mwt("des", predicted=True) and not lexicon.is_mwt("des", predicted=False)  # ambiguous
+    assert not lexicon.is_mwt("unseen", predicted=False) and lexicon.is_mwt("unseen", predicted=True)
+    lexicon.counts["des"] = [1, 50]
+    assert not lexicon.is_mwt("des", predicted=True)  # nearly never split
+
+
 def test_bad_conllu_line_is_a_one_line_input_error():
     with pytest.raises(InputError, match=r"bad\.conllu:2: expected 10 columns"):
         list(seg.parse_gold_sentences(io.StringIO("# text = a\n1\ta\n\n"), "bad.conllu"))
@@ -141,7 +171,7 @@ def punctuation_labels(char_ids: np.ndarray, cat_ids: np.ndarray) -> np.ndarray:
 
 
 def segment(text, predict=arbitrary_labels, chunks=None, config=SMALL):
-    lexicon = seg.MwtLexicon(entries={"du": ["de", "le"]})
+    lexicon = seg.MwtLexicon(entries={"du": ["de", "le"]}, joins={"du du": [2, 3], "du .": [1, 4]})
     return list(seg.segment_with(predict, config, lexicon, chunks or [text]))
 
 
