@@ -104,6 +104,30 @@ def tag_reference(model: str | None, threads: int, sentences: int = 5000) -> int
         return round(sentences * len(SENTENCE) / max(1e-6, best - startup))
 
 
+class RunningServer:
+    """`polytag serve` with these options on a free loopback port, stopped by SIGTERM on exit."""
+
+    def __init__(self, args, *options: str):
+        self.port = free_port()
+        command = [sys.executable, "-m", "polytag.cli", "serve", "--port", str(self.port),
+                   "--threads", str(args.threads), *options] + (["--model", args.model] if args.model else [])
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def __enter__(self) -> RunningServer:
+        for _ in range(600):
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        level(self.port, 1, 50, 10)  # warm up
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(timeout=60)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", help="model folder (default: the shipped model)")
@@ -113,32 +137,21 @@ def main() -> None:
     parser.add_argument("--batch-wait-ms", type=float, help="the server's --batch-wait-ms (default: its own)")
     parser.add_argument("--json")
     args = parser.parse_args()
-    port = free_port()
-    command = [sys.executable, "-m", "polytag.cli", "serve", "--port", str(port), "--threads", str(args.threads)]
-    command += ["--batch-wait-ms", str(args.batch_wait_ms)] if args.batch_wait_ms is not None else []
-    server = subprocess.Popen(command + (["--model", args.model] if args.model else []),
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        for _ in range(600):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
-        level(port, 1, 50, 10)  # warm up
+    options = ["--batch-wait-ms", str(args.batch_wait_ms)] if args.batch_wait_ms is not None else []
+    with RunningServer(args, *options) as server:
         rows = []
         for clients in (1, 8, 32):
-            rows.append(level(port, clients, args.requests, args.seconds))
-            rows[-1]["rss_mb_after"] = round(rss_mb(server.pid), 1)
+            rows.append(level(server.port, clients, args.requests, args.seconds))
+            rows[-1]["rss_mb_after"] = round(rss_mb(server.process.pid), 1)
         # memory growth: the same 32-client load again, once the model's buffers have seen its batches
-        before = rss_mb(server.pid)
-        level(port, 32, args.requests, args.seconds)
-        after = rss_mb(server.pid)
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=60)
+        before = rss_mb(server.process.pid)
+        level(server.port, 32, args.requests, args.seconds)
+        after = rss_mb(server.process.pid)
+    # what dynamic batching buys: the same server taking one request per model call
+    with RunningServer(args, *options, "--max-batch-words", "1") as server:
+        unbatched = [level(server.port, clients, args.requests, args.seconds) for clients in (8, 32)]
     reference = tag_reference(args.model, args.threads)
-    result = {"levels": rows, "rss_mb_before_repeat": round(before, 1),
+    result = {"levels": rows, "one_request_per_model_call": unbatched, "rss_mb_before_repeat": round(before, 1),
               "rss_mb_after_repeat": round(after, 1),
               "tag_words_per_s": reference, "share_at_32": round(rows[-1]["words_per_s"] / reference, 3),
               "batch_wait_ms": args.batch_wait_ms, "sentence_words": len(SENTENCE), "model_threads": args.threads,

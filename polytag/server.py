@@ -20,6 +20,7 @@ import io
 import json
 import threading
 import time
+import traceback
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
@@ -252,7 +253,29 @@ class TagService:
         return json_response({"sentences": [nested(s, u, f) for s, u, f in zip(sentences, upos, feats)]})
 
 
-def build_app(config: ServerConfig) -> FastAPI:
+class TagFastPath:
+    """POST /v1/tag without a query string goes straight to its handler: the framework's
+    exception, routing and dependency layers cost about as much per request as parsing the HTTP.
+    The route stays registered on the app (for the OpenAPI schema and query parameters)."""
+
+    def __init__(self, app, service: TagService):
+        self.app, self.service = app, service
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or scope["path"] != "/v1/tag" or scope["method"] != "POST" \
+                or scope["query_string"]:
+            return await self.app(scope, receive, send)
+        try:
+            response = await self.service.tag(Request(scope, receive))
+        except Exception:  # noqa: BLE001 - what the framework's error middleware would do
+            traceback.print_exc()
+            response = error(500, "internal error")
+        await response(scope, receive, send)
+
+
+def build_app(config: ServerConfig):
+    """The ASGI application: FastAPI for every route, the hot path of /v1/tag beside it, and the
+    accounting around both; its `.state` holds the draining flag and the in-flight count."""
     folder = Path(config.model) if config.model else DEFAULT_MODEL
     tagger = load(folder, threads=config.threads)
     metrics = Metrics()
@@ -268,15 +291,14 @@ def build_app(config: ServerConfig) -> FastAPI:
 
     app = FastAPI(title="polytag", version=__version__, summary="UPOS and UFeats tagging for 47 languages",
                   lifespan=lifespan)
-    app.state.polytag = state
 
     app.post("/v1/tag")(service.tag)
     app.get("/healthz")(lambda: {"status": "ok"})
     app.get("/v1/models")(lambda: model_info(folder, tagger))
     app.get("/metrics")(lambda: Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST))
-    app.add_middleware(Accounting, state=state, metrics=metrics,
-                       paths={"/v1/tag", "/v1/models", "/healthz", "/metrics", "/openapi.json", "/docs"})
-    return app
+    asgi = Accounting(TagFastPath(app, service), state, metrics,
+                      {"/v1/tag", "/v1/models", "/healthz", "/metrics", "/openapi.json", "/docs"})
+    return asgi
 
 
 class DrainingServer(uvicorn.Server):
@@ -303,7 +325,7 @@ def serve(config: ServerConfig) -> None:
     app = build_app(config)
     server = DrainingServer(uvicorn.Config(app, host=config.host, port=config.port, log_level="warning",
                                            timeout_graceful_shutdown=config.deadline_s),
-                            app.state.polytag, config.drain_s)
+                            app.state, config.drain_s)
     print(f"polytag: serving {config.model or DEFAULT_MODEL} on http://{config.host}:{config.port} "
           f"(settings: {json.dumps({k: v for k, v in asdict(config).items() if k != 'model'})})", flush=True)
     server.run()

@@ -250,13 +250,33 @@ def render_coverage(data: dict) -> str:
 
 
 def render_serve_load(data: dict) -> str:
-    rows = [[r["clients"], r["requests"], r["errors"], r["words_per_s"], r["p50_ms"], r["p95_ms"], r["p99_ms"]]
-            for r in data["levels"]]
-    return "\n".join(["## `polytag serve` under load (loopback, one 20-word sentence a request)", "",
-                      table(["clients", "requests", "errors", "words/s", "p50 ms", "p95 ms", "p99 ms"], rows), "",
-                      f"Server RSS {data['rss_mb_before']} MB before, {data['rss_mb_after']} MB after; model threads "
-                      f"{data['model_threads']} on {data['cpus']} CPUs.", "",
-                      "Measured with: `python benchmarks/serve_load.py --json docs/results/serve_load.json`", ""])
+    head = ["clients", "requests", "errors", "words/s", "p50 ms", "p95 ms", "p99 ms"]
+
+    def rows(levels: list) -> list:
+        return [[r["clients"], r["requests"], r["errors"], r["words_per_s"], r["p50_ms"], r["p95_ms"], r["p99_ms"]]
+                for r in levels]
+
+    unbatched = data.get("one_request_per_model_call")
+    lines = ["## `polytag serve` under load (loopback, one 20-word sentence a request)", "",
+             table(head, rows(data["levels"])), ""]
+    if "tag_words_per_s" in data:
+        lines += [f"`polytag tag` on the same sentences: {data['tag_words_per_s']:,} words/s; the server at 32 "
+                  f"clients: **{100 * data['share_at_32']:.0f}%** of it. Batching wait "
+                  f"{data['batch_wait_ms'] if data['batch_wait_ms'] is not None else 'default'} ms.", ""]
+    if unbatched:
+        lines += ["Without dynamic batching (`--max-batch-words 1`: one request per model call):", "",
+                  table(head, rows(unbatched)), ""]
+    if "rss_mb_before_repeat" in data:
+        lines += [f"Server RSS after each level: {', '.join(str(r.get('rss_mb_after')) for r in data['levels'])} MB "
+                  f"(ONNX Runtime's buffers grow to the largest batch seen); over a second 32-client run of "
+                  f"{data['levels'][-1]['requests']:,} requests: {data['rss_mb_before_repeat']} -> "
+                  f"{data['rss_mb_after_repeat']} MB. Model threads {data['model_threads']} on {data['cpus']} CPUs, "
+                  f"load generator on the same machine.", ""]
+    else:
+        lines += [f"Server RSS {data['rss_mb_before']} MB before, {data['rss_mb_after']} MB after.", ""]
+    command = data.get("command", "python benchmarks/serve_load.py --json docs/results/serve_load.json")
+    lines += [f"Measured with: `{command}` (other jobs paused)", ""]
+    return "\n".join(lines)
 
 
 def render_spacy_pipe(data: dict) -> str:

@@ -89,6 +89,16 @@ def test_endpoints(server, tiny_model_dir):
     status, body, headers = server.get("/metrics")
     assert status == 200 and 'polytag_requests_total{path="/v1/tag",status="200"}' in body
     assert "polytag_request_seconds_bucket" in body and "polytag_queue_words" in body
+    server.get("/no/such/path")
+    assert 'path="other",status="404"' in server.get("/metrics")[1]  # unknown paths: one label value
+
+
+def test_the_fast_path_and_the_framework_route_answer_alike(server):
+    body = json.dumps({"sentences": SENTENCES}).encode()
+    fast = server.request("POST", "/v1/tag", body)
+    routed = server.request("POST", "/v1/tag?x_second_best=false", body)  # a query string: FastAPI's route
+    assert fast[0] == routed[0] == 200 and json.loads(fast[1]) == json.loads(routed[1])
+    assert server.request("POST", "/v1/tag?x_second_best=maybe", body)[0] == 422
 
 
 def test_conllu_in_conllu_out(server):
