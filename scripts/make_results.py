@@ -349,10 +349,32 @@ def render_paper_comparison(data: dict) -> str:
                       ""])
 
 
+def render_peers(data: dict) -> str:
+    rows, wins, sums = [], [0, 0], [[0.0, 0.0], [0.0, 0.0]]
+    for tb, r in data["treebanks"].items():
+        ours, theirs = r["polytag"], r["udpipe1"]
+        rows.append([tb, ours["words"], f"{ours['upos']:.2f} / {ours['ufeats']:.2f}",
+                     f"{theirs['upos']:.2f} / {theirs['ufeats']:.2f}", theirs.get("train_and_tag_s", "-")])
+        for k, key in enumerate(("upos", "ufeats")):
+            wins[k] += ours[key] >= theirs[key]
+            sums[0][k] += ours[key]
+            sums[1][k] += theirs[key]
+    n = len(rows)
+    rows.append([f"**macro ({n})**", "", f"{sums[0][0] / n:.2f} / {sums[0][1] / n:.2f}",
+                 f"{sums[1][0] / n:.2f} / {sums[1][1] / n:.2f}", ""])
+    return "\n".join(["## Peers: UDPipe 1 trained here on the same train splits (dev, gold tokens, UPOS / UFeats)", "",
+                      f"{data['note']}; UDPipe tagger options `{data['udpipe_tagger_options']}`. polytag at or above "
+                      f"UDPipe 1 on {wins[0]} of {n} treebanks in UPOS and {wins[1]} of {n} in UFeats.", "",
+                      table(["treebank", "words", "polytag (shipped)", "UDPipe 1", "UDPipe train+tag s"], rows), "",
+                      "Measured with: `python benchmarks/peers.py ../shared/ud --json docs/results/peers.json` "
+                      "(rows are written as they finish; a rerun skips them)", ""])
+
+
 # file stem in docs/results/ -> renderer; sections appear in this order
 SECTIONS = {
     "default_model": render_default_model,
     "paper_comparison": render_paper_comparison,
+    "peers": render_peers,
     "raw_eval": render_raw_eval,
     "segmentation": render_segmentation,
     "raw_throughput": render_raw_throughput,

@@ -444,7 +444,10 @@ class MwtLexicon:
         return MwtExpander(self)
 
     def save(self, path: Path) -> None:
-        path.write_text(json.dumps(asdict(self), ensure_ascii=False, indent=0), encoding="utf-8")
+        # one line per top-level table, compact inside: the file ships in the model folder
+        tables = (f"{json.dumps(k)}:{json.dumps(v, ensure_ascii=False, separators=(',', ':'))}"
+                  for k, v in asdict(self).items())
+        path.write_text("{\n" + ",\n".join(tables) + "\n}\n", encoding="utf-8")
 
     @classmethod
     def load(cls, path: Path) -> MwtLexicon:
