@@ -344,7 +344,8 @@ def add_run_options(p) -> None:
     p.add_argument("--seed", type=int)
     p.add_argument("--device", choices=["auto", "cpu", "cuda"])
     p.add_argument("--threads", type=int)
-    p.add_argument("--resume", action="store_true", help="continue from OUTPUT/checkpoint")
+    p.add_argument("--resume", action="store_true", help="continue from OUTPUT/checkpoint with its saved options "
+                   "(--device, --threads, and a longer --epochs or --max-minutes may be given)")
 
 
 def _add_train_command(sub) -> None:

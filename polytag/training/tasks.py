@@ -34,7 +34,8 @@ TRANSFORMER_ONLY = ("word_pooling", "wordpiece_dropout", "word_chars", "freeze_e
 
 def train_config(values: dict, resume: bool) -> TrainConfig:
     """A TrainConfig from command-line values (None = not given), checked; on --resume, the run's
-    saved config, except for the machine it now runs on."""
+    saved config, except for the machine it now runs on and, when given, a longer budget
+    (--epochs, --max-minutes: the LR schedule then stretches to the new end)."""
     if values.get("arch") == "meta-lstm":
         from .meta_lstm import TRAIN_DEFAULTS  # noqa: PLC0415
 
@@ -55,5 +56,5 @@ def train_config(values: dict, resume: bool) -> TrainConfig:
     saved = Path(values["output"]) / "train_config.json"
     if resume and saved.exists():
         values = {**json.loads(saved.read_text(encoding="utf-8")),
-                  **{k: v for k, v in values.items() if k in ("output", "device", "threads")}}
+                  **{k: v for k, v in values.items() if k in ("output", "device", "threads", "epochs", "max_minutes")}}
     return TrainConfig.from_dict(values)
