@@ -2,7 +2,8 @@
 
     python scripts/ship_default_model.py runs/default ../shared/ud [--weights int8|fp16]
 
-1. copies the model folder into polytag/models/default, keeping only the morphology head the
+1. copies the model folder into polytag/models/default (with the source's segmenter/, else the
+   one shipped now), keeping only the morphology head the
    model decodes with (training picked it on dev), with int8 weights (one scale per row;
    `--weights fp16` to keep fp16);
 2. exports the int8 ONNX graph next to them (no fp32 copy: the shipped folder stays small);
@@ -21,6 +22,7 @@ import json
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -149,9 +151,17 @@ def main() -> int:
     n_params_trained = count_parameters(model)
     drop_unused_heads(model)
     n_params = count_parameters(model)
+    # the raw-text segmenter is trained apart: the source's if it has one, else the one shipped now
+    segmenter = source / "segmenter" if (source / "segmenter").is_dir() else DEST / "segmenter"
+    kept = None
+    if segmenter.is_dir():
+        kept = Path(tempfile.mkdtemp()) / "segmenter"
+        shutil.copytree(segmenter, kept)
     if DEST.exists():
         shutil.rmtree(DEST)
     save_model(DEST, model, tokenizer, labels, metadata, weights=args.weights)
+    if kept is not None:
+        shutil.copytree(kept, DEST / "segmenter")
     export = subprocess.run([sys.executable, "-m", "polytag.cli", "export", "--model", str(DEST), "--no-fp32-copy"],
                             capture_output=True, text=True)
     print("export:", "ok" if export.returncode == 0 else export.stderr.strip()[-500:], file=sys.stderr)

@@ -1,0 +1,112 @@
+"""Label unlabeled text with an ensemble: the shipped student and the e5 teacher tag the same
+words and their UPOS and FEATS-bundle probabilities are averaged (`--weight`: the teacher's
+share, chosen by `benchmarks/ensemble_check.py`). Writes one CoNLL-U pseudo-treebank per
+language, `OUT/<lang>_pseudo/<lang>_pseudo-ud-train.conllu`, to train a student on beside the UD
+train splits: distillation by the ensemble's decisions on whole words, as the student keeps its
+own vocabulary.
+
+    python scripts/ensemble_label.py ../shared/text runs/pseudo --teacher runs/teacher_l6 --per-language 2000
+
+Sentences under 10 characters are dropped (as the paper's transfer set); a language's first
+`--per-language` remaining lines, in a seeded random order, are segmented by the student's own
+segmenter. A finished language is skipped on a rerun (files are written whole, then renamed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import lzma
+import random
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import polytag  # noqa: E402
+from polytag.core.conllu_io import format_conllu  # noqa: E402
+from polytag.tagging.raw import segment_text  # noqa: E402
+
+
+def softmax(x: np.ndarray) -> np.ndarray:
+    e = np.exp(x - x.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
+
+
+class Ensemble:
+    """Two taggers with the same UPOS inventory; decisions in the first one's label space."""
+
+    def __init__(self, student, teacher, weight: float):
+        if student.labels.upos != teacher.labels.upos:
+            raise SystemExit("the two models' UPOS inventories differ")
+        self.student, self.teacher, self.weight = student, teacher, weight
+        index = {b: i for i, b in enumerate(student.labels.bundles)}
+        to_student = np.array([index.get(b, -1) for b in teacher.labels.bundles])
+        self.known, self.target = to_student >= 0, to_student[to_student >= 0]
+
+    def predict(self, sentences: list[list[str]]) -> tuple[list[list[str]], list[list[str]]]:
+        s = self.student.run(sentences, ("upos", "bundle"))
+        t = self.teacher.run(sentences, ("upos", "bundle"))
+        upos = (1 - self.weight) * softmax(s["upos"].astype(np.float64)) + self.weight * softmax(
+            t["upos"].astype(np.float64))
+        bundle = (1 - self.weight) * softmax(s["bundle"].astype(np.float64))
+        bundle[:, self.target] += self.weight * softmax(t["bundle"].astype(np.float64))[:, self.known]
+        names_u = [self.student.labels.upos[i] for i in upos.argmax(-1)]
+        names_b = [self.student.labels.bundles[i] for i in bundle.argmax(-1)]
+        bounds = np.cumsum([0] + [len(x) for x in sentences])
+        pairs = list(zip(bounds[:-1], bounds[1:]))
+        return [names_u[a:b] for a, b in pairs], [names_b[a:b] for a, b in pairs]
+
+
+def sample_lines(path: Path, n: int, min_chars: int, seed: int) -> list[str]:
+    with lzma.open(path, "rt", encoding="utf-8") as f:
+        lines = [line.strip() for line in f if len(line.strip()) >= min_chars]
+    random.Random(seed).shuffle(lines)
+    return lines[:n]
+
+
+def label_language(ensemble: Ensemble, segmenter, lines: list[str], out: Path, batch: int = 500) -> int:
+    parts, words = [], 0
+    for at in range(0, len(lines), batch):
+        # one line a paragraph: sentences never run across lines
+        sentences = [s for s in segment_text(segmenter, "\n\n".join(lines[at : at + batch]), str(out)) if s.words]
+        upos, feats = ensemble.predict([s.words for s in sentences])
+        parts.extend(format_conllu(s, u, f) for s, u, f in zip(sentences, upos, feats))
+        words += sum(len(s.words) for s in sentences)
+    tmp = out.with_suffix(".tmp")
+    tmp.write_text("".join(parts), encoding="utf-8")
+    tmp.replace(out)
+    return words
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("text_dir", type=Path, help="folder of <lang>.txt.xz, one sentence a line")
+    parser.add_argument("out_dir", type=Path)
+    parser.add_argument("--teacher", required=True)
+    parser.add_argument("--student", default=str(polytag.DEFAULT_MODEL))
+    parser.add_argument("--weight", type=float, default=0.5, help="the teacher's share of the probabilities")
+    parser.add_argument("--per-language", type=int, default=2000)
+    parser.add_argument("--min-chars", type=int, default=10)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    student = polytag.load(args.student, backend="torch", threads=args.threads)
+    teacher = polytag.load(args.teacher, backend="torch", threads=args.threads)
+    ensemble, segmenter = Ensemble(student, teacher, args.weight), student.segmenter
+    for path in sorted(args.text_dir.glob("*.txt.xz")):
+        lang = path.name.split(".")[0]
+        out = args.out_dir / f"{lang}_pseudo" / f"{lang}_pseudo-ud-train.conllu"
+        if out.exists():
+            continue
+        out.parent.mkdir(parents=True, exist_ok=True)
+        start = time.perf_counter()
+        lines = sample_lines(path, args.per_language, args.min_chars, args.seed)
+        words = label_language(ensemble, segmenter, lines, out)
+        print(f"{lang}: {len(lines)} lines, {words} words, {words / (time.perf_counter() - start):.0f} words/s",
+              flush=True)
+
+
+if __name__ == "__main__":
+    main()
