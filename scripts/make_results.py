@@ -370,11 +370,23 @@ def render_peers(data: dict) -> str:
                       "(rows are written as they finish; a rerun skips them)", ""])
 
 
+def render_ensemble(data: dict) -> str:
+    weights = list(data["macro"])
+    head = ["treebank", *(f"teacher share {w}" for w in weights)]
+    rows = [[tb, *(f"{r[w]['upos']:.2f} / {r[w]['ufeats']:.2f}" for w in weights)] for tb, r in data["treebanks"].items()]
+    rows.append([f"**macro ({len(rows)})**", *(f"{data['macro'][w]['upos']:.2f} / {data['macro'][w]['ufeats']:.2f}"
+                                               for w in weights)])
+    return "\n".join(["## The shipped student and the e5 teacher together (UPOS / UFeats, averaged probabilities)", "",
+                      f"{data['note']}. Share 0: the student alone; 1: the teacher alone.", "",
+                      table(head, rows), "", f"Measured with: `{data['command']}`", ""])
+
+
 # file stem in docs/results/ -> renderer; sections appear in this order
 SECTIONS = {
     "default_model": render_default_model,
     "paper_comparison": render_paper_comparison,
     "peers": render_peers,
+    "ensemble": render_ensemble,
     "raw_eval": render_raw_eval,
     "segmentation": render_segmentation,
     "raw_throughput": render_raw_throughput,
