@@ -13,11 +13,17 @@ import json
 from .evaluate import macro
 
 
+PSEUDO_SUFFIX = "_pseudo"  # machine-labelled text trained on beside the treebanks (scripts/ensemble_label.py)
+
+
 def languages_from_scores(treebanks: dict[str, dict], names: dict[str, str], dev_files: dict[str, dict]) -> list[dict]:
     """treebanks: metadata["treebanks"] (id -> {"language": code, ...}); names: code -> name;
-    dev_files: `polytag evaluate --json` "files" (key "<id>-ud-dev" -> scores)."""
+    dev_files: `polytag evaluate --json` "files" (key "<id>-ud-dev" -> scores). Machine-labelled
+    text is not a treebank: it is left out, and so is a language that only had such text."""
     by_code: dict[str, list[str]] = {}
     for tb_id, info in sorted(treebanks.items()):
+        if tb_id.endswith(PSEUDO_SUFFIX):
+            continue
         by_code.setdefault(info.get("language") or tb_id.split("_")[0], []).append(tb_id)
     table = []
     for code, ids in sorted(by_code.items(), key=lambda kv: names.get(kv[0], kv[0])):

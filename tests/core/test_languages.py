@@ -23,6 +23,12 @@ def test_languages_group_treebanks_and_average_their_dev_scores():
     assert table[1]["dev"] is None and table[1]["dev_treebanks"] == []
 
 
+def test_machine_labelled_text_is_not_listed_as_a_treebank():
+    treebanks = {**TREEBANKS, "en_pseudo": {"language": "en"}, "hi_pseudo": {"language": "hi"}}
+    table = languages_from_scores(treebanks, NAMES, FILES)
+    assert [t["code"] for t in table] == ["en", "kk"] and table[0]["treebanks"] == ["en_ewt", "en_gum"]
+
+
 def test_formats():
     table = languages_from_scores(TREEBANKS, NAMES, FILES)
     text = format_languages(table).splitlines()
