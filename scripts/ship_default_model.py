@@ -139,6 +139,14 @@ def head_comparison(metadata: dict) -> dict | None:
     return None
 
 
+def trained_on(metadata: dict) -> str:
+    """Treebanks apart from machine-labelled text (ids ending in _pseudo, scripts/ensemble_label.py)."""
+    ids = list(metadata["treebanks"])
+    pseudo = [i for i in ids if i.endswith("_pseudo")]
+    text = f" + machine-labelled text in {len(pseudo)} languages" if pseudo else ""
+    return f"{len(ids) - len(pseudo)} treebanks{text}, {metadata['train_words']:,} words in all"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("source", type=Path, help="trained model folder (e.g. runs/default)")
@@ -193,7 +201,7 @@ def main() -> int:
             "stored weights": f"{args.weights} safetensors + int8 ONNX",
             "backend used for these scores": tagger.backend.name,
             "size on disk (MB, whole folder)": folder_mb(DEST),
-            "trained on": f"{len(metadata['treebanks'])} treebanks, {metadata['train_words']:,} words",
+            "trained on": trained_on(metadata),
             "training": describe_training(metadata, config.morph_decode),
             "dev evaluation speed (words/s, incl. reading and scoring)": round(words / seconds),
         },
