@@ -15,56 +15,19 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import polytag  # noqa: E402
-from polytag.core.conllu_io import (
-    open_text,  # noqa: E402
-    read_conllu,  # noqa: E402
-)
+from polytag.core.conllu_io import read_conllu  # noqa: E402
 from polytag.core.evaluate import score  # noqa: E402
+from udpipe_models import load_text, train_udpipe  # noqa: E402 - beside this file
 
 # The tagger half of UDPipe 1's reproducible UD 2.x training options (models 1 of 2: UPOS, XPOS, FEATS).
 UDPIPE_TAGGER = ("models=1;templates_1=tagger;guesser_suffix_rules_1=8;guesser_enrich_dictionary_1=6;"
                  "guesser_prefixes_max_1=0;use_lemma_1=0;use_xpostag_1=1;use_feats_1=1;provide_lemma_1=0;"
                  "provide_xpostag_1=1;provide_feats_1=1;prune_features_1=0")
 PEERS = ("lt_hse", "be_hse", "mr_ufal", "ta_ttb", "hu_szeged", "tr_imst", "el_gdt", "ko_gsd", "fr_sequoia", "en_ewt")
-
-
-def load_text(path: Path) -> str:
-    with open_text(path) as f:  # plain, .gz or .xz
-        return f.read()
-
-
-def train_udpipe(train: Path, dev: Path, options: str, cache: Path):
-    from ufal.udpipe import (  # noqa: PLC0415
-        InputFormat,
-        Model,
-        ProcessingError,
-        Sentence,
-        Sentences,
-        Trainer,
-    )
-
-    path = cache / f"{train.name.split('-ud-')[0]}.udpipe"
-    if not path.exists():
-        def sentences(file: Path):
-            reader, out, s = InputFormat.newConlluInputFormat(), Sentences(), Sentence()
-            reader.setText(load_text(file))
-            while reader.nextSentence(s):
-                out.append(s)
-                s = Sentence()
-            return out
-
-        error = ProcessingError()
-        model = Trainer.train("morphodita_parsito", sentences(train), sentences(dev), "none", options, "none", error)
-        if error.occurred():
-            raise RuntimeError(f"UDPipe training failed on {train}: {error.message}")
-        cache.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(model)
-    return Model.load(str(path))
 
 
 def udpipe_tags(model, dev: Path) -> tuple[list, list]:
@@ -96,11 +59,9 @@ def main() -> None:
         gold = list(read_conllu(dev))
         upos, feats = tagger.predict([s.words for s in gold])
         row = {"polytag": score(gold, upos, feats)}
-        start = time.perf_counter()
-        cached = (Path("runs/udpipe-tagger") / f"{tb}.udpipe").exists()
-        model = train_udpipe(dev.parent / f"{tb}-ud-train.conllu.xz", dev, args.tagger, Path("runs/udpipe-tagger"))
-        seconds = None if cached else round(time.perf_counter() - start)  # a cached model was trained earlier
-        row["udpipe1"] = {**score(gold, *udpipe_tags(model, dev)), "train_and_tag_s": seconds}
+        model, seconds = train_udpipe(dev.parent / f"{tb}-ud-train.conllu.xz", dev, Path("runs/udpipe-tagger"),
+                                      tagger=args.tagger)
+        row["udpipe1"] = {**score(gold, *udpipe_tags(model, dev)), "train_s": seconds}
         rows[tb] = row
         print(tb, json.dumps(row), flush=True)
         result = {"treebanks": rows, "udpipe_tagger_options": args.tagger,

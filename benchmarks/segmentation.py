@@ -23,10 +23,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import polytag  # noqa: E402
-from polytag.core.conllu_io import open_text  # noqa: E402
 from polytag.core.segmentation import raw_text, read_gold_sentences  # noqa: E402
 from polytag.core.ud_eval import evaluate, load_conllu, load_conllu_file  # noqa: E402
 from polytag.tagging.raw import load_segmenter, raw_sentences  # noqa: E402
+from udpipe_models import load_text, train_udpipe  # noqa: E402 - beside this file
 
 METRICS = ("Tokens", "Words", "Sentences")
 # UDPipe 1's tokenizer options as its UD 2.x models were trained (one setting for all treebanks here)
@@ -39,42 +39,6 @@ def polytag_conllu(segmenter, text: str) -> str:
     for sentence in raw_sentences(segmenter, [text]):
         out.append("\n".join(sentence.lines) + "\n\n")
     return "".join(out)
-
-
-def udpipe_model(train: Path, dev: Path, cache: Path, epochs: int):
-    from ufal.udpipe import (  # noqa: PLC0415
-        InputFormat,
-        Model,
-        ProcessingError,
-        Sentence,
-        Sentences,
-        Trainer,
-    )
-
-    path = cache / f"{train.name.split('-ud-')[0]}.udpipe"
-    if not path.exists():
-        def sentences(file: Path):
-            reader = InputFormat.newConlluInputFormat()
-            reader.setText(load_text(file))
-            out, s = Sentences(), Sentence()
-            while reader.nextSentence(s):
-                out.append(s)
-                s = Sentence()
-            return out
-
-        error = ProcessingError()
-        model = Trainer.train("morphodita_parsito", sentences(train), sentences(dev),
-                              UDPIPE_TOKENIZER.format(epochs=epochs), "none", "none", error)
-        if error.occurred():
-            raise RuntimeError(f"UDPipe training failed on {train}: {error.message}")
-        cache.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(model)
-    return Model.load(str(path))
-
-
-def load_text(path: Path) -> str:
-    with open_text(path) as f:  # plain, .gz or .xz
-        return f.read()
 
 
 def udpipe_conllu(model, text: str) -> str:
@@ -117,8 +81,8 @@ def main() -> None:
                 row["udpipe1 (given outputs)"] = {**score(dev, load_text(given)), "words_per_s": None}
         elif not args.no_udpipe:
             try:
-                model = udpipe_model(dev.parent / dev.name.replace("-dev.", "-train."), dev,
-                                     Path("runs/udpipe"), args.udpipe_epochs)
+                model, _ = train_udpipe(dev.parent / dev.name.replace("-dev.", "-train."), dev, Path("runs/udpipe"),
+                                        tokenizer=UDPIPE_TOKENIZER.format(epochs=args.udpipe_epochs))
             except ImportError:
                 args.no_udpipe = True
             else:
