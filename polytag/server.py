@@ -296,9 +296,7 @@ def build_app(config: ServerConfig):
     app.get("/healthz")(lambda: {"status": "ok"})
     app.get("/v1/models")(lambda: model_info(folder, tagger))
     app.get("/metrics")(lambda: Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST))
-    asgi = Accounting(TagFastPath(app, service), state, metrics,
-                      {"/v1/tag", "/v1/models", "/healthz", "/metrics", "/openapi.json", "/docs"})
-    return asgi
+    return Accounting(TagFastPath(app, service), state, metrics, {route.path for route in app.routes})
 
 
 class DrainingServer(uvicorn.Server):

@@ -35,9 +35,10 @@ def softmax(x: np.ndarray) -> np.ndarray:
 
 
 class Ensemble:
-    """Two taggers with the same UPOS inventory; decisions in the first one's label space."""
+    """Two taggers with the same UPOS inventory; decisions in the first one's label space (the
+    second one's bundles mapped by name; those the first lacks drop out)."""
 
-    def __init__(self, student, teacher, weight: float):
+    def __init__(self, student, teacher, weight: float = 0.5):
         if student.labels.upos != teacher.labels.upos:
             raise SystemExit("the two models' UPOS inventories differ")
         self.student, self.teacher, self.weight = student, teacher, weight
@@ -45,18 +46,27 @@ class Ensemble:
         to_student = np.array([index.get(b, -1) for b in teacher.labels.bundles])
         self.known, self.target = to_student >= 0, to_student[to_student >= 0]
 
-    def predict(self, sentences: list[list[str]]) -> tuple[list[list[str]], list[list[str]]]:
+    def probabilities(self, sentences: list[list[str]]) -> tuple[tuple, tuple]:
+        """((student UPOS, student bundle), (teacher UPOS, teacher bundle in the student's space))."""
         s = self.student.run(sentences, ("upos", "bundle"))
         t = self.teacher.run(sentences, ("upos", "bundle"))
-        upos = (1 - self.weight) * softmax(s["upos"].astype(np.float64)) + self.weight * softmax(
-            t["upos"].astype(np.float64))
-        bundle = (1 - self.weight) * softmax(s["bundle"].astype(np.float64))
-        bundle[:, self.target] += self.weight * softmax(t["bundle"].astype(np.float64))[:, self.known]
-        names_u = [self.student.labels.upos[i] for i in upos.argmax(-1)]
-        names_b = [self.student.labels.bundles[i] for i in bundle.argmax(-1)]
+        teacher_bundle = np.zeros((len(t["bundle"]), len(self.student.labels.bundles)))
+        teacher_bundle[:, self.target] = softmax(t["bundle"].astype(np.float64))[:, self.known]
+        return ((softmax(s["upos"].astype(np.float64)), softmax(s["bundle"].astype(np.float64))),
+                (softmax(t["upos"].astype(np.float64)), teacher_bundle))
+
+    def decide(self, probabilities: tuple[tuple, tuple], sentences: list[list[str]], weight: float):
+        """-> (UPOS per sentence, FEATS per sentence) from the teacher's share `weight`."""
+        (su, sb), (tu, tb) = probabilities
+        labels = self.student.labels
+        upos = [labels.upos[i] for i in ((1 - weight) * su + weight * tu).argmax(-1)]
+        feats = [labels.bundles[i] for i in ((1 - weight) * sb + weight * tb).argmax(-1)]
         bounds = np.cumsum([0] + [len(x) for x in sentences])
         pairs = list(zip(bounds[:-1], bounds[1:]))
-        return [names_u[a:b] for a, b in pairs], [names_b[a:b] for a, b in pairs]
+        return [upos[a:b] for a, b in pairs], [feats[a:b] for a, b in pairs]
+
+    def predict(self, sentences: list[list[str]]) -> tuple[list[list[str]], list[list[str]]]:
+        return self.decide(self.probabilities(sentences), sentences, self.weight)
 
 
 def sample_lines(path: Path, n: int, min_chars: int, seed: int) -> list[str]:

@@ -78,11 +78,10 @@ def treebank_files(ud_dir: Path, split: str) -> list[Path]:
     return files
 
 
-def joined_paragraphs(sentences: list[seg.GoldSentence], max_chars: int | None = None,
-                      paragraphs: list[seg.GoldParagraph] | None = None):
+def joined_paragraphs(paragraphs: list[seg.GoldParagraph], max_chars: int | None = None):
     """(text, labels) of paragraphs joined by '\\n\\n', at most max_chars (whole paragraphs)."""
     texts, labels, size = [], [], 0
-    for paragraph in paragraphs if paragraphs is not None else seg.gold_paragraphs(sentences):
+    for paragraph in paragraphs:
         if texts:
             texts.append("\n\n")
             labels.append(np.zeros(2, np.uint8))
@@ -108,7 +107,7 @@ def load_training_data(ud_dir: Path, n_buckets: int, log: Callable[[str], None])
         word_counts[language].update(t.form.lower() for s in sentences for t in s.tokens)
         paragraphs = seg.gold_paragraphs(sentences)
         all_paragraphs.extend(paragraphs)
-        text, labels = joined_paragraphs(sentences, paragraphs=paragraphs)
+        text, labels = joined_paragraphs(paragraphs)
         char_ids, cat_ids, _ = seg.featurize(text, n_buckets)
         name = path.parent.name
         treebanks.append(TreebankArrays(name, char_ids.astype(np.int32),
@@ -126,7 +125,7 @@ def load_dev_sets(ud_dir: Path, max_chars: int | None) -> list[DevSet]:
     config, result = seg.SegmenterConfig(max_sentence_chars=10**9), []
     for path in treebank_files(ud_dir, "dev"):
         sentences = seg.read_gold_sentences(path)
-        text, labels = joined_paragraphs(sentences, max_chars)
+        text, labels = joined_paragraphs(seg.gold_paragraphs(sentences), max_chars)
         expander = _GoldLexicon(sentences).expander()
         gold = seg.decode_region(text, labels, 0, True, expander, config)
         result.append(DevSet(path.parent.name, text, seg.segmentation_items(gold.sentences)))
