@@ -19,7 +19,7 @@ from .core.folder import check_folder
 
 # numeric options whose range is not "at least 1" (whole numbers) or "above 0" (decimals)
 RANGES = {"seed": (0, None), "word_chars": (0, None), "min_chars": (0, None), "weight_decay": (0, None),
-          "dropout": (0, 1), "wordpiece_dropout": (0, 1), "warmup": (0, 1), "mask_prob": (0, 1),
+          "dropout": (0, 1), "wordpiece_dropout": (0, 1), "treebank_hint_dropout": (0, 1), "warmup": (0, 1), "mask_prob": (0, 1),
           "batch_wait_ms": (0, None)}
 
 
@@ -83,6 +83,7 @@ def cmd_tag(args) -> int:
     from .tagging.files import tag_file  # noqa: PLC0415
 
     tagger = _load_tagger(args)
+    tagger.set_treebank(args.treebank)
     if args.format == "raw":
         from .tagging.raw import read_raw  # noqa: PLC0415
 
@@ -107,10 +108,11 @@ def cmd_evaluate(args) -> None:
     if args.raw or args.text:
         from .tagging.raw import evaluate_raw, format_raw_table  # noqa: PLC0415
 
-        result = evaluate_raw(tagger, tagger.segmenter, args.files, args.text, args.x_second_best)
+        result = evaluate_raw(tagger, tagger.segmenter, args.files, args.text, args.x_second_best, args.treebank)
         print(format_raw_table(result))
     else:
-        result = evaluate_files(tagger, args.files, args.x_second_best, allow_missing_gold=args.allow_missing_gold)
+        result = evaluate_files(tagger, args.files, args.x_second_best, allow_missing_gold=args.allow_missing_gold,
+                                treebank=args.treebank)
         print(format_table(result))
     if args.json:
         write_json(result, args.json)
@@ -387,6 +389,10 @@ def _add_train_command(sub) -> None:
     p.add_argument("--save-half", action="store_true", default=None, help="save fp16 weights")
     p.add_argument("--head-lr-scale", type=float,
                    help="the heads' learning rate is this times --lr (default 1; a pretrained encoder: e.g. 20)")
+    p.add_argument("--treebank-hint-dropout", type=float,
+                   help="transformer: learn a hint vector per training treebank (its annotation conventions; "
+                   "`polytag tag --treebank ID`) and train this share of sentences without it, so the model "
+                   "also tags text of unknown origin (e.g. 0.5; default: no hint)")
     p.add_argument("--freeze-embeddings", action="store_true", default=None,
                    help="transformer: do not train the encoder's word embeddings (a pretrained encoder's "
                    "large vocabulary: most of a CPU step is their update)")
@@ -413,6 +419,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a bad sentence: stop (exit 2, all before it written); skip (write it through untagged "
                    "with a '# polytag_error' comment); keep (as skip, but still tag it when only a word limit "
                    "was broken). With skip or keep the exit status is 1 when anything was skipped or kept")
+    p.add_argument("--treebank", default=None,
+                   help="tag as this treebank annotates (models trained with treebank hints; `polytag languages` "
+                   "lists the treebanks; default: no hint)")
     p.add_argument("--output", "-o", default=None, help="output file (default stdout)")
     _add_model_args(p)
     p.set_defaults(func=cmd_tag)
@@ -427,6 +436,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--text", nargs="+", help="with --raw: the raw text files to read instead, one per gold file")
     p.add_argument("--allow-missing-gold", action="store_true",
                    help="score a file whose UPOS column is all _ (a warning instead of an error)")
+    p.add_argument("--treebank", default=None,
+                   help="a treebank hint for every file (models trained with --treebank-hint-dropout), or "
+                   "'auto': each file's own treebank, from its name, where the model knows it (default: no hint)")
     _add_model_args(p)
     p.set_defaults(func=cmd_evaluate)
 

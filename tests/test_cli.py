@@ -239,7 +239,7 @@ def test_train_with_wordpiece_dropout(capsys, tiny_treebank_dir, tiny_model_dir,
 
 
 @pytest.mark.parametrize("option", [["--word-pooling", "first+last"], ["--word-chars", "12"],
-                                    ["--wordpiece-dropout", "0.1"]])
+                                    ["--wordpiece-dropout", "0.1"], ["--treebank-hint-dropout", "0.5"]])
 def test_transformer_options_with_the_meta_lstm_are_a_clear_error(capsys, tiny_treebank_dir, tmp_path, option):
     rc, _, err = run_cli(capsys, "train", tiny_treebank_dir, "-o", tmp_path / "m", "--arch", "meta-lstm",
                          *option, *TINY_TRAIN_ARGS)
@@ -533,3 +533,29 @@ def test_no_onnx_model_says_pytorch_is_used_once(capsys, tmp_path, tiny_model_di
     path = write_conllu(tmp_path / "x.conllu", EN)
     rc, _, err = run_cli(capsys, "tag", "--model", tiny_model_dir, path)
     assert rc == 0 and err.count("has no model.onnx, so PyTorch tags") <= 1
+
+
+def test_treebank_hints_train_tag_and_evaluate(capsys, tiny_treebank_dir, tiny_model_dir, tmp_path):
+    """--treebank-hint-dropout gives an --init model one hint per training treebank; `tag --treebank`
+    and `evaluate --treebank auto` use them; an unknown id, or a hint for a model without hints,
+    is one line and exit 2 with nothing written."""
+    out = tmp_path / "hinted"
+    rc, _, _ = run_cli(capsys, "train", tiny_treebank_dir, "-o", out, "--init", tiny_model_dir,
+                       "--treebank-hint-dropout", "0.5", "--epochs", "1", *TINY_TRAIN_ARGS)
+    assert rc == 0
+    assert json.loads((out / "config.json").read_text())["treebank_hints"] == ["xx_second", "xx_test", "yy_other"]
+    assert "treebank_embedding.weight" in load_file(str(out / "model.safetensors"))
+    path = write_conllu(tmp_path / "in.conllu", EN + DE)
+    rc, tagged, _ = run_cli(capsys, "tag", path, "--model", out, "--backend", "torch", "--treebank", "yy_other")
+    assert rc == 0 and len(conllu_words(tagged)) == 2
+    dev = sorted(str(p) for p in tiny_treebank_dir.rglob("*-ud-dev.conllu*"))
+    rc, table, _ = run_cli(capsys, "evaluate", *dev, "--model", out, "--backend", "torch", "--treebank", "auto",
+                           "--json", tmp_path / "scores.json")
+    assert rc == 0 and "macro (2 files)" in table
+    rc, _, err = run_cli(capsys, "tag", path, "--model", out, "--backend", "torch", "--treebank", "zz_none",
+                         "-o", tmp_path / "never.conllu")
+    assert_one_error_line(rc, err, "treebank hint 'zz_none': unknown", "xx_second, xx_test, yy_other")
+    assert not (tmp_path / "never.conllu").exists()
+    rc, _, err = run_cli(capsys, "evaluate", *dev, "--model", tiny_model_dir, "--backend", "torch",
+                         "--treebank", "xx_test")
+    assert_one_error_line(rc, err, "trained without treebank hints")

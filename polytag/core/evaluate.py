@@ -76,12 +76,35 @@ def check_gold(gold: list[Sentence], path: str | Path, allow_missing: bool) -> N
     print(f"polytag: warning: {message}", file=sys.stderr)
 
 
+AUTO_TREEBANK = "auto"  # evaluate --treebank auto: each file's hint is the treebank its name says
+_TREEBANK_FILE = re.compile(r"(?P<id>[a-z]{2,3}_[a-z0-9]+)-ud-(train|dev|test)\b")
+
+
+def treebank_of(path: str | Path) -> str | None:
+    """The treebank id in a UD file name (fr_gsd-ud-dev.conllu -> fr_gsd), or None."""
+    m = _TREEBANK_FILE.match(Path(path).name)
+    return m["id"] if m else None
+
+
+def set_file_hint(tagger, path: str | Path, treebank: str | None) -> None:
+    """Give `tagger` the treebank hint for `path`: `treebank` itself, or with AUTO_TREEBANK the id
+    in the file name where the model knows it (no hint where it does not)."""
+    if treebank is None:
+        return
+    if treebank == AUTO_TREEBANK:
+        found = treebank_of(path)
+        tagger.set_treebank(found if found in tagger.treebank_hints else None)
+    else:
+        tagger.set_treebank(treebank)
+
+
 def evaluate_files(tagger, paths: list[str | Path], x_second_best: bool = False, morph: str | None = None,
-                   allow_missing_gold: bool = False) -> dict:
+                   allow_missing_gold: bool = False, treebank: str | None = None) -> dict:
     """{"files": {key: {"words", "upos", "ufeats"}}, "macro": {"upos", "ufeats"}}; every input gets
-    its own key (see file_keys)."""
+    its own key (see file_keys). treebank: a hint for every file, or AUTO_TREEBANK (set_file_hint)."""
     files = {}
     for key, path in zip(file_keys(paths), paths):
+        set_file_hint(tagger, path, treebank)
         gold = list(read_conllu(path))
         check_gold(gold, path, allow_missing_gold)
         upos, feats = tagger.predict([s.words for s in gold], x_second_best, morph=morph)

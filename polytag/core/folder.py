@@ -55,9 +55,27 @@ class ModelConfig:
     arch: str = "transformer"
     word_pooling: str = "first"  # "first" (the paper) or "first+last" (see nn.transformer)
     word_chars: int = 0  # characters per word read by the character CNN, markers included; 0: none
+    # treebank ids of an optional annotation-convention hint (a learned vector added to every
+    # wordpiece embedding; id i is row i + 1, row 0 is "no hint"); empty: the model takes no hint
+    treebank_hints: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+NO_HINT = 0  # the treebank-hint row that means "no hint"
+
+
+def treebank_hint_index(config: ModelConfig, treebank: str | None) -> int:
+    """The hint row of `treebank` (None: no hint); an id the model was not trained with is an error."""
+    if treebank is None:
+        return NO_HINT
+    hints = getattr(config, "treebank_hints", None) or []
+    if not hints:
+        raise InputError(f"treebank hint {treebank!r}: this model was trained without treebank hints")
+    if treebank not in hints:
+        raise InputError(f"treebank hint {treebank!r}: unknown (this model knows {', '.join(hints)})")
+    return hints.index(treebank) + 1
 
 
 def _arch(folder: Path) -> str:

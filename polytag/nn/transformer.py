@@ -10,6 +10,13 @@ inflection sits in a word's last piece, which a 3-layer encoder does not fully m
 Either may add a character CNN's vector of the word (`word_chars` > 0, see `CharWordEncoder`): the
 shared wordpiece vocabulary splits rare words of 46 languages into arbitrary pieces, while
 prefixes and suffixes, which carry most morphology, are plain in the characters.
+
+An optional treebank hint (`treebank_hints` in the config): one learned vector per training
+treebank added to every wordpiece embedding, so the encoder can follow that treebank's annotation
+conventions (fr_sequoia and fr_gsd annotate French differently). Row 0 means "no hint" and is
+what the model sees for text of unknown origin; training drops the hint at random so that
+both work. The ONNX graph starts after the embedding lookup, so serving adds the same vector to
+the looked-up embeddings outside it (tagging.onnx_backend).
 """
 
 from __future__ import annotations
@@ -95,6 +102,27 @@ class TaggerModel(nn.Module):
         self.set_word_pooling(config.word_pooling)
         self.char_encoder = None
         self.set_word_chars(config.word_chars)
+        self.treebank_embedding = None
+        self.set_treebank_hints(getattr(config, "treebank_hints", None) or [])
+
+    def set_treebank_hints(self, treebanks: list[str]) -> None:
+        """Take a hint for each of `treebanks` (see the module doc). New vectors start at zero, so
+        a trained model predicts exactly as before until fine-tuning moves them; the vectors of
+        treebanks the model already knew are kept."""
+        old_ids = list(getattr(self.config, "treebank_hints", None) or [])
+        old = self.treebank_embedding
+        self.config.treebank_hints = list(treebanks)
+        if not treebanks:
+            self.treebank_embedding = None
+            return
+        self.treebank_embedding = nn.Embedding(len(treebanks) + 1, self.encoder.config.hidden_size)
+        nn.init.zeros_(self.treebank_embedding.weight)
+        if old is not None:
+            with torch.no_grad():
+                self.treebank_embedding.weight[0] = old.weight[0]
+                for i, tb in enumerate(treebanks):
+                    if tb in old_ids:
+                        self.treebank_embedding.weight[i + 1] = old.weight[old_ids.index(tb) + 1]
 
     def set_word_pooling(self, pooling: str) -> None:
         """Switch to `pooling`; a new last-piece projection starts at zero, so a trained
@@ -122,8 +150,16 @@ class TaggerModel(nn.Module):
         elif self.char_encoder is None:
             self.char_encoder = CharWordEncoder(self.encoder.config.hidden_size)
 
-    def encode(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        return self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+    def encode(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+               treebank: torch.Tensor | None = None) -> torch.Tensor:
+        """treebank: (batch,) hint rows (0: none), for a model with treebank hints; None: no hint."""
+        if self.treebank_embedding is None:
+            return self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        embedded = self.encoder.get_input_embeddings()(input_ids)
+        if treebank is None:
+            treebank = torch.zeros(len(input_ids), dtype=torch.long, device=input_ids.device)
+        embedded = embedded + self.treebank_embedding(treebank)[:, None, :]
+        return self.encoder(inputs_embeds=embedded, attention_mask=attention_mask).last_hidden_state
 
     def word_states(self, states: torch.Tensor, word_index: torch.Tensor,
                     last_index: torch.Tensor | None = None, word_chars: torch.Tensor | None = None) -> torch.Tensor:
@@ -146,9 +182,9 @@ class TaggerModel(nn.Module):
         return head_logits(self, self.dropout(states), which)
 
     def forward(self, input_ids, attention_mask, word_index, last_index=None,
-                word_chars=None) -> dict[str, torch.Tensor]:
+                word_chars=None, treebank=None) -> dict[str, torch.Tensor]:
         """Word-level logits, flat over all words of the batch: (n_words, classes)."""
-        states = self.encode(input_ids, attention_mask)
+        states = self.encode(input_ids, attention_mask, treebank)
         return self.heads(self.word_states(states, word_index, last_index, word_chars))
 
 

@@ -94,8 +94,9 @@ def pick_backend(folder: Path, backend: str, device: str) -> str:
 
 
 def load(folder, device: str = "cpu", batch_size: int = 64, backend: str = "auto",
-         threads: int | None = None, morph: str | None = None):
-    """A Tagger for a model folder; thread-safe, load it once."""
+         threads: int | None = None, morph: str | None = None, treebank: str | None = None):
+    """A Tagger for a model folder; thread-safe, load it once. treebank: tag as that treebank
+    annotates (a model trained with treebank hints: `tagger.treebank_hints` lists them)."""
     folder = Path(folder)
     check_positive("batch_size", batch_size)
     check_positive("threads", threads, allow_none=True)
@@ -109,5 +110,7 @@ def load(folder, device: str = "cpu", batch_size: int = 64, backend: str = "auto
     tagger = tagger_class(config.arch)(runner, tokenizer, labels, config, batch_size, morph)
     tagger.languages = [entry["code"] for entry in model_languages(load_metadata(folder))] or None
     tagger.folder = folder
+    if treebank is not None:
+        tagger.set_treebank(treebank)
     return tagger
 

@@ -17,6 +17,19 @@ from ..core.errors import InputError
 from ..core.folder import EXPORT_INFO, ONNX_FILE, SCALE_SUFFIX, WEIGHTS_FILE
 
 
+TREEBANK_HINT_TABLE = "treebank_embedding.weight"  # nn.transformer.TaggerModel's hint vectors
+
+
+def _has_tensor(path: Path, name: str) -> bool:
+    from safetensors import safe_open  # noqa: PLC0415
+
+    try:
+        with safe_open(str(path), framework="numpy") as weights:
+            return name in weights.keys()
+    except Exception:  # noqa: BLE001 - a damaged file is reported by EmbeddingTable
+        return False
+
+
 class EmbeddingTable:
     """The encoder's word-embedding matrix from model.safetensors, with numpy only. Kept as stored
     (int8 rows + one scale per row in the shipped model, else fp16/fp32): a lookup dequantizes just
@@ -87,6 +100,9 @@ class OnnxBackend:
         if not weights.exists():
             raise InputError(f"{folder}: model folder is missing {WEIGHTS_FILE} (it holds the word embeddings)")
         self.embeddings = EmbeddingTable(weights, table)
+        # a model with treebank hints: the hint's vector is added to every looked-up embedding, as
+        # TaggerModel.encode does before the encoder (the graph starts after that point)
+        self.hints = EmbeddingTable(weights, TREEBANK_HINT_TABLE) if _has_tensor(weights, TREEBANK_HINT_TABLE) else None
 
     def __call__(self, batch: dict, heads: tuple[str, ...]) -> dict[str, np.ndarray]:
         missing = [h for h in heads if h not in self.outputs]
@@ -95,5 +111,8 @@ class OnnxBackend:
                              "re-export the model with `polytag export`")
         # the graph's other inputs: attention_mask, word_index, and last_index / word_chars where the model has them
         feeds = {name: np.asarray(batch[name], dtype=np.int64) for name in self.inputs if name != "word_embeddings"}
-        feeds["word_embeddings"] = self.embeddings(np.asarray(batch["input_ids"]))
+        embedded = self.embeddings(np.asarray(batch["input_ids"]))
+        if self.hints is not None and "treebank" in batch:
+            embedded += self.hints(np.asarray(batch["treebank"]))[:, None, :]
+        feeds["word_embeddings"] = embedded
         return dict(zip(heads, self.session.run(list(heads), feeds)))

@@ -19,7 +19,7 @@ from typing import Iterable, Iterator
 
 from ..core.conllu_io import Sentence, format_conllu, open_binary
 from ..core.errors import InputError
-from ..core.evaluate import file_keys
+from ..core.evaluate import file_keys, set_file_hint
 from ..core.segmentation import RawSentence, raw_text, read_gold_sentences, text_chunks
 from ..core.ud_eval import evaluate, load_conllu, load_conllu_file
 
@@ -161,7 +161,7 @@ RAW_METRICS = ("Tokens", "Sentences", "Words", "UPOS", "UFeats")
 
 
 def evaluate_raw(tagger, segmenter, gold_paths: list[str | Path], text_paths: list[str | Path] | None = None,
-                 x_second_best: bool = False) -> dict:
+                 x_second_best: bool = False, treebank: str | None = None) -> dict:
     """Segment and tag each gold file's raw text (rebuilt from it as the CoNLL 2018 task did, or
     read from `text_paths`), then score it against the gold file with the CoNLL 2018 alignment:
     {"files": {key: {metric: F1 %}}, "macro": {metric: F1 %}}."""
@@ -169,6 +169,7 @@ def evaluate_raw(tagger, segmenter, gold_paths: list[str | Path], text_paths: li
         raise InputError(f"--text: give one text file per gold file ({len(gold_paths)}), not {len(text_paths)}")
     files = {}
     for i, (key, gold_path) in enumerate(zip(file_keys(gold_paths), gold_paths)):
+        set_file_hint(tagger, gold_path, treebank)  # treebank: as in core.evaluate.evaluate_files
         if text_paths is not None:
             sentences = read_raw(text_paths[i], segmenter)
         else:

@@ -21,6 +21,7 @@ import numpy as np
 from ..core.conllu_io import MAX_SENTENCE_WORDS, Sentence, check_word
 from ..core.encoding import Chunk, WordChars, WordPieces, collate_numpy, make_chunks
 from ..core.errors import InputError, check_positive
+from ..core.folder import NO_HINT, treebank_hint_index
 from ..core.labels import Labels
 from .coverage import CoverageCheck
 
@@ -42,6 +43,11 @@ def check_sentences(sentences) -> None:
 
 
 class Tagger:
+    # the treebank hint every batch gets (set_treebank); class attributes, so that subclasses that
+    # skip __init__ (MetaLSTMTagger) have them too
+    hint: int = NO_HINT
+    treebank: str | None = None
+
     def __init__(self, backend, tokenizer, labels: Labels, config, batch_size: int = 64, morph: str | None = None):
         self.backend = backend
         self.labels = labels
@@ -62,6 +68,18 @@ class Tagger:
         self.x_id = labels.upos.index(X_INDEX_NAME)
         self.languages: list[str] | None = None  # language codes the model was trained on (tagging.load sets them)
         self.folder = None  # the model folder (tagging.load sets it): raw text needs its segmenter/
+
+    def set_treebank(self, treebank: str | None) -> "Tagger":
+        """Tag as treebank `treebank` annotates (a model trained with treebank hints; see
+        nn.transformer), or with no hint (None). An unknown id is an InputError naming the known ones."""
+        self.hint = treebank_hint_index(self.config, treebank)
+        self.treebank = treebank
+        return self
+
+    @property
+    def treebank_hints(self) -> list[str]:
+        """The treebank ids this model takes as hints (empty: none)."""
+        return list(getattr(self.config, "treebank_hints", None) or [])
 
     # object arrays: decoding is one numpy take per batch, not a Python loop per word
     # (cached properties: subclasses such as MetaLSTMTagger do not run this __init__)
@@ -93,7 +111,10 @@ class Tagger:
         pad_id = self.wordpieces.pad_id
         for b in range(0, len(order), self.batch_size):
             part = [chunks[i] for i in order[b : b + self.batch_size]]
-            out = self.backend(collate_numpy(part, pad_id, self.word_chars), heads)
+            batch = collate_numpy(part, pad_id, self.word_chars)
+            if self.treebank_hints:
+                batch["treebank"] = np.full(len(part), self.hint, dtype=np.int64)
+            out = self.backend(batch, heads)
             # rows of the batch output kept for each window, and where they go
             n_rows = np.fromiter((len(c.first) for c in part), np.int64, len(part))
             own_s = np.fromiter((c.own[0] for c in part), np.int64, len(part))

@@ -37,6 +37,6 @@ class TorchBackend:
     def _transformer(self, batch: dict, heads: set[str]) -> dict:
         """Only the heads asked for (eval mode: no dropout)."""
         m = self.model
-        states = m.encode(batch["input_ids"], batch["attention_mask"])
+        states = m.encode(batch["input_ids"], batch["attention_mask"], batch.get("treebank"))
         words = m.word_states(states, batch["word_index"], batch.get("last_index"), batch.get("word_chars"))
         return head_logits(m, words, heads)

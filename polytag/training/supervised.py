@@ -92,6 +92,10 @@ class TrainConfig:
     # the heads' lr is this times --lr: a pretrained encoder wants a small lr (Tsai et al.: 3e-5),
     # while heads that start from random need a larger one to learn in the same steps
     head_lr_scale: float = 1.0
+    # a treebank hint (nn.transformer): learn one vector per training treebank, and train this
+    # fraction of sentences without it so that the model also tags text of unknown origin;
+    # None: no hint (an --init model that has hints keeps them and trains them at 0.5)
+    treebank_hint_dropout: float | None = None
     extra_metadata: dict = field(default_factory=dict)
 
     @classmethod
@@ -138,7 +142,9 @@ def factored_table(labels: Labels) -> torch.Tensor:
     return torch.from_numpy(np.vstack([table, np.full((1, table.shape[1]), IGNORE)]))
 
 
-def collate_examples(examples: list[Example], pad_id: int, table: torch.Tensor) -> dict[str, torch.Tensor]:
+def collate_examples(examples: list[Example], pad_id: int, table: torch.Tensor,
+                     hint_rows: dict[str, int] | None = None) -> dict[str, torch.Tensor]:
+    """hint_rows: treebank id -> treebank-hint row, for a model with hints (adds "treebank")."""
     seq = max(len(e.input_ids) for e in examples)
     ids = np.full((len(examples), seq), pad_id, dtype=np.int64)
     mask = np.zeros((len(examples), seq), dtype=np.int64)
@@ -160,6 +166,8 @@ def collate_examples(examples: list[Example], pad_id: int, table: torch.Tensor) 
     }
     if examples[0].chars is not None:
         batch["word_chars"] = torch.from_numpy(np.concatenate([e.chars for e in examples]).astype(np.int64))
+    if hint_rows:
+        batch["treebank"] = torch.tensor([hint_rows.get(e.treebank, 0) for e in examples], dtype=torch.long)
     return batch
 
 
@@ -201,9 +209,13 @@ def batches_for_epoch(examples_by_tb: dict[str, list[int]], lengths: np.ndarray,
 
 
 def evaluate_heads(tagger: Tagger, dev: dict[str, list[Sentence]], heads: list[str]) -> dict:
-    """Dev scores for every morphology head from one forward pass per treebank."""
+    """Dev scores for every morphology head from one forward pass per treebank (with each
+    treebank's hint where the model takes hints)."""
     results = {h: {} for h in heads}
+    hints = tagger.treebank_hints
     for name, sents in dev.items():
+        if hints:
+            tagger.set_treebank(name if name in hints else None)
         per = tagger.logits([s.words for s in sents], tuple(["upos"] + heads))
         upos_all = tagger.labels.decode_upos(np.concatenate([p["upos"] for p in per]).argmax(-1))
         bounds = np.cumsum([0] + [len(s.words) for s in sents])
@@ -255,6 +267,8 @@ class Trainer(Task):
                 model.set_word_pooling(cfg.word_pooling)
             if cfg.word_chars is not None:
                 model.set_word_chars(cfg.word_chars)
+            if cfg.treebank_hint_dropout is not None:
+                model.set_treebank_hints(self.hint_treebanks(model))
             return model, tokenizer, labels
         labels = Labels.build(f for sents in self.train.values() for s in sents for f in s.feats)
         pretrained = None if cfg.encoder in PRESETS else cfg.encoder
@@ -273,10 +287,17 @@ class Trainer(Task):
             morph_decode=heads[0] if cfg.morph_decode == "auto" else cfg.morph_decode,
         )
         model = TaggerModel(mcfg, labels, pretrained=pretrained)
+        if cfg.treebank_hint_dropout is not None:
+            model.set_treebank_hints(self.hint_treebanks(model))
         positions = model.encoder.config.max_position_embeddings
         if cfg.max_len > positions:
             raise InputError(f"--max-len {cfg.max_len}: the encoder {cfg.encoder} reads at most {positions} pieces")
         return model, tokenizer, labels
+
+    def hint_treebanks(self, model) -> list[str]:
+        """The hint ids of a model trained now: those it knows (their rows kept), then this run's."""
+        known = list(model.config.treebank_hints or [])
+        return known + sorted(tb.id for tb in self.treebanks if tb.id not in known)
 
     def setup(self, resume: bool) -> None:
         self.load_data()
@@ -337,15 +358,21 @@ class Trainer(Task):
         lengths = np.array([len(e.input_ids) for e in examples])
         self.unk_id = wp.unk_id
         self.special_ids = torch.tensor(sorted(set(tokenizer.all_special_ids) - {wp.unk_id}), device=self.device)
-        return examples, lengths, lambda part: collate_examples(part, wp.pad_id, table)
+        hints = getattr(self.model.config, "treebank_hints", None) or []
+        hint_rows = {tb: i + 1 for i, tb in enumerate(hints)}
+        return examples, lengths, lambda part: collate_examples(part, wp.pad_id, table, hint_rows)
 
     def loss(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         input_ids = batch["input_ids"]
         if self.cfg.wordpiece_dropout > 0:
             input_ids = drop_wordpieces(input_ids, batch["attention_mask"], self.cfg.wordpiece_dropout,
                                         self.unk_id, self.special_ids)
+        treebank = batch.get("treebank")
+        if treebank is not None:  # the hint, dropped for a share of sentences (row 0: no hint)
+            rate = 0.5 if self.cfg.treebank_hint_dropout is None else self.cfg.treebank_hint_dropout
+            treebank = torch.where(torch.rand(treebank.shape, device=treebank.device) < rate, 0, treebank)
         out = self.model(input_ids, batch["attention_mask"], batch["word_index"], batch["last_index"],
-                         batch.get("word_chars"))
+                         batch.get("word_chars"), treebank)
         return {"loss": tagging_loss(out, batch)}
 
     def make_tagger(self, model, tokenizer, labels: Labels) -> Tagger:

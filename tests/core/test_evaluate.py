@@ -113,3 +113,25 @@ def test_evaluate_files_exact_json_shape(tmp_path):
 def test_evaluate_missing_file(tmp_path):
     with pytest.raises(InputError, match="no such file"):
         evaluate_files(GoldEcho({}), [tmp_path / "nope.conllu"])
+
+
+def test_treebank_of_a_ud_file_name_and_the_auto_hint():
+    from polytag.core.evaluate import AUTO_TREEBANK, set_file_hint, treebank_of
+
+    assert treebank_of("../ud/fr_gsd/fr_gsd-ud-dev.conllu.xz") == "fr_gsd"
+    assert treebank_of("UD_X/kk_ktb-ud-test.conllu") == "kk_ktb"
+    assert treebank_of("my_file.conllu") is None
+
+    class Recorder:
+        treebank_hints = ["fr_gsd"]
+        seen = []
+
+        def set_treebank(self, treebank):
+            self.seen.append(treebank)
+
+    tagger = Recorder()
+    set_file_hint(tagger, "x/fr_gsd-ud-dev.conllu", AUTO_TREEBANK)
+    set_file_hint(tagger, "x/de_gsd-ud-dev.conllu", AUTO_TREEBANK)  # unknown to the model: no hint
+    set_file_hint(tagger, "mine.conllu", "fr_gsd")
+    set_file_hint(tagger, "mine.conllu", None)  # no --treebank: the tagger is left as it is
+    assert tagger.seen == ["fr_gsd", None, "fr_gsd"]

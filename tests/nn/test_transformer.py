@@ -107,6 +107,34 @@ def test_character_encoder_starts_silent_then_reads_characters(tiny_tokenizer):
     assert model.char_encoder is None and torch.equal(model(**batch)["upos"], before["upos"])
 
 
+def test_treebank_hints_start_silent_keep_known_vectors_and_condition_the_encoder(tiny_tokenizer):
+    model, _ = tiny_model()
+    wp = WordPieces(tiny_tokenizer)
+    batch = collate(make_chunks(wp, [["Мама", "мыла", "раму", "."], ["Das", "ist", "gut", "."]], 64), wp.pad_id)
+    before = model(**batch)
+    model.set_treebank_hints(["aa_one", "bb_two"])
+    assert model.config.treebank_hints == ["aa_one", "bb_two"]
+    rows = torch.tensor([1, 2])
+    after = model(**batch, treebank=rows)
+    assert all(torch.equal(before[k], after[k]) for k in before)  # zero vectors: nothing moved
+    with torch.no_grad():
+        model.treebank_embedding.weight.normal_()
+    hinted = model(**batch, treebank=rows)["upos"]
+    assert not torch.allclose(hinted, before["upos"])
+    # no treebank tensor is row 0 ("no hint") for every sentence
+    assert torch.equal(model(**batch)["upos"], model(**batch, treebank=torch.tensor([0, 0]))["upos"])
+    # the hint reaches every word through the encoder, not only a per-treebank bias on the logits
+    one, two = model(**batch, treebank=torch.tensor([1, 1]))["upos"], model(**batch, treebank=torch.tensor([2, 2]))["upos"]
+    assert not torch.allclose((one - two)[0], (one - two)[1], atol=1e-4)
+    kept = model.treebank_embedding.weight.detach().clone()
+    model.set_treebank_hints(["bb_two", "cc_new", "aa_one"])  # reordered and extended: known rows kept
+    weight = model.treebank_embedding.weight.detach()
+    assert torch.equal(weight[0], kept[0]) and torch.equal(weight[1], kept[2]) and torch.equal(weight[3], kept[1])
+    assert not weight[2].any()
+    model.set_treebank_hints([])
+    assert model.treebank_embedding is None and torch.equal(model(**batch)["upos"], before["upos"])
+
+
 def test_heads_run_on_any_states():
     model, labels = tiny_model()
     out = model.heads(torch.randn(2, 7, model.encoder.config.hidden_size))  # per wordpiece (distillation)

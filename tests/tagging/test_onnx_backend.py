@@ -13,6 +13,7 @@ import pytest
 import torch
 from helpers import SENTENCES as SCRIPTS  # noqa: E402 - five sentences in five scripts
 
+from polytag.core.errors import InputError
 from polytag.core.folder import ModelConfig
 from polytag.core.labels import UPOS, Labels
 from polytag.nn.model_io import load_model, save_model
@@ -268,3 +269,42 @@ def test_batching_by_length_restores_input_order(tiny_tokenizer):
         assert f == [labels.bundles[i % 3] for i in first]
     per_sentence = [tagger.predict([s]) for s in sentences]
     assert [p[0][0] for p in per_sentence] == upos
+
+
+def hinted_copy(tiny_model_dir, folder, treebanks=("xx_test", "yy_other")):
+    """The tiny model with treebank hints whose vectors are random (so they matter)."""
+    model, tokenizer, labels, _ = load_model(tiny_model_dir)
+    model.set_treebank_hints(list(treebanks))
+    torch.manual_seed(0)
+    with torch.no_grad():
+        model.treebank_embedding.weight.normal_(std=1.0)
+    save_model(folder, model, tokenizer, labels)
+    return folder
+
+
+def test_treebank_hints_serve_the_same_labels_in_onnx_as_in_pytorch(tiny_model_dir, tmp_path):
+    """The hint is added to the looked-up embeddings outside the graph (no new graph input);
+    fp32 ONNX gives PyTorch's labels with each hint and with none, and the hints change them."""
+    folder = hinted_copy(tiny_model_dir, tmp_path / "hints")
+    export(folder, fp32=True, check=False)
+    assert OnnxBackend(folder).inputs == ["word_embeddings", "attention_mask", "word_index"]
+    ref, got = torch_tagger(folder), onnx_tagger(folder)
+    assert ref.treebank_hints == got.treebank_hints == ["xx_test", "yy_other"]
+    predictions = {}
+    for hint in (None, "xx_test", "yy_other"):
+        ref.set_treebank(hint)
+        got.set_treebank(hint)
+        predictions[hint] = ref.predict(SENTENCES)
+        assert got.predict(SENTENCES) == predictions[hint], hint
+    assert predictions["xx_test"] != predictions["yy_other"] != predictions[None]
+
+
+def test_load_takes_a_treebank_hint_and_refuses_an_unknown_one(tiny_model_dir, tmp_path):
+    folder = hinted_copy(tiny_model_dir, tmp_path / "hints")
+    export(folder, check=False)
+    tagger = load_tagger(folder, treebank="yy_other")
+    assert tagger.treebank == "yy_other" and tagger.hint == 2
+    with pytest.raises(InputError, match="unknown .*knows xx_test, yy_other"):
+        load_tagger(folder, treebank="zz_none")
+    with pytest.raises(InputError, match="trained without treebank hints"):
+        load_tagger(tiny_model_dir, backend="torch", treebank="xx_test")
