@@ -21,6 +21,7 @@ import json
 import threading
 import time
 import traceback
+from functools import partial
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
@@ -81,7 +82,8 @@ class Batcher:
         self.queued_words = 0
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="polytag-model")
 
-    async def tag(self, sentences: list[list[str]], x_second_best: bool) -> tuple[list, list]:
+    async def tag(self, sentences: list[list[str]], x_second_best: bool,
+                  treebank: str | None = None) -> tuple[list, list]:
         n = sum(map(len, sentences))
         if self.queued_words + n > self.config.max_queue_words:
             raise Overloaded
@@ -89,7 +91,7 @@ class Batcher:
         future = loop.create_future()
         self.queued_words += n
         self.metrics.queue_words.set(self.queued_words)
-        self.queue.put_nowait((sentences, x_second_best, future, n, loop.time()))
+        self.queue.put_nowait((sentences, (x_second_best, treebank), future, n, loop.time()))
         return await future
 
     async def run(self) -> None:
@@ -115,15 +117,18 @@ class Batcher:
             self.queued_words -= words
             self.metrics.queue_words.set(self.queued_words)
             self.metrics.batch_words.observe(words)
-            for flag in (False, True):  # --x-second-best changes the decision: its requests go together
-                group = [item for item in batch if item[1] == flag and not item[2].done()]
+            # requests with the same options (x_second_best, treebank hint) go to the model together
+            for options in dict.fromkeys(item[1] for item in batch):
+                group = [item for item in batch if item[1] == options and not item[2].done()]
                 if group:
-                    await self._run_group(loop, group, flag)
+                    await self._run_group(loop, group, options)
 
-    async def _run_group(self, loop, group, x_second_best: bool) -> None:
+    async def _run_group(self, loop, group, options: tuple[bool, str | None]) -> None:
         sentences = [s for item in group for s in item[0]]
+        x_second_best, treebank = options
         try:
-            upos, feats = await loop.run_in_executor(self.executor, self.tagger.predict, sentences, x_second_best)
+            upos, feats = await loop.run_in_executor(
+                self.executor, partial(self.tagger.predict, sentences, x_second_best, treebank=treebank))
         except Exception as err:  # noqa: BLE001 - handed to each waiting request
             for item in group:
                 if not item[2].done():
@@ -215,13 +220,15 @@ class TagService:
     def __init__(self, tagger, config: ServerConfig, metrics: Metrics, batcher: Batcher):
         self.tagger, self.config, self.metrics, self.batcher = tagger, config, metrics, batcher
 
-    async def tag(self, request: Request, x_second_best: bool = False):
+    async def tag(self, request: Request, x_second_best: bool = False, treebank: str | None = None):
         try:
+            if treebank is not None:
+                self.tagger.hint_row(treebank)  # an unknown id: 400 before reading the body
             kind, payload = await parse_request(request, self.config)
             if kind == "text":
-                return await self.tag_raw(payload, x_second_best)
+                return await self.tag_raw(payload, x_second_best, treebank)
             sentences = [s.words for s in payload] if kind == "conllu" else payload
-            upos, feats = await self.run(sentences, x_second_best)
+            upos, feats = await self.run(sentences, x_second_best, treebank)
         except InputError as err:
             return error(400, str(err))
         except PayloadTooLarge as err:
@@ -236,20 +243,20 @@ class TagService:
         return json_response({"sentences": [{"words": w, "upos": u, "feats": f}
                                             for w, u, f in zip(sentences, upos, feats)]})  # fmt: skip
 
-    async def run(self, sentences: list[list[str]], x_second_best: bool):
+    async def run(self, sentences: list[list[str]], x_second_best: bool, treebank: str | None = None):
         words = sum(map(len, sentences))
         if words > self.config.max_words:
             raise PayloadTooLarge(f"request of {words} words (limit {self.config.max_words})")
-        result = await asyncio.wait_for(self.batcher.tag(sentences, x_second_best), self.config.deadline_s)
+        result = await asyncio.wait_for(self.batcher.tag(sentences, x_second_best, treebank), self.config.deadline_s)
         self.metrics.words.inc(words)
         return result
 
-    async def tag_raw(self, text: str, x_second_best: bool) -> Response:
+    async def tag_raw(self, text: str, x_second_best: bool, treebank: str | None = None) -> Response:
         from .tagging.raw import nested, segment_text  # noqa: PLC0415
 
         sentences = await asyncio.get_running_loop().run_in_executor(
             None, segment_text, self.tagger.segmenter, text, "request")
-        upos, feats = await self.run([s.words for s in sentences], x_second_best)
+        upos, feats = await self.run([s.words for s in sentences], x_second_best, treebank)
         return json_response({"sentences": [nested(s, u, f) for s, u, f in zip(sentences, upos, feats)]})
 
 

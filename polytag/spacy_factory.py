@@ -2,7 +2,7 @@
 through spaCy's entry points, so no import of polytag is needed:
 
     nlp = spacy.blank("de")
-    nlp.add_pipe("polytag")                       # config: model, threads, x_second_best, batch_size
+    nlp.add_pipe("polytag")                       # config: model, threads, x_second_best, batch_size, treebank
     for doc in nlp.pipe(texts, batch_size=256):
         [(t.text, t.pos_, str(t.morph)) for t in doc]
 
@@ -31,10 +31,12 @@ CONFIG_FILE = "polytag.json"
 
 class PolytagComponent:
     def __init__(self, nlp: Language, name: str, model: str | None, threads: int | None, x_second_best: bool,
-                 batch_size: int):
+                 batch_size: int, treebank: str | None = None):
         self.name, self.model, self.threads = name, model, threads
         self.x_second_best, self.batch_size = x_second_best, batch_size
         self.tagger = load(model or DEFAULT_MODEL, threads=threads, batch_size=batch_size)
+        self.treebank = treebank
+        self.tagger.hint_row(treebank)  # an unknown treebank hint fails here, not at the first doc
 
     def __call__(self, doc: Doc) -> Doc:
         return next(self.pipe([doc]))
@@ -49,7 +51,8 @@ class PolytagComponent:
         """One tagger call for a batch of docs: every sentence (or doc) without its space tokens."""
         spans = [span for doc in docs for span in (doc.sents if doc.has_annotation("SENT_START") else [doc[:]])]
         tokens = [[t for t in span if not t.is_space] for span in spans]
-        upos, feats = self.tagger.predict([[t.text for t in ts] for ts in tokens], self.x_second_best)
+        upos, feats = self.tagger.predict([[t.text for t in ts] for ts in tokens], self.x_second_best,
+                                          treebank=self.treebank)
         for ts, us, fs in zip(tokens, upos, feats):
             for token, u, f in zip(ts, us, fs):
                 token.pos_ = u
@@ -64,7 +67,7 @@ class PolytagComponent:
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
         settings = {"model": str(Path(self.model).resolve()) if self.model else None, "threads": self.threads,
-                    "x_second_best": self.x_second_best, "batch_size": self.batch_size}
+                    "x_second_best": self.x_second_best, "batch_size": self.batch_size, "treebank": self.treebank}
         (path / CONFIG_FILE).write_text(json.dumps(settings, indent=1), encoding="utf-8")
 
     def from_disk(self, path, exclude=()) -> "PolytagComponent":
@@ -74,11 +77,12 @@ class PolytagComponent:
                                batch_size=settings["batch_size"])
         self.model, self.threads = settings["model"], settings["threads"]
         self.x_second_best, self.batch_size = settings["x_second_best"], settings["batch_size"]
+        self.treebank = settings.get("treebank")  # absent in settings saved before treebank hints
         return self
 
 
 @Language.factory("polytag", default_config={"model": None, "threads": None, "x_second_best": False,
-                                            "batch_size": 64})
+                                            "batch_size": 64, "treebank": None})
 def make_polytag(nlp: Language, name: str, model: str | None, threads: int | None, x_second_best: bool,
-                 batch_size: int) -> PolytagComponent:
-    return PolytagComponent(nlp, name, model, threads, x_second_best, batch_size)
+                 batch_size: int, treebank: str | None) -> PolytagComponent:
+    return PolytagComponent(nlp, name, model, threads, x_second_best, batch_size, treebank)

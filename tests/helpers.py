@@ -32,3 +32,16 @@ def random_tagger(tokenizer, seed=0, heads=("bundle", "factored")) -> Tagger:
 
 def all_logits(tagger, sentences):
     return tagger.logits(sentences, ("upos", *tagger.config.morph_heads))
+
+
+def hinted_copy(model_dir, folder, treebanks=("xx_test", "yy_other")):
+    """A copy of a model folder with treebank hints whose vectors are random (so they matter)."""
+    from polytag.nn.model_io import load_model, save_model  # noqa: PLC0415
+
+    model, tokenizer, labels, _ = load_model(model_dir)
+    model.set_treebank_hints(list(treebanks))
+    torch.manual_seed(0)
+    with torch.no_grad():
+        model.treebank_embedding.weight.normal_(std=1.0)
+    save_model(folder, model, tokenizer, labels)
+    return folder

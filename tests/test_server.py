@@ -177,3 +177,33 @@ def test_sigterm_finishes_requests_in_flight_and_refuses_new_ones(tiny_model_dir
     worker.join()
     assert results[0][0] == 200 and late[0] == 503 and "shutting down" in late[1]
     assert server.process.wait(timeout=30) == 0
+
+
+def test_each_request_may_carry_its_own_treebank_hint(tiny_model_dir, tmp_path):
+    """?treebank= per request: concurrent requests with different hints are batched apart and each
+    gets what the tagger gives with its hint; an unknown id is a 400 naming the known ones."""
+    from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
+
+    from helpers import hinted_copy  # noqa: PLC0415
+
+    from polytag.tagging import load  # noqa: PLC0415
+
+    folder = hinted_copy(tiny_model_dir, tmp_path / "hints")
+    local = load(folder, backend="torch")
+    want = {hint: local.predict(SENTENCES, treebank=hint) for hint in (None, "xx_test", "yy_other")}
+    assert want["xx_test"] != want["yy_other"]
+    running = Server(folder, "--batch-wait-ms", "50")
+    try:
+        body = json.dumps({"sentences": SENTENCES}).encode()
+        paths = ["/v1/tag", "/v1/tag?treebank=xx_test", "/v1/tag?treebank=yy_other"] * 3
+        with ThreadPoolExecutor(len(paths)) as pool:
+            answers = list(pool.map(lambda path: running.request("POST", path, body), paths))
+        for path, (status, text, _) in zip(paths, answers):
+            hint = path.partition("=")[2] or None
+            got = json.loads(text)["sentences"]
+            assert status == 200
+            assert ([s["upos"] for s in got], [s["feats"] for s in got]) == tuple(map(list, want[hint])), path
+        status, text, _ = running.request("POST", "/v1/tag?treebank=zz_none", body)
+        assert status == 400 and "unknown (this model knows xx_test, yy_other)" in json.loads(text)["error"]
+    finally:
+        running.stop()

@@ -13,6 +13,7 @@ import pytest
 spacy = pytest.importorskip("spacy")
 
 import polytag  # noqa: E402
+from polytag.core.errors import InputError  # noqa: E402
 from polytag.core.labels import UPOS  # noqa: E402
 
 TEXTS = {"de": "Der Hund schläft. Das ist  gut.", "ru": "Мама мыла раму. Папа читал газету.",
@@ -76,3 +77,18 @@ def test_the_pipeline_saves_the_model_path_and_loads_again(tmp_path, tiny_model_
     assert saved["model"] == str(tiny_model_dir.resolve()) and saved["x_second_best"] is True
     again = spacy.load(tmp_path / "pipeline")
     assert [(t.pos_, str(t.morph)) for t in again("Sue likes coffee.")] == before
+
+
+def test_a_treebank_hint_in_the_config_is_used_and_saved(tmp_path, tiny_model_dir):
+    from helpers import hinted_copy  # noqa: PLC0415
+
+    folder = hinted_copy(tiny_model_dir, tmp_path / "hints")
+    nlp = spacy.blank("en")
+    nlp.add_pipe("polytag", config={"model": str(folder), "threads": 1, "treebank": "yy_other"})
+    want = polytag.load(folder, backend="torch").predict([["Sue", "likes", "coffee", "."]], treebank="yy_other")[0][0]
+    assert [t.pos_ for t in nlp("Sue likes coffee.")] == want
+    nlp.to_disk(tmp_path / "pipeline")
+    again = spacy.load(tmp_path / "pipeline")
+    assert [t.pos_ for t in again("Sue likes coffee.")] == want
+    with pytest.raises(InputError, match="unknown"):
+        spacy.blank("en").add_pipe("polytag", config={"model": str(folder), "treebank": "zz_none"})

@@ -151,10 +151,12 @@ def nested(sentence: Sentence, upos: list[str], feats: list[str]) -> dict:
     return {"text": sentence.meta["text"], "tokens": tokens}
 
 
-def tag_text(tagger, segmenter, text: str, x_second_best: bool = False) -> list[dict]:
+def tag_text(tagger, segmenter, text: str, x_second_best: bool = False, treebank: str | None = None) -> list[dict]:
     """Raw text -> sentences -> tokens (with character offsets into `text`) -> words."""
+    if treebank is not None:
+        tagger.hint_row(treebank)  # an unknown id is an error before any work
     sentences = segment_text(segmenter, text)
-    return [nested(s, u, f) for s, u, f in tagger.tag_stream(sentences, x_second_best)]
+    return [nested(s, u, f) for s, u, f in tagger.tag_stream(sentences, x_second_best, treebank=treebank)]
 
 
 RAW_METRICS = ("Tokens", "Sentences", "Words", "UPOS", "UFeats")

@@ -96,8 +96,13 @@ class Tagger:
         with self._lock:
             return make_chunks(self.wordpieces, sentences, self.config.max_len, overlap=True)
 
-    def run(self, sentences: list[list[str]], heads: tuple[str, ...]) -> dict[str, np.ndarray]:
+    def hint_row(self, treebank: str | None) -> int:
+        """The hint row of a call: `treebank`'s where one is given, else the tagger's (set_treebank)."""
+        return self.hint if treebank is None else treebank_hint_index(self.config, treebank)
+
+    def run(self, sentences: list[list[str]], heads: tuple[str, ...], hint: int | None = None) -> dict[str, np.ndarray]:
         """Backend outputs for every word, flat over all sentences in input order: (n_words, ...).
+        hint: the treebank-hint row of every window (default: the tagger's).
 
         Windows are sorted by length and batched (little padding); each batch's kept rows
         are scattered to their words' input positions with one numpy assignment per head."""
@@ -113,7 +118,7 @@ class Tagger:
             part = [chunks[i] for i in order[b : b + self.batch_size]]
             batch = collate_numpy(part, pad_id, self.word_chars)
             if self.treebank_hints:
-                batch["treebank"] = np.full(len(part), self.hint, dtype=np.int64)
+                batch["treebank"] = np.full(len(part), self.hint if hint is None else hint, dtype=np.int64)
             out = self.backend(batch, heads)
             # rows of the batch output kept for each window, and where they go
             n_rows = np.fromiter((len(c.first) for c in part), np.int64, len(part))
@@ -146,7 +151,8 @@ class Tagger:
                   "bundle_ids": (), "factored_ids": (max(self.labels.n_features, 1),)}
         return np.zeros((0, *widths[head]), dtype=np.int64 if head.endswith("_ids") else np.float32)
 
-    def word_outputs(self, sentences: list[list[str]], morph: str) -> tuple[np.ndarray, np.ndarray]:
+    def word_outputs(self, sentences: list[list[str]], morph: str,
+                     hint: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """-> UPOS logits (n_words, 17) and morphology ids, (n_words,) bundle ids or
         (n_words, n_features) factored value ids; flat, in input order."""
         if type(self).logits is not Tagger.logits:
@@ -156,10 +162,10 @@ class Tagger:
             ids = np.concatenate([p[morph] for p in per]).argmax(-1) if per else self._empty(f"{morph}_ids")
             return upos, ids
         if getattr(self.backend, "returns_ids", False):
-            flat = self.run(sentences, ("upos", f"{morph}_ids"))
+            flat = self.run(sentences, ("upos", f"{morph}_ids"), hint)
             ids = flat.get(f"{morph}_ids")
         else:  # a backend that returns logits only
-            flat = self.run(sentences, ("upos", morph))
+            flat = self.run(sentences, ("upos", morph), hint)
             ids = flat[morph].argmax(-1) if morph in flat else None
         if "upos" not in flat:
             return self._empty("upos"), self._empty(f"{morph}_ids")
@@ -175,12 +181,15 @@ class Tagger:
         names = np.array(self.labels.decode_factored(rows), dtype=object)
         return names[inverse.reshape(-1)].tolist()
 
-    def predict(self, sentences: list[list[str]], x_second_best: bool = False, morph: str | None = None):
-        """-> (upos per sentence, feats per sentence)."""
+    def predict(self, sentences: list[list[str]], x_second_best: bool = False, morph: str | None = None,
+                treebank: str | None = None):
+        """-> (upos per sentence, feats per sentence). treebank: this call's treebank hint instead
+        of the tagger's (thread-safe, unlike set_treebank)."""
         morph = morph or self.morph
+        hint = self.hint_row(treebank)
         if not sentences:
             return [], []
-        upos_logits, morph_ids = self.word_outputs(sentences, morph)
+        upos_logits, morph_ids = self.word_outputs(sentences, morph, hint)
         upos = self._upos_names[self.decide_upos(upos_logits, x_second_best)].tolist()
         feats = self.decode_morph(morph, morph_ids)
         bounds = np.cumsum([0] + [len(s) for s in sentences]).tolist()
@@ -210,29 +219,31 @@ class Tagger:
             raise InputError("this tagger was not loaded from a model folder (polytag.load), so it has no segmenter")
         return load_segmenter(self.folder)
 
-    def tag_text(self, text: str, x_second_best: bool = False) -> list[dict]:
+    def tag_text(self, text: str, x_second_best: bool = False, treebank: str | None = None) -> list[dict]:
         """Raw text -> [{"text", "tokens": [{"form", "start", "end", "space_after", "words":
         [{"form", "upos", "feats"}]}]}] per sentence; start/end index `text`."""
         from .raw import tag_text  # noqa: PLC0415
 
         if not isinstance(text, str):
             raise TypeError("tag_text() takes a string of raw text")
-        return tag_text(self, self.segmenter, text, x_second_best)
+        return tag_text(self, self.segmenter, text, x_second_best, treebank)
 
-    def __call__(self, text_or_sentences, x_second_best: bool = False):
+    def __call__(self, text_or_sentences, x_second_best: bool = False, treebank: str | None = None):
         """tagger("raw text") is tag_text; tagger([["Das", "ist", "gut", "."]]) is tag."""
         if isinstance(text_or_sentences, str):
-            return self.tag_text(text_or_sentences, x_second_best)
-        return self.tag(text_or_sentences, x_second_best)
+            return self.tag_text(text_or_sentences, x_second_best, treebank)
+        return self.tag(text_or_sentences, x_second_best, treebank)
 
     # -- conveniences --
-    def tag(self, sentences: list[list[str]], x_second_best: bool = False) -> list[list[dict]]:
-        """[["Das", "ist", "gut", "."]] -> [[{"form": "Das", "upos": "PRON", "feats": "..."}...]]"""
+    def tag(self, sentences: list[list[str]], x_second_best: bool = False,
+            treebank: str | None = None) -> list[list[dict]]:
+        """[["Das", "ist", "gut", "."]] -> [[{"form": "Das", "upos": "PRON", "feats": "..."}...]]
+        treebank: tag as that treebank annotates (a model with treebank hints)."""
         if isinstance(sentences, (str, bytes)) or (sentences and isinstance(sentences[0], str)):
             raise TypeError("tag() takes a list of sentences, each a list of words")
         check_sentences(sentences)
         self._check_coverage(sentences, "polytag: tag()", final=False)
-        upos, feats = self.predict([list(s) for s in sentences], x_second_best)
+        upos, feats = self.predict([list(s) for s in sentences], x_second_best, treebank=treebank)
         return [
             [{"form": w, "upos": u, "feats": f} for w, u, f in zip(words, us, fs)]
             for words, us, fs in zip(sentences, upos, feats)
@@ -251,18 +262,18 @@ class Tagger:
             if final or check.chars >= 200:
                 check.finish()
 
-    def _tag_pending(self, pending: list[Sentence], x_second_best: bool):
+    def _tag_pending(self, pending: list[Sentence], x_second_best: bool, treebank: str | None = None):
         """(sentence, upos, feats); (sentence, None, None) for one that cannot be tagged
         (read with on_error skip)."""
         taggable = [s for s in pending if s.taggable]
-        upos, feats = self.predict([s.words for s in taggable], x_second_best)
+        upos, feats = self.predict([s.words for s in taggable], x_second_best, treebank=treebank)
         tagged = iter(zip(upos, feats))
         for sentence in pending:
             yield (sentence, *next(tagged)) if sentence.taggable else (sentence, None, None)
 
     def tag_stream(
         self, sentences: Iterable[Sentence], x_second_best: bool = False, chunk_sentences: int = 2048,
-        on_progress: Callable[[int], None] | None = None,
+        on_progress: Callable[[int], None] | None = None, treebank: str | None = None,
     ) -> Iterator[tuple[Sentence, list[str], list[str]]]:
         """Tag a stream in chunks. If the input raises part-way (bad line), every sentence
         read before the bad one is tagged and yielded first, then the error propagates."""
@@ -279,7 +290,7 @@ class Tagger:
                 done, error = True, err
             if pending:
                 self._check_coverage([s.words for s in pending if s.taggable], pending[0].source, final=True)
-                yield from self._tag_pending(pending, x_second_best)
+                yield from self._tag_pending(pending, x_second_best, treebank)
                 if on_progress:
                     on_progress(len(pending))
             if error is not None:

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import torch
 from helpers import SENTENCES as SCRIPTS  # noqa: E402 - five sentences in five scripts
+from helpers import hinted_copy
 
 from polytag.core.errors import InputError
 from polytag.core.folder import ModelConfig
@@ -269,17 +270,6 @@ def test_batching_by_length_restores_input_order(tiny_tokenizer):
         assert f == [labels.bundles[i % 3] for i in first]
     per_sentence = [tagger.predict([s]) for s in sentences]
     assert [p[0][0] for p in per_sentence] == upos
-
-
-def hinted_copy(tiny_model_dir, folder, treebanks=("xx_test", "yy_other")):
-    """The tiny model with treebank hints whose vectors are random (so they matter)."""
-    model, tokenizer, labels, _ = load_model(tiny_model_dir)
-    model.set_treebank_hints(list(treebanks))
-    torch.manual_seed(0)
-    with torch.no_grad():
-        model.treebank_embedding.weight.normal_(std=1.0)
-    save_model(folder, model, tokenizer, labels)
-    return folder
 
 
 def test_treebank_hints_serve_the_same_labels_in_onnx_as_in_pytorch(tiny_model_dir, tmp_path):
