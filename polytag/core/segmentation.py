@@ -355,6 +355,10 @@ def _affix_rules(low: str, words: tuple[str, ...]):
     return suffix, prefix if 0 < j < len(low) else None
 
 
+BLANK_FORM = "_"  # a syntactic word a treebank gives no form
+BLANK_ENDING = 3  # characters of a surface's ending that blank rules look at
+
+
 @dataclass
 class MwtLexicon:
     """Expands multiword tokens: a learned dictionary, then affix rules for unseen tokens.
@@ -375,6 +379,9 @@ class MwtLexicon:
     joins: dict[str, list[int]] = field(default_factory=dict)
     # surface -> [times a multiword token, times a token] in the train splits (all languages)
     counts: dict[str, list[int]] = field(default_factory=dict)
+    # surface ending -> [words, types]: multiword tokens whose words a treebank writes as "_"
+    # (Marathi UFAL: 'तुकड्याचे' = '_' '_'), for unseen tokens of that kind that no affix rule fits
+    blanks: dict[str, list[int]] = field(default_factory=dict)
 
     SURE = 0.9  # a surface that is an MWT this often (or 1 - this rarely) overrides the network
 
@@ -392,8 +399,12 @@ class MwtLexicon:
             low, lows = surface.lower(), tuple(w.lower() for w in words)
             analyses[low][language][lows] += 1
             surfaces.add((low, lows))
-        suffixes, prefixes = defaultdict(Counter), defaultdict(Counter)
-        for low, lows in surfaces:  # rules count distinct surfaces, not frequent tokens
+        suffixes, prefixes, blanks = defaultdict(Counter), defaultdict(Counter), defaultdict(Counter)
+        for low, lows in sorted(surfaces):  # rules count distinct surfaces (sorted: ties break alike every run)
+            if all(w == BLANK_FORM for w in lows):
+                for n in range(1, min(BLANK_ENDING, len(low) - 1) + 1):
+                    blanks[low[-n:]][(len(lows),)] += 1
+                continue
             suffix, prefix = _affix_rules(low, lows)
             if suffix:
                 suffixes[suffix[0]][suffix[1]] += 1
@@ -401,6 +412,7 @@ class MwtLexicon:
                 prefixes[prefix[0]][prefix[1]] += 1
         lexicon = cls(suffixes=_rules(suffixes, min_rule_types),
                       prefixes=_rules(prefixes, min_rule_types),
+                      blanks=_rules(blanks, min_rule_types),
                       cues=_language_cues(word_counts or {}))  # fmt: skip
         tokens: Counter = sum((word_counts or {}).values(), Counter())
         for low, per_language in analyses.items():
@@ -438,6 +450,10 @@ class MwtLexicon:
                 words, stem_start, types = self.prefixes[low[:n]]
                 best = _restore_case(surface[:n], words) + [stem_start + surface[n:]]
                 best_key = (types * n, n)
+        if best is None:  # the longest ending of blank-word tokens (see `blanks`)
+            for n in range(min(BLANK_ENDING, len(low) - 1), 0, -1):
+                if low[-n:] in self.blanks:
+                    return [BLANK_FORM] * self.blanks[low[-n:]][0]
         return best or [surface]
 
     def expander(self) -> MwtExpander:
@@ -453,7 +469,7 @@ class MwtLexicon:
     def load(cls, path: Path) -> MwtLexicon:
         try:
             raw = json.loads(path.read_text(encoding="utf-8"))
-            optional = {"joins", "counts"}  # files written before they were learned
+            optional = {"joins", "counts", "blanks"}  # files written before they were learned
             lexicon = cls(**{f.name: dict(raw[f.name] if f.name not in optional else raw.get(f.name, {}))
                              for f in fields(cls)})  # fmt: skip
             for rules in (lexicon.suffixes, lexicon.prefixes):

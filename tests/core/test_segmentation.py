@@ -123,6 +123,23 @@ def test_lexicon_dictionary_case_and_affix_rules(tmp_path):
         seg.MwtLexicon.load(tmp_path / "bad.json")
 
 
+def test_tokens_whose_words_a_treebank_leaves_blank_expand_to_blank_words(tmp_path):
+    """Marathi UFAL writes an MWT's words as '_': an unseen token with a known ending of such
+    tokens gets as many '_' words; affix rules that fit come first; others stay one word."""
+    pairs = [(f"{stem}ाचे", ["_", "_"], "mr") for stem in ("हित", "तुकड्", "राज")]
+    pairs += [(f"{stem}ki", [f"{stem}", "ki"], "tr") for stem in ("evde", "okulda", "yolda")]
+    pairs += [("घरातच", ["_", "_", "_"], "mr")]  # one attestation: no rule
+    lexicon = seg.MwtLexicon.learn(pairs, min_rule_types=3)
+    assert lexicon.blanks["ाचे"] == [2, 3] and "तच" not in lexicon.blanks
+    assert lexicon.expand("भीमाचे") == ["_", "_"]  # unseen, a blank ending
+    assert lexicon.expand("हिताचे") == ["_", "_"]  # seen
+    assert lexicon.expand("घरातच") == ["_", "_", "_"]
+    assert lexicon.expand("masadaki") == ["masada", "ki"]
+    assert lexicon.expand("कामात") == ["कामात"]
+    lexicon.save(tmp_path / "mwt.json")
+    assert seg.MwtLexicon.load(tmp_path / "mwt.json") == lexicon
+
+
 def test_expander_picks_the_analysis_of_the_language_the_text_is_in():
     pairs = [("del", ["de", "el"], "es")] * 5 + [("del", ["di", "il"], "it")] * 2
     counts = {"es": Counter({"el": 50, "y": 40}), "it": Counter({"il": 50, "che": 40})}
