@@ -9,7 +9,9 @@
 2. exports the int8 ONNX graph next to them (no fp32 copy: the shipped folder stays small);
 3. evaluates every dev file of the data folder with the shipped model, with the default
    backend (ONNX int8) and with PyTorch on the stored weights, and writes
-   docs/results/default_model.json, which scripts/make_results.py renders.
+   docs/results/default_model.json, which scripts/make_results.py renders; a model trained with
+   treebank hints is scored both without a hint (what a user gets by default) and with each dev
+   file's own treebank as the hint (`polytag evaluate --treebank auto`).
 
 Parity with the fp32 model is measured on the training output itself:
 `polytag export --model runs/default && python benchmarks/onnx_parity.py --model runs/default`.
@@ -29,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from polytag.core.evaluate import evaluate_files  # noqa: E402
+from polytag.core.evaluate import AUTO_TREEBANK, evaluate_files  # noqa: E402
 from polytag.core.folder import training_stages  # noqa: E402
 from polytag.nn.model_io import load_model, save_model  # noqa: E402
 from polytag.nn.transformer import count_parameters  # noqa: E402
@@ -206,6 +208,9 @@ def main() -> int:
             "dev evaluation speed (words/s, incl. reading and scoring)": round(words / seconds),
         },
     }
+    if config.treebank_hints:
+        result["model"]["treebank hints"] = f"{len(config.treebank_hints)} treebanks (scores above: no hint)"
+        result["evaluation_with_hints"] = evaluate_files(tagger, dev_files, treebank=AUTO_TREEBANK)
     comparison = head_comparison(metadata)
     if comparison:
         result["head_comparison"] = comparison
