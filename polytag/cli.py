@@ -393,6 +393,9 @@ def _add_train_command(sub) -> None:
                    help="transformer: learn a hint vector per training treebank (its annotation conventions; "
                    "`polytag tag --treebank ID`) and train this share of sentences without it, so the model "
                    "also tags text of unknown origin (e.g. 0.5; default: no hint)")
+    p.add_argument("--hints-only", action="store_true", default=None,
+                   help="transformer: train only the treebank-hint vectors (with --treebank-hint-dropout or an "
+                   "--init model with hints); the model then tags exactly as before when given no hint")
     p.add_argument("--freeze-embeddings", action="store_true", default=None,
                    help="transformer: do not train the encoder's word embeddings (a pretrained encoder's "
                    "large vocabulary: most of a CPU step is their update)")

@@ -239,7 +239,7 @@ def test_train_with_wordpiece_dropout(capsys, tiny_treebank_dir, tiny_model_dir,
 
 
 @pytest.mark.parametrize("option", [["--word-pooling", "first+last"], ["--word-chars", "12"],
-                                    ["--wordpiece-dropout", "0.1"], ["--treebank-hint-dropout", "0.5"]])
+                                    ["--wordpiece-dropout", "0.1"], ["--treebank-hint-dropout", "0.5"], ["--hints-only"]])
 def test_transformer_options_with_the_meta_lstm_are_a_clear_error(capsys, tiny_treebank_dir, tmp_path, option):
     rc, _, err = run_cli(capsys, "train", tiny_treebank_dir, "-o", tmp_path / "m", "--arch", "meta-lstm",
                          *option, *TINY_TRAIN_ARGS)

@@ -96,6 +96,9 @@ class TrainConfig:
     # fraction of sentences without it so that the model also tags text of unknown origin;
     # None: no hint (an --init model that has hints keeps them and trains them at 0.5)
     treebank_hint_dropout: float | None = None
+    # train the treebank-hint vectors only: every other weight, and the "no hint" row, stay as the
+    # --init model has them, so the model tags exactly as before when given no hint
+    hints_only: bool = False
     extra_metadata: dict = field(default_factory=dict)
 
     @classmethod
@@ -294,6 +297,17 @@ class Trainer(Task):
             raise InputError(f"--max-len {cfg.max_len}: the encoder {cfg.encoder} reads at most {positions} pieces")
         return model, tokenizer, labels
 
+    def freeze_all_but_hints(self) -> None:
+        hints = getattr(self.model, "treebank_embedding", None)
+        if hints is None:
+            raise InputError("--hints-only trains treebank hints: give --treebank-hint-dropout (e.g. 0) or an "
+                             "--init model that has hints")
+        for p in self.model.parameters():
+            p.requires_grad_(False)
+        hints.weight.requires_grad_(True)
+        # row 0 is "no hint": a zero gradient keeps it (AdamW moves nothing whose gradient is always zero)
+        hints.weight.register_hook(lambda grad: grad.index_fill(0, torch.tensor([0], device=grad.device), 0.0))
+
     def hint_treebanks(self, model) -> list[str]:
         """The hint ids of a model trained now: those it knows (their rows kept), then this run's."""
         known = list(model.config.treebank_hints or [])
@@ -305,6 +319,8 @@ class Trainer(Task):
         self.model.to(self.device)
         if self.cfg.freeze_embeddings:
             self.model.encoder.get_input_embeddings().weight.requires_grad_(False)
+        if self.cfg.hints_only:
+            self.freeze_all_but_hints()
         self.word_chars = getattr(self.model.config, "word_chars", 0)  # read by encode
         self.examples, self.lengths, self.collate = self.encode(self.tokenizer, self.labels)
         self.by_tb: dict[str, list[int]] = {}

@@ -7,6 +7,7 @@ import json
 import random
 
 import numpy as np
+import pytest
 import torch
 from conftest import ALL_CONLLU, TINY_TRAIN_ARGS, wordpiece_tokenizer, write_conllu
 from safetensors.torch import load_file
@@ -15,6 +16,7 @@ from transformers import BertConfig, BertModel
 from polytag.cli import main
 from polytag.core.conllu_io import Sentence, read_conllu
 from polytag.core.encoding import WordPieces
+from polytag.core.errors import InputError
 from polytag.core.folder import ModelConfig, init_history, training_stages
 from polytag.core.labels import IGNORE, Labels
 from polytag.nn.model_io import load_model
@@ -260,3 +262,28 @@ def test_frozen_embeddings_stay_and_heads_get_their_own_lr(tiny_treebank_dir, ti
     name = "encoder.embeddings.word_embeddings.weight"
     assert torch.equal(before.state_dict()[name], after.state_dict()[name])
     assert not torch.equal(before.upos_head.weight, after.upos_head.weight)
+
+
+def test_hints_only_trains_the_hint_vectors_and_nothing_else(tiny_treebank_dir, tiny_model_dir, tmp_path):
+    """--hints-only: every other weight and the "no hint" row stay, so the model tags exactly as
+    before without a hint; each training treebank's vector moves; dev is scored with the hints."""
+    out = tmp_path / "hints"
+    cfg = TrainConfig(data=str(tiny_treebank_dir), output=str(out), init=str(tiny_model_dir), epochs=2,
+                      batch_size=8, threads=1, lr=1e-2, treebank_hint_dropout=0.0, hints_only=True)
+    train(cfg)
+    before, after = load_model(tiny_model_dir)[0].state_dict(), load_model(out)[0].state_dict()
+    hints = after.pop("treebank_embedding.weight")
+    assert before.keys() == after.keys() and all(torch.equal(before[k], after[k]) for k in before)
+    assert not hints[0].any() and all(row.any() for row in hints[1:])
+    sentences = [s.words for s in read_conllu(next(tiny_treebank_dir.rglob("xx_test-ud-dev.conllu")))]
+    plain, hinted = load_tagger(tiny_model_dir, backend="torch"), load_tagger(out, backend="torch")
+    assert hinted.predict(sentences) == plain.predict(sentences)
+    assert hinted.logits(sentences, ("upos",))[0]["upos"].tolist() == plain.logits(sentences, ("upos",))[0]["upos"].tolist()
+    hinted.set_treebank("xx_test")
+    assert hinted.logits(sentences, ("upos",))[0]["upos"].tolist() != plain.logits(sentences, ("upos",))[0]["upos"].tolist()
+    trained = json.loads((out / "metadata.json").read_text())["train_config"]
+    assert trained["hints_only"] is True
+    bad = TrainConfig(data=str(tiny_treebank_dir), output=str(tmp_path / "bad"), init=str(tiny_model_dir),
+                      epochs=1, batch_size=8, threads=1, hints_only=True)
+    with pytest.raises(InputError, match="--hints-only trains treebank hints"):
+        train(bad)
