@@ -387,6 +387,24 @@ def render_peers(data: dict) -> str:
                       "model again and keeps the UDPipe rows)", ""])
 
 
+def render_treebank_hint(data: dict) -> str:
+    arms, shipped = data["arms"], data["shipped"]
+    names = list(arms)
+    rows = []
+    for tb in sorted(shipped["files"]):
+        cells = [f"{arms[n]['dev']['files'][tb]['upos']:.2f} / {arms[n]['dev']['files'][tb]['ufeats']:.2f}" for n in names]
+        rows.append([tb.removesuffix("-ud-dev"), f"{shipped['files'][tb]['upos']:.2f} / {shipped['files'][tb]['ufeats']:.2f}",
+                     *cells])
+    rows.append([f"**macro ({len(rows)})**", f"**{shipped['macro']['upos']:.2f} / {shipped['macro']['ufeats']:.2f}**",
+                 *(f"**{arms[n]['dev']['macro']['upos']:.2f} / {arms[n]['dev']['macro']['ufeats']:.2f}**" for n in names)])
+    runs = "; ".join(f"{n}: {a['minutes']} min, {a['steps']} steps (`{a['command']}`)"
+                     for n, a in arms.items() if "own" not in n)
+    return "\n".join(["## Treebank hints (dev, gold tokens, UPOS / UFeats)", "",
+                      f"{data['note']}. Runs: {runs}.", "",
+                      table(["treebank", "shipped before", *names], rows), "",
+                      "Collected with: `python benchmarks/treebank_hint.py --json docs/results/treebank_hint.json`", ""])
+
+
 def render_ensemble(data: dict) -> str:
     weights = list(data["macro"])
     head = ["treebank", *(f"teacher share {w}" for w in weights)]
@@ -403,6 +421,7 @@ SECTIONS = {
     "default_model": render_default_model,
     "paper_comparison": render_paper_comparison,
     "peers": render_peers,
+    "treebank_hint": render_treebank_hint,
     "ensemble": render_ensemble,
     "raw_eval": render_raw_eval,
     "segmentation": render_segmentation,
