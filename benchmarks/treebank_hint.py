@@ -2,6 +2,10 @@
 
     scripts/treebank_hint_ablation.sh 60     # A: no hint, B: hints, both continuing the shipped model
     scripts/hints_only.sh 35                 # C: only hint vectors trained on the shipped model
+    python scripts/keep_shared_language_hints.py runs/hints_only ../shared/ud -o runs/hints_shared   # D
+    polytag export --model runs/hints_shared
+    polytag evaluate ../shared/ud/*/*-ud-dev.conllu.xz --model runs/hints_shared --treebank auto \
+        --json runs/hints_shared.dev_hint.json
     python benchmarks/treebank_hint.py --json docs/results/treebank_hint.json
 
 Reads the dev scores those scripts leave in runs/ (int8 ONNX, gold tokens) and the training
@@ -23,6 +27,10 @@ ARMS = {  # name -> (dev scores file, model folder, how it was made)
                                              "scripts/hints_only.sh 35"),
     "C: hint vectors only, each file's own": ("runs/hints_only.dev_hint.json", "runs/hints_only",
                                               "scripts/hints_only.sh 35"),
+    "D: C's hints for languages with several treebanks, each file's own": (
+        "runs/hints_shared.dev_hint.json", "runs/hints_shared",
+        "scripts/hints_only.sh 35; python scripts/keep_shared_language_hints.py runs/hints_only ../shared/ud "
+        "-o runs/hints_shared"),
 }
 
 

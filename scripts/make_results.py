@@ -398,7 +398,7 @@ def render_treebank_hint(data: dict) -> str:
     rows.append([f"**macro ({len(rows)})**", f"**{shipped['macro']['upos']:.2f} / {shipped['macro']['ufeats']:.2f}**",
                  *(f"**{arms[n]['dev']['macro']['upos']:.2f} / {arms[n]['dev']['macro']['ufeats']:.2f}**" for n in names)])
     runs = "; ".join(f"{n}: {a['minutes']} min, {a['steps']} steps (`{a['command']}`)"
-                     for n, a in arms.items() if "own" not in n)
+                     for n, a in arms.items() if "own" not in n and not n.startswith("D"))
     return "\n".join(["## Treebank hints (dev, gold tokens, UPOS / UFeats)", "",
                       f"{data['note']}. Runs: {runs}.", "",
                       table(["treebank", "shipped before", *names], rows), "",

@@ -66,6 +66,7 @@ def describe_stage(stage: dict, head: str, pooling: str) -> str:
     extra += f", dropout {cfg['dropout']}" if cfg.get("dropout", 0.1) != 0.1 else ""
     extra += f", wordpiece dropout {cfg['wordpiece_dropout']}" if cfg.get("wordpiece_dropout") else ""
     extra += f", character CNN added ({cfg['word_chars']} characters per word)" if cfg.get("word_chars") else ""
+    extra += ", treebank-hint vectors only (every other weight frozen)" if cfg.get("hints_only") else ""
     macro = stage_macro(stage).get(head)
     dev = f", dev (fp32) {macro['upos']:.2f}/{macro['ufeats']:.2f}" if macro else ""
     where = f" on {stage['device']}" if stage.get("device", "cpu") != "cpu" else ""

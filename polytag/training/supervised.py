@@ -231,6 +231,17 @@ def evaluate_heads(tagger: Tagger, dev: dict[str, list[Sentence]], heads: list[s
     return {h: {"files": files, "macro": macro(files)} for h, files in results.items()}
 
 
+def shared_language_treebanks(treebanks: list[Treebank]) -> list[str]:
+    """Ids of the treebanks whose language has other treebanks here, sorted. A hint tells apart
+    the conventions of one language's treebanks; for a language's only treebank there is nothing
+    to tell apart, and its vector only fits that train split (on dev, hints learned for mr_ufal,
+    ta_ttb and lt_hse lowered their UFeats: docs/experiments.md)."""
+    per_language: dict[str, int] = {}
+    for tb in treebanks:
+        per_language[tb.language] = per_language.get(tb.language, 0) + 1
+    return sorted(tb.id for tb in treebanks if per_language[tb.language] > 1)
+
+
 class Trainer(Task):
     """Supervised tagging as a task of the training loop. Subclasses (training.meta_lstm) swap
     the model, the inputs and the loss; data, mixing, evaluation and saving are shared."""
@@ -309,9 +320,10 @@ class Trainer(Task):
         hints.weight.register_hook(lambda grad: grad.index_fill(0, torch.tensor([0], device=grad.device), 0.0))
 
     def hint_treebanks(self, model) -> list[str]:
-        """The hint ids of a model trained now: those it knows (their rows kept), then this run's."""
+        """The hint ids of a model trained now: those it knows (their rows kept), then this run's
+        treebanks of languages with several (see shared_language_treebanks)."""
         known = list(model.config.treebank_hints or [])
-        return known + sorted(tb.id for tb in self.treebanks if tb.id not in known)
+        return known + [tb for tb in shared_language_treebanks(self.treebanks) if tb not in known]
 
     def setup(self, resume: bool) -> None:
         self.load_data()
