@@ -126,13 +126,17 @@ def cmd_train(args) -> None:
 
 def cmd_languages(args) -> None:
     from . import DEFAULT_MODEL  # noqa: PLC0415
-    from .core.folder import load_metadata  # noqa: PLC0415
+    from .core.folder import load_config, load_metadata  # noqa: PLC0415
     from .core.languages import format_languages, model_languages  # noqa: PLC0415
 
-    table = model_languages(load_metadata(check_folder(args.model or DEFAULT_MODEL)))
+    folder = check_folder(args.model or DEFAULT_MODEL)
+    table = model_languages(load_metadata(folder))
     if not table:
-        raise InputError(f"{args.model or DEFAULT_MODEL}: metadata.json lists no languages")
+        raise InputError(f"{folder}: metadata.json lists no languages")
     print(format_languages(table, args.style))
+    hints = load_config(folder).treebank_hints
+    if hints and args.style == "text":
+        print(f"\ntreebank hints (polytag tag --treebank ID): {', '.join(hints)}")
 
 
 def cmd_average(args) -> None:

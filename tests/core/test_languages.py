@@ -53,6 +53,9 @@ def test_cli_lists_languages(capsys, tmp_path):
     assert main(["languages"]) == 0
     out = capsys.readouterr().out
     assert "Lithuanian" in out and "lt_hse" in out
+    # the shipped model's treebank hints, languages with several treebanks only
+    hints = out.split("treebank hints (polytag tag --treebank ID): ")[1].strip().split(", ")
+    assert "fr_sequoia" in hints and "en_ewt" in hints and "lt_hse" not in hints
     folder = tmp_path / "m"
     folder.mkdir()
     for name in ("config.json", "labels.json", "model.safetensors"):
