@@ -238,7 +238,12 @@ def cmd_tag_corpus(args) -> None:
     from .corpus_tagging import CorpusJob, tag_corpus  # noqa: PLC0415
 
     job = CorpusJob(model=str(args.model or DEFAULT_MODEL), output=args.output, input_format=args.format,
-                    output_format=args.output_format or "conllu", threads=args.threads, batch_size=args.batch_size)
+                    output_format=args.output_format or "conllu", threads=args.threads, batch_size=args.batch_size,
+                    treebank=args.treebank)
+    if args.treebank is not None:  # an unknown id: one error here, not one per worker and shard
+        from .core.folder import load_config, treebank_hint_index  # noqa: PLC0415
+
+        treebank_hint_index(load_config(check_folder(job.model)), args.treebank)
     try:
         summary = tag_corpus(args.input, job, args.engine, args.workers, args.scheduler)
     except ImportError as err:
@@ -309,6 +314,7 @@ def _add_serving_commands(sub) -> None:
     p.add_argument("--output-format", default=None, choices=sorted(WRITERS))
     p.add_argument("--threads", type=int, default=1, help="model threads per worker")
     p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--treebank", default=None, help="a treebank hint for every shard (see `polytag tag --help`)")
     p.set_defaults(func=cmd_tag_corpus)
 
     _add_serve_command(sub)

@@ -38,6 +38,7 @@ class CorpusJob:
     output_format: str = "conllu"
     threads: int = 1
     batch_size: int = 64
+    treebank: str | None = None  # a treebank hint for every shard (models with hints)
 
 
 def shard_format(path: str, given: str | None) -> str:
@@ -97,7 +98,7 @@ def tag_shard(job: CorpusJob, shard: str) -> dict:
     n_sentences = n_words = 0
     try:
         with open(tmp, "w", encoding="utf-8") as f:
-            for sentence, upos, feats in tagger.tag_stream(sentences):
+            for sentence, upos, feats in tagger.tag_stream(sentences, treebank=job.treebank):
                 f.write(writer(sentence, upos, feats))
                 n_sentences += 1
                 n_words += len(sentence.words)

@@ -111,3 +111,24 @@ def test_a_run_killed_mid_way_is_completed_by_a_rerun(tmp_path, tiny_model_dir):
     for want in expected.glob("*.conllu"):
         assert (out / want.name).read_bytes() == want.read_bytes()  # no shard lost, none doubled
     assert not list(out.glob(".*.tmp"))
+
+
+def test_a_treebank_hint_gives_what_polytag_tag_gives_with_it(tmp_path, tiny_model_dir, capsys):
+    from helpers import hinted_copy  # noqa: PLC0415
+
+    model = hinted_copy(tiny_model_dir, tmp_path / "hints")
+    shards = make_shards(tmp_path / "in", 2)
+    out = tmp_path / "out"
+    assert main(["tag-corpus", str(shards / "*.conllu"), "-o", str(out), "--model", str(model),
+                 "--treebank", "xx_test"]) == 0
+    for shard in sorted(shards.glob("*.conllu")):
+        alone = tmp_path / f"alone-{shard.name}"
+        assert main(["tag", str(shard), "--model", str(model), "-o", str(alone), "--backend", "torch",
+                     "--treebank", "xx_test"]) == 0
+        assert (out / shard.name).read_text(encoding="utf-8") == alone.read_text(encoding="utf-8")
+    assert tagged_alone(shard, model, tmp_path) != alone.read_text(encoding="utf-8")  # the hint mattered
+    capsys.readouterr()
+    assert main(["tag-corpus", str(shards / "*.conllu"), "-o", str(tmp_path / "none"), "--model", str(model),
+                 "--treebank", "zz_none"]) == 2
+    assert "treebank hint 'zz_none': unknown" in capsys.readouterr().err
+    assert not (tmp_path / "none").exists()
