@@ -147,7 +147,12 @@ def trained_on(metadata: dict) -> str:
     ids = list(metadata["treebanks"])
     pseudo = [i for i in ids if i.endswith("_pseudo")]
     text = f" + machine-labelled text in {len(pseudo)} languages" if pseudo else ""
-    return f"{len(ids) - len(pseudo)} treebanks{text}, {metadata['train_words']:,} words in all"
+    said = f"{len(ids) - len(pseudo)} treebanks{text}, {metadata['train_words']:,} words in all"
+    # a continued run lists only its own data: name the data folders of the runs before it
+    last = metadata.get("train_config", {}).get("data")
+    earlier = sorted({run.get("train_config", {}).get("data") for run in trained_runs(training_stages(metadata))}
+                     - {last, None})
+    return said + (f" in the last run; earlier runs read {', '.join(earlier)}" if earlier else "")
 
 
 def main() -> int:
