@@ -211,7 +211,8 @@ def model_info(folder: Path, tagger) -> dict:
     size = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
     return {"model": str(folder), "version": __version__, "size_bytes": size, "parameters": metadata.get("parameters"),
             "languages": metadata.get("languages", []), "dev": (metadata.get("dev_measured") or {}).get("macro"),
-            "raw_text": (folder / "segmenter").is_dir()}
+            "raw_text": (folder / "segmenter").is_dir(),
+            "treebank_hints": tagger.treebank_hints}  # ?treebank= takes these
 
 
 class TagService:

@@ -203,6 +203,7 @@ def test_each_request_may_carry_its_own_treebank_hint(tiny_model_dir, tmp_path):
             got = json.loads(text)["sentences"]
             assert status == 200
             assert ([s["upos"] for s in got], [s["feats"] for s in got]) == tuple(map(list, want[hint])), path
+        assert json.loads(running.get("/v1/models")[1])["treebank_hints"] == ["xx_test", "yy_other"]
         status, text, _ = running.request("POST", "/v1/tag?treebank=zz_none", body)
         assert status == 400 and "unknown (this model knows xx_test, yy_other)" in json.loads(text)["error"]
     finally:
