@@ -86,28 +86,25 @@ def treebank_of(path: str | Path) -> str | None:
     return m["id"] if m else None
 
 
-def set_file_hint(tagger, path: str | Path, treebank: str | None) -> None:
-    """Give `tagger` the treebank hint for `path`: `treebank` itself, or with AUTO_TREEBANK the id
-    in the file name where the model knows it (no hint where it does not)."""
-    if treebank is None:
-        return
-    if treebank == AUTO_TREEBANK:
-        found = treebank_of(path)
-        tagger.set_treebank(found if found in tagger.treebank_hints else None)
-    else:
-        tagger.set_treebank(treebank)
+def file_treebank(tagger, path: str | Path, treebank: str | None) -> str | None:
+    """The treebank hint to tag `path` with: `treebank` itself, or with AUTO_TREEBANK the id in the
+    file name where the model knows it (None, no hint, where it does not)."""
+    if treebank != AUTO_TREEBANK:
+        return treebank
+    found = treebank_of(path)
+    return found if found in tagger.treebank_hints else None
 
 
 def evaluate_files(tagger, paths: list[str | Path], x_second_best: bool = False, morph: str | None = None,
                    allow_missing_gold: bool = False, treebank: str | None = None) -> dict:
     """{"files": {key: {"words", "upos", "ufeats"}}, "macro": {"upos", "ufeats"}}; every input gets
-    its own key (see file_keys). treebank: a hint for every file, or AUTO_TREEBANK (set_file_hint)."""
+    its own key (see file_keys). treebank: a hint for every file, or AUTO_TREEBANK (file_treebank)."""
     files = {}
     for key, path in zip(file_keys(paths), paths):
-        set_file_hint(tagger, path, treebank)
         gold = list(read_conllu(path))
         check_gold(gold, path, allow_missing_gold)
-        upos, feats = tagger.predict([s.words for s in gold], x_second_best, morph=morph)
+        upos, feats = tagger.predict([s.words for s in gold], x_second_best, morph=morph,
+                                     treebank=file_treebank(tagger, path, treebank))
         files[key] = score(gold, upos, feats)
     return {"files": files, "macro": macro(files)}
 

@@ -66,6 +66,11 @@ class ModelConfig:
 NO_HINT = 0  # the treebank-hint row that means "no hint"
 
 
+def hint_rows(treebanks: list[str]) -> dict[str, int]:
+    """Treebank id -> its row of the hint table: the config's order, after row 0 (NO_HINT)."""
+    return {tb: i + 1 for i, tb in enumerate(treebanks)}
+
+
 def treebank_hint_index(config: ModelConfig, treebank: str | None) -> int:
     """The hint row of `treebank` (None: no hint); an id the model was not trained with is an error."""
     if treebank is None:
@@ -75,7 +80,7 @@ def treebank_hint_index(config: ModelConfig, treebank: str | None) -> int:
         raise InputError(f"treebank hint {treebank!r}: this model was trained without treebank hints")
     if treebank not in hints:
         raise InputError(f"treebank hint {treebank!r}: unknown (this model knows {', '.join(hints)})")
-    return hints.index(treebank) + 1
+    return hint_rows(hints)[treebank]
 
 
 def _arch(folder: Path) -> str:

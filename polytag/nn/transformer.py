@@ -26,7 +26,7 @@ from torch import nn
 from transformers import AutoConfig, AutoModel, BertConfig
 
 from ..core.encoding import CHAR_BUCKETS, check_word_chars
-from ..core.folder import ModelConfig
+from ..core.folder import NO_HINT, ModelConfig, hint_rows
 from ..core.labels import Labels
 from .heads import add_heads, head_logits
 
@@ -109,7 +109,7 @@ class TaggerModel(nn.Module):
         """Take a hint for each of `treebanks` (see the module doc). New vectors start at zero, so
         a trained model predicts exactly as before until fine-tuning moves them; the vectors of
         treebanks the model already knew are kept."""
-        old_ids = list(getattr(self.config, "treebank_hints", None) or [])
+        old_rows = hint_rows(getattr(self.config, "treebank_hints", None) or [])
         old = self.treebank_embedding
         self.config.treebank_hints = list(treebanks)
         if not treebanks:
@@ -118,11 +118,11 @@ class TaggerModel(nn.Module):
         self.treebank_embedding = nn.Embedding(len(treebanks) + 1, self.encoder.config.hidden_size)
         nn.init.zeros_(self.treebank_embedding.weight)
         if old is not None:
+            kept = [(NO_HINT, NO_HINT)] + [(row, old_rows[tb]) for tb, row in hint_rows(treebanks).items()
+                                           if tb in old_rows]
             with torch.no_grad():
-                self.treebank_embedding.weight[0] = old.weight[0]
-                for i, tb in enumerate(treebanks):
-                    if tb in old_ids:
-                        self.treebank_embedding.weight[i + 1] = old.weight[old_ids.index(tb) + 1]
+                for new, was in kept:
+                    self.treebank_embedding.weight[new] = old.weight[was]
 
     def set_word_pooling(self, pooling: str) -> None:
         """Switch to `pooling`; a new last-piece projection starts at zero, so a trained

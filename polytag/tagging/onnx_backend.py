@@ -20,27 +20,22 @@ from ..core.folder import EXPORT_INFO, ONNX_FILE, SCALE_SUFFIX, WEIGHTS_FILE
 TREEBANK_HINT_TABLE = "treebank_embedding.weight"  # nn.transformer.TaggerModel's hint vectors
 
 
-def _has_tensor(path: Path, name: str) -> bool:
-    from safetensors import safe_open  # noqa: PLC0415
-
-    try:
-        with safe_open(str(path), framework="numpy") as weights:
-            return name in weights.keys()
-    except Exception:  # noqa: BLE001 - a damaged file is reported by EmbeddingTable
-        return False
-
-
 class EmbeddingTable:
     """The encoder's word-embedding matrix from model.safetensors, with numpy only. Kept as stored
     (int8 rows + one scale per row in the shipped model, else fp16/fp32): a lookup dequantizes just
     the rows a batch uses."""
 
-    def __init__(self, path: Path, name: str):
+    def __init__(self, path: Path, name: str, required: bool = True):
+        """required False: a file without `name` gives a table whose `rows` is None."""
         from safetensors import safe_open  # noqa: PLC0415
 
+        self.rows = self.scale = None
         try:
             with safe_open(str(path), framework="numpy") as weights:
                 if name not in weights.keys():
+                    if not required:
+                        self.nbytes = 0
+                        return
                     raise InputError(f"{path}: no tensor {name!r} (the word embeddings the ONNX graph expects); "
                                      "re-export the model with `polytag export`")
                 self.rows = weights.get_tensor(name)
@@ -102,7 +97,8 @@ class OnnxBackend:
         self.embeddings = EmbeddingTable(weights, table)
         # a model with treebank hints: the hint's vector is added to every looked-up embedding, as
         # TaggerModel.encode does before the encoder (the graph starts after that point)
-        self.hints = EmbeddingTable(weights, TREEBANK_HINT_TABLE) if _has_tensor(weights, TREEBANK_HINT_TABLE) else None
+        hints = EmbeddingTable(weights, TREEBANK_HINT_TABLE, required=False)
+        self.hints = hints if hints.rows is not None else None
 
     def __call__(self, batch: dict, heads: tuple[str, ...]) -> dict[str, np.ndarray]:
         missing = [h for h in heads if h not in self.outputs]

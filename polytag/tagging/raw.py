@@ -19,7 +19,7 @@ from typing import Iterable, Iterator
 
 from ..core.conllu_io import Sentence, format_conllu, open_binary
 from ..core.errors import InputError
-from ..core.evaluate import file_keys, set_file_hint
+from ..core.evaluate import file_keys, file_treebank
 from ..core.segmentation import RawSentence, raw_text, read_gold_sentences, text_chunks
 from ..core.ud_eval import evaluate, load_conllu, load_conllu_file
 
@@ -171,13 +171,14 @@ def evaluate_raw(tagger, segmenter, gold_paths: list[str | Path], text_paths: li
         raise InputError(f"--text: give one text file per gold file ({len(gold_paths)}), not {len(text_paths)}")
     files = {}
     for i, (key, gold_path) in enumerate(zip(file_keys(gold_paths), gold_paths)):
-        set_file_hint(tagger, gold_path, treebank)  # treebank: as in core.evaluate.evaluate_files
         if text_paths is not None:
             sentences = read_raw(text_paths[i], segmenter)
         else:
             text = raw_text(read_gold_sentences(gold_path))
             sentences = raw_sentences(segmenter, text_chunks(text, CHUNK_BYTES), str(gold_path))
-        system = "".join(format_conllu(s, u, f) for s, u, f in tagger.tag_stream(sentences, x_second_best))
+        hint = file_treebank(tagger, gold_path, treebank)  # as in core.evaluate.evaluate_files
+        system = "".join(format_conllu(s, u, f) for s, u, f in tagger.tag_stream(sentences, x_second_best,
+                                                                                    treebank=hint))
         scores = evaluate(load_conllu_file(gold_path), load_conllu(system.splitlines(), f"system output for {key}"))
         files[key] = {m: round(100 * scores[m].f1, 2) for m in RAW_METRICS}
     macro = {m: round(sum(f[m] for f in files.values()) / len(files), 2) for m in RAW_METRICS} if files else {}

@@ -117,7 +117,7 @@ class Tagger:
         for b in range(0, len(order), self.batch_size):
             part = [chunks[i] for i in order[b : b + self.batch_size]]
             batch = collate_numpy(part, pad_id, self.word_chars)
-            if self.treebank_hints:
+            if self.config.treebank_hints:
                 batch["treebank"] = np.full(len(part), self.hint if hint is None else hint, dtype=np.int64)
             out = self.backend(batch, heads)
             # rows of the batch output kept for each window, and where they go

@@ -23,7 +23,7 @@ from ..core.conllu_io import Sentence
 from ..core.encoding import WordChars, WordPieces, make_chunks
 from ..core.errors import InputError
 from ..core.evaluate import macro, score
-from ..core.folder import ModelConfig, git_commit, init_history
+from ..core.folder import ModelConfig, git_commit, hint_rows, init_history
 from ..core.labels import IGNORE, Labels
 from ..nn.model_io import load_model, load_tokenizer, save_model
 from ..nn.transformer import (
@@ -281,8 +281,6 @@ class Trainer(Task):
                 model.set_word_pooling(cfg.word_pooling)
             if cfg.word_chars is not None:
                 model.set_word_chars(cfg.word_chars)
-            if cfg.treebank_hint_dropout is not None:
-                model.set_treebank_hints(self.hint_treebanks(model))
             return model, tokenizer, labels
         labels = Labels.build(f for sents in self.train.values() for s in sents for f in s.feats)
         pretrained = None if cfg.encoder in PRESETS else cfg.encoder
@@ -301,8 +299,6 @@ class Trainer(Task):
             morph_decode=heads[0] if cfg.morph_decode == "auto" else cfg.morph_decode,
         )
         model = TaggerModel(mcfg, labels, pretrained=pretrained)
-        if cfg.treebank_hint_dropout is not None:
-            model.set_treebank_hints(self.hint_treebanks(model))
         positions = model.encoder.config.max_position_embeddings
         if cfg.max_len > positions:
             raise InputError(f"--max-len {cfg.max_len}: the encoder {cfg.encoder} reads at most {positions} pieces")
@@ -328,6 +324,8 @@ class Trainer(Task):
     def setup(self, resume: bool) -> None:
         self.load_data()
         self.model, self.tokenizer, self.labels = self.build_model(resume)
+        if self.cfg.treebank_hint_dropout is not None:  # a resumed model keeps its rows (set_treebank_hints)
+            self.model.set_treebank_hints(self.hint_treebanks(self.model))
         self.model.to(self.device)
         if self.cfg.freeze_embeddings:
             self.model.encoder.get_input_embeddings().weight.requires_grad_(False)
@@ -386,9 +384,8 @@ class Trainer(Task):
         lengths = np.array([len(e.input_ids) for e in examples])
         self.unk_id = wp.unk_id
         self.special_ids = torch.tensor(sorted(set(tokenizer.all_special_ids) - {wp.unk_id}), device=self.device)
-        hints = getattr(self.model.config, "treebank_hints", None) or []
-        hint_rows = {tb: i + 1 for i, tb in enumerate(hints)}
-        return examples, lengths, lambda part: collate_examples(part, wp.pad_id, table, hint_rows)
+        rows = hint_rows(getattr(self.model.config, "treebank_hints", None) or [])
+        return examples, lengths, lambda part: collate_examples(part, wp.pad_id, table, rows)
 
     def loss(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         input_ids = batch["input_ids"]

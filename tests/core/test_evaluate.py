@@ -80,7 +80,7 @@ class GoldEcho:
         self.answers = answers
         self.calls = []
 
-    def predict(self, sentences, x_second_best=False, morph=None):
+    def predict(self, sentences, x_second_best=False, morph=None, treebank=None):
         self.calls.append(x_second_best)
         upos, feats = zip(*(self.answers[tuple(s)] for s in sentences))
         return list(upos), list(feats)
@@ -116,22 +116,17 @@ def test_evaluate_missing_file(tmp_path):
 
 
 def test_treebank_of_a_ud_file_name_and_the_auto_hint():
-    from polytag.core.evaluate import AUTO_TREEBANK, set_file_hint, treebank_of
+    from polytag.core.evaluate import AUTO_TREEBANK, file_treebank, treebank_of
 
     assert treebank_of("../ud/fr_gsd/fr_gsd-ud-dev.conllu.xz") == "fr_gsd"
     assert treebank_of("UD_X/kk_ktb-ud-test.conllu") == "kk_ktb"
     assert treebank_of("my_file.conllu") is None
 
-    class Recorder:
+    class Hinted:
         treebank_hints = ["fr_gsd"]
-        seen = []
 
-        def set_treebank(self, treebank):
-            self.seen.append(treebank)
-
-    tagger = Recorder()
-    set_file_hint(tagger, "x/fr_gsd-ud-dev.conllu", AUTO_TREEBANK)
-    set_file_hint(tagger, "x/de_gsd-ud-dev.conllu", AUTO_TREEBANK)  # unknown to the model: no hint
-    set_file_hint(tagger, "mine.conllu", "fr_gsd")
-    set_file_hint(tagger, "mine.conllu", None)  # no --treebank: the tagger is left as it is
-    assert tagger.seen == ["fr_gsd", None, "fr_gsd"]
+    tagger = Hinted()
+    assert file_treebank(tagger, "x/fr_gsd-ud-dev.conllu", AUTO_TREEBANK) == "fr_gsd"
+    assert file_treebank(tagger, "x/de_gsd-ud-dev.conllu", AUTO_TREEBANK) is None  # unknown to the model: no hint
+    assert file_treebank(tagger, "mine.conllu", "fr_gsd") == "fr_gsd"
+    assert file_treebank(tagger, "mine.conllu", None) is None
