@@ -3,6 +3,7 @@ dev gold tokens; their UPOS and FEATS-bundle probabilities are averaged (the tea
 mapped to the student's by name), and each mix is scored like `polytag evaluate`.
 
     python benchmarks/ensemble_check.py ../shared/ud runs/teacher_l6 --json docs/results/ensemble.json
+    python benchmarks/ensemble_check.py ../shared/ud teachers/e5-features/teacher.pt --encoder runs/e5-l6
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 import polytag  # noqa: E402
-from ensemble_label import Ensemble  # noqa: E402 - scripts/ensemble_label.py
+from ensemble_label import Ensemble, load_teacher  # noqa: E402 - scripts/ensemble_label.py
 from polytag.core.conllu_io import read_conllu  # noqa: E402
 from polytag.core.evaluate import score  # noqa: E402
 
@@ -25,13 +26,14 @@ WEIGHTS = (0.0, 0.3, 0.5, 0.7, 1.0)  # the teacher's share
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data")
-    parser.add_argument("teacher")
+    parser.add_argument("teacher", help="a model folder or a feature teacher's teacher.pt")
+    parser.add_argument("--encoder", help="a feature teacher's encoder folder (default: the one it was trained on)")
     parser.add_argument("--student", default=str(polytag.DEFAULT_MODEL))
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--json")
     args = parser.parse_args()
     ensemble = Ensemble(polytag.load(args.student, backend="torch", threads=args.threads),
-                        polytag.load(args.teacher, backend="torch", threads=args.threads))
+                        load_teacher(args.teacher, args.encoder, args.threads))
     rows = {}
     for dev in sorted(Path(args.data).glob("*/*-ud-dev.conllu*")):
         gold = list(read_conllu(dev))

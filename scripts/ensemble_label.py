@@ -6,6 +6,11 @@ train splits: distillation by the ensemble's decisions on whole words, as the st
 own vocabulary.
 
     python scripts/ensemble_label.py ../shared/text runs/pseudo --teacher runs/teacher_l6 --per-language 2000
+    python scripts/ensemble_label.py ../shared/text runs/pseudo --teacher teachers/e5-features/teacher.pt \
+        --encoder runs/e5-l6
+
+`--teacher` is a polytag model folder (a fine-tuned teacher) or a feature teacher's teacher.pt
+(`polytag.training.feature_teacher`), which reads the frozen encoder of `--encoder`.
 
 Sentences under 10 characters are dropped (as the paper's transfer set); a language's first
 `--per-language` remaining lines, in a seeded random order, are segmented by the student's own
@@ -69,6 +74,18 @@ class Ensemble:
         return self.decide(self.probabilities(sentences), sentences, self.weight)
 
 
+def load_teacher(path: str, encoder: str | None, threads: int):
+    """A polytag model folder, or a feature teacher file with its frozen encoder."""
+    if Path(path).is_file():
+        import torch  # noqa: PLC0415
+
+        from polytag.training.feature_teacher import FeatureTeacher  # noqa: PLC0415
+
+        torch.set_num_threads(threads)
+        return FeatureTeacher(path, encoder)
+    return polytag.load(path, backend="torch", threads=threads)
+
+
 def sample_lines(path: Path, n: int, min_chars: int, seed: int) -> list[str]:
     with lzma.open(path, "rt", encoding="utf-8") as f:
         lines = [line.strip() for line in f if len(line.strip()) >= min_chars]
@@ -94,7 +111,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("text_dir", type=Path, help="folder of <lang>.txt.xz, one sentence a line")
     parser.add_argument("out_dir", type=Path)
-    parser.add_argument("--teacher", required=True)
+    parser.add_argument("--teacher", required=True, help="a model folder or a feature teacher's teacher.pt")
+    parser.add_argument("--encoder", help="a feature teacher's encoder folder (default: the one it was trained on)")
     parser.add_argument("--student", default=str(polytag.DEFAULT_MODEL))
     parser.add_argument("--weight", type=float, default=0.5, help="the teacher's share of the probabilities")
     parser.add_argument("--per-language", type=int, default=2000)
@@ -103,7 +121,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     student = polytag.load(args.student, backend="torch", threads=args.threads)
-    teacher = polytag.load(args.teacher, backend="torch", threads=args.threads)
+    teacher = load_teacher(args.teacher, args.encoder, args.threads)
     ensemble, segmenter = Ensemble(student, teacher, args.weight), student.segmenter
     for path in sorted(args.text_dir.glob("*.txt.xz")):
         lang = path.name.split(".")[0]

@@ -4,6 +4,8 @@ and that a saved teacher tags like a Tagger (the ensemble labeller's interface).
 from __future__ import annotations
 
 import json
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -83,7 +85,7 @@ def read_conllu_text():
     return list(read_conllu(io.BytesIO(ALL_CONLLU.encode("utf-8"))))
 
 
-def test_cache_train_resume_and_tag(tiny_treebank_dir, tiny_encoder, tmp_path):
+def test_cache_train_and_tag(tiny_treebank_dir, tiny_encoder, tiny_tagger, tmp_path):
     cache = tmp_path / "cache"
     spec = ft.FeatureSpec(layers=(1, 2))
     meta = ft.build_cache(tiny_treebank_dir, tiny_encoder, cache, spec, log=lambda m: None)
@@ -120,6 +122,17 @@ def test_cache_train_resume_and_tag(tiny_treebank_dir, tiny_encoder, tmp_path):
     # the saved weights are fp16 and small
     saved = torch.load(path, weights_only=False)
     assert all(v.dtype == torch.float16 for v in saved["state"].values() if v.is_floating_point())
+    # the ensemble labeller takes it as a teacher: with all the share, its decisions are the teacher's
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+    from ensemble_label import Ensemble, load_teacher
+
+    loaded = load_teacher(str(path), str(tiny_encoder), threads=1)
+    ensemble = Ensemble(tiny_tagger, loaded)
+    sentences = [s.words for s in gold]
+    ens_upos, ens_feats = ensemble.decide(ensemble.probabilities(sentences), sentences, 1.0)
+    assert ens_upos == upos
+    assert [[f for f, t in zip(p, q) if t in tiny_tagger.labels.bundle_id] for p, q in zip(ens_feats, feats)] == [
+        [t for t in q if t in tiny_tagger.labels.bundle_id] for q in feats]
 
 
 def test_a_cache_that_no_longer_matches_its_treebank_is_refused(tiny_treebank_dir, tiny_encoder, tmp_path):
