@@ -1,6 +1,8 @@
 """Would the shipped student and the CPU teacher together make a better teacher? Both tag the
 dev gold tokens; their UPOS and FEATS-bundle probabilities are averaged (the teacher's bundles
-mapped to the student's by name), and each mix is scored like `polytag evaluate`.
+mapped to the student's by name), and each mix is scored like `polytag evaluate`. A mix's UPOS
+depends only on the UPOS share and its UFeats only on the FEATS share, so the best of each
+column is the best pair of `ensemble_label.py --weight W --feats-weight F`.
 
     python benchmarks/ensemble_check.py ../shared/ud runs/teacher_l6 --json docs/results/ensemble.json
     python benchmarks/ensemble_check.py ../shared/ud teachers/e5-features/teacher.pt --encoder runs/e5-l6
@@ -20,7 +22,7 @@ from ensemble_label import Ensemble, load_teacher  # noqa: E402 - scripts/ensemb
 from polytag.core.conllu_io import read_conllu  # noqa: E402
 from polytag.core.evaluate import score  # noqa: E402
 
-WEIGHTS = (0.0, 0.3, 0.5, 0.7, 1.0)  # the teacher's share
+WEIGHTS = (0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 1.0)  # the teacher's share
 
 
 def main() -> None:
@@ -47,7 +49,9 @@ def main() -> None:
     result = {"treebanks": rows, "macro": macro, "teacher": args.teacher, "student": args.student,
               "note": "dev, gold tokens; weight = the teacher's share of the averaged probabilities",
               "command": "python benchmarks/ensemble_check.py " + " ".join(sys.argv[1:])}
-    print(json.dumps(macro))
+    best = {k: max(macro, key=lambda w: macro[w][k]) for k in ("upos", "ufeats")}
+    result["best_weight"] = {"upos": float(best["upos"]), "ufeats": float(best["ufeats"])}
+    print(json.dumps(macro), "best shares:", json.dumps(result["best_weight"]))
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
 

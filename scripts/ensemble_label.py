@@ -43,10 +43,11 @@ class Ensemble:
     """Two taggers with the same UPOS inventory; decisions in the first one's label space (the
     second one's bundles mapped by name; those the first lacks drop out)."""
 
-    def __init__(self, student, teacher, weight: float = 0.5):
+    def __init__(self, student, teacher, weight: float = 0.5, feats_weight: float | None = None):
         if student.labels.upos != teacher.labels.upos:
             raise SystemExit("the two models' UPOS inventories differ")
         self.student, self.teacher, self.weight = student, teacher, weight
+        self.feats_weight = weight if feats_weight is None else feats_weight
         index = {b: i for i, b in enumerate(student.labels.bundles)}
         to_student = np.array([index.get(b, -1) for b in teacher.labels.bundles])
         self.known, self.target = to_student >= 0, to_student[to_student >= 0]
@@ -60,18 +61,21 @@ class Ensemble:
         return ((softmax(s["upos"].astype(np.float64)), softmax(s["bundle"].astype(np.float64))),
                 (softmax(t["upos"].astype(np.float64)), teacher_bundle))
 
-    def decide(self, probabilities: tuple[tuple, tuple], sentences: list[list[str]], weight: float):
-        """-> (UPOS per sentence, FEATS per sentence) from the teacher's share `weight`."""
+    def decide(self, probabilities: tuple[tuple, tuple], sentences: list[list[str]], weight: float,
+               feats_weight: float | None = None):
+        """-> (UPOS per sentence, FEATS per sentence) from the teacher's share `weight` (of the
+        FEATS probabilities: `feats_weight`, default the same; a teacher can be better at one)."""
         (su, sb), (tu, tb) = probabilities
         labels = self.student.labels
+        fw = weight if feats_weight is None else feats_weight
         upos = [labels.upos[i] for i in ((1 - weight) * su + weight * tu).argmax(-1)]
-        feats = [labels.bundles[i] for i in ((1 - weight) * sb + weight * tb).argmax(-1)]
+        feats = [labels.bundles[i] for i in ((1 - fw) * sb + fw * tb).argmax(-1)]
         bounds = np.cumsum([0] + [len(x) for x in sentences])
         pairs = list(zip(bounds[:-1], bounds[1:]))
         return [upos[a:b] for a, b in pairs], [feats[a:b] for a, b in pairs]
 
     def predict(self, sentences: list[list[str]]) -> tuple[list[list[str]], list[list[str]]]:
-        return self.decide(self.probabilities(sentences), sentences, self.weight)
+        return self.decide(self.probabilities(sentences), sentences, self.weight, self.feats_weight)
 
 
 def load_teacher(path: str, encoder: str | None, threads: int):
@@ -115,6 +119,7 @@ def main() -> None:
     parser.add_argument("--encoder", help="a feature teacher's encoder folder (default: the one it was trained on)")
     parser.add_argument("--student", default=str(polytag.DEFAULT_MODEL))
     parser.add_argument("--weight", type=float, default=0.5, help="the teacher's share of the probabilities")
+    parser.add_argument("--feats-weight", type=float, help="its share of the FEATS probabilities (default: --weight)")
     parser.add_argument("--per-language", type=int, default=2000)
     parser.add_argument("--min-chars", type=int, default=10)
     parser.add_argument("--threads", type=int, default=2)
@@ -122,7 +127,7 @@ def main() -> None:
     args = parser.parse_args()
     student = polytag.load(args.student, backend="torch", threads=args.threads)
     teacher = load_teacher(args.teacher, args.encoder, args.threads)
-    ensemble, segmenter = Ensemble(student, teacher, args.weight), student.segmenter
+    ensemble, segmenter = Ensemble(student, teacher, args.weight, args.feats_weight), student.segmenter
     for path in sorted(args.text_dir.glob("*.txt.xz")):
         lang = path.name.split(".")[0]
         out = args.out_dir / f"{lang}_pseudo" / f"{lang}_pseudo-ud-train.conllu"

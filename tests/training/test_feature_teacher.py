@@ -133,6 +133,10 @@ def test_cache_train_and_tag(tiny_treebank_dir, tiny_encoder, tiny_tagger, tmp_p
     assert ens_upos == upos
     assert [[f for f, t in zip(p, q) if t in tiny_tagger.labels.bundle_id] for p, q in zip(ens_feats, feats)] == [
         [t for t in q if t in tiny_tagger.labels.bundle_id] for q in feats]
+    # UPOS and FEATS shares apart: the teacher's UPOS with the student's FEATS
+    mixed_upos, mixed_feats = ensemble.decide(ensemble.probabilities(sentences), sentences, 1.0, feats_weight=0.0)
+    assert mixed_upos == upos
+    assert mixed_feats == [[w["feats"] for w in s] for s in tiny_tagger.tag(sentences)]
 
 
 def test_a_cache_that_no_longer_matches_its_treebank_is_refused(tiny_treebank_dir, tiny_encoder, tmp_path):
