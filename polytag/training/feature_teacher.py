@@ -224,6 +224,7 @@ class TeacherTrainConfig:
     threads: int = 1
     seed: int = 1
     max_steps: int | None = None
+    init: str | None = None  # start from this teacher.pt's weights (continue an earlier run on a new machine)
     head: HeadConfig = field(default_factory=HeadConfig)
 
 
@@ -366,6 +367,12 @@ def train_teacher(cache: str | Path, out_dir: str | Path, config: TeacherTrainCo
     if resume:
         task.load_checkpoint_model(run / "checkpoint")
         log(f"resumed from {run / 'checkpoint'}")
+    elif config.init:
+        saved = torch.load(config.init, map_location="cpu", weights_only=False)
+        if saved.get("labels", {}).get("bundles") != labels.bundles:
+            raise InputError(f"{config.init}: trained with other labels than this cache's train splits")
+        task.model.load_state_dict({k: v.float() for k, v in saved["state"].items()})
+        log(f"started from the weights in {config.init}")
     loop.run(resume=resume)
     if task.best_state is not None:
         task.model.load_state_dict(task.best_state)
@@ -447,6 +454,7 @@ def main(argv=None) -> None:
     t.add_argument("--lr", type=float, default=2e-3)
     t.add_argument("--threads", type=int, default=1)
     t.add_argument("--seed", type=int, default=1)
+    t.add_argument("--init", help="start from this teacher.pt (its head settings must match)")
     args = parser.parse_args(argv)
     try:
         if args.command == "cache":
@@ -455,8 +463,8 @@ def main(argv=None) -> None:
             build_cache(args.ud_dir, args.encoder, args.cache, spec, tuple(args.splits.split(",")),
                         args.treebanks.split(",") if args.treebanks else None)
         else:
-            train_teacher(args.cache, args.out_dir, TeacherTrainConfig(minutes=args.minutes, lr=args.lr,
-                                                                      threads=args.threads, seed=args.seed))
+            train_teacher(args.cache, args.out_dir, TeacherTrainConfig(minutes=args.minutes, lr=args.lr, threads=args.threads,
+                                                                      seed=args.seed, init=args.init))
     except InputError as err:
         sys.exit(f"error: {err}")
 

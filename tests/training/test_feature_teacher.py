@@ -122,6 +122,12 @@ def test_cache_train_and_tag(tiny_treebank_dir, tiny_encoder, tiny_tagger, tmp_p
     # the saved weights are fp16 and small
     saved = torch.load(path, weights_only=False)
     assert all(v.dtype == torch.float16 for v in saved["state"].values() if v.is_floating_point())
+    # a new run can start from the saved weights: its first dev check is where the old one ended
+    again = ft.TeacherTrainConfig(minutes=5, lr=1e-9, batch_size=8, epoch_steps=1, threads=1, max_steps=1,
+                                  init=str(path))
+    ft.train_teacher(cache, tmp_path / "again", again, log=lambda m: None)
+    first = json.loads((tmp_path / "again" / "run" / "metrics.jsonl").read_text().splitlines()[-1])
+    assert abs(first["dev_upos"] - best["dev_upos"]) < 1.0
     # the ensemble labeller takes it as a teacher: with all the share, its decisions are the teacher's
     sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
     from ensemble_label import Ensemble, load_teacher
