@@ -411,9 +411,11 @@ def render_ensemble(data: dict) -> str:
     rows = [[tb, *(f"{r[w]['upos']:.2f} / {r[w]['ufeats']:.2f}" for w in weights)] for tb, r in data["treebanks"].items()]
     rows.append([f"**macro ({len(rows)})**", *(f"{data['macro'][w]['upos']:.2f} / {data['macro'][w]['ufeats']:.2f}"
                                                for w in weights)])
-    return "\n".join(["## The shipped student and the e5 teacher together (UPOS / UFeats, averaged probabilities)", "",
-                      f"{data['note']}. Share 0: the student alone; 1: the teacher alone.", "",
-                      table(head, rows), "", f"Measured with: `{data['command']}`", ""])
+    kind = "the frozen-feature e5 teacher" if data["teacher"].endswith(".pt") else "the fine-tuned e5 teacher"
+    return "\n".join([f"## The student and {kind} together (UPOS / UFeats, averaged probabilities)", "",
+                      f"{data['note']}. Teacher: `{data['teacher']}`; student: `{data['student']}`. "
+                      "Share 0: the student alone; 1: the teacher alone.", "",
+                      table(head, rows)])
 
 
 # file stem in docs/results/ -> renderer; sections appear in this order
@@ -423,6 +425,7 @@ SECTIONS = {
     "peers": render_peers,
     "treebank_hint": render_treebank_hint,
     "ensemble": render_ensemble,
+    "ensemble_feature_teacher": render_ensemble,
     "raw_eval": render_raw_eval,
     "segmentation": render_segmentation,
     "raw_throughput": render_raw_throughput,
