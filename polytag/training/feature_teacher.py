@@ -34,7 +34,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ..core.encoding import WordPieces
+from ..core.encoding import WordPieces, collate_numpy, make_chunks
 from ..core.errors import InputError
 from ..core.evaluate import macro, score
 from ..core.labels import Labels
@@ -44,7 +44,7 @@ from .loop import Loop, LoopSettings, Task, read_checkpoint
 CACHE_META = "cache.json"
 TEACHER_FILE = "teacher.pt"
 RUN_FOLDER = "run"
-MAX_PIECES = 510  # the encoder's 512 positions less CLS and SEP
+MAX_PIECES = 510  # a window's pieces: the encoder's 512 positions less CLS and SEP
 
 
 @dataclass
@@ -78,55 +78,31 @@ class FeatureExtractor:
             raise InputError(f"{encoder}: has {self.model.config.num_hidden_layers} layers, "
                              f"features asked for layer {max(spec.layers)}")
 
-    def windows(self, sentences: list[list[str]]) -> list[tuple[int, int, int, list[list[int]]]]:
-        """(sentence, first word, word count, pieces per word) windows of at most MAX_PIECES pieces;
-        a longer sentence is cut between words (rare: its cut words lose the other side's context)."""
-        out = []
-        for si, words in enumerate(sentences):
-            pieces = self.wordpieces.pieces(words)
-            start, used = 0, 0
-            for wi, p in enumerate(pieces):
-                if used + len(p) > MAX_PIECES and wi > start:
-                    out.append((si, start, wi - start, pieces[start:wi]))
-                    start, used = wi, 0
-                used += len(p)
-            if len(words) > start:
-                out.append((si, start, len(words) - start, pieces[start:]))
-        return out
-
     @torch.inference_mode()
     def __call__(self, sentences: list[list[str]]) -> np.ndarray:
-        """Features of every word, flat over the sentences in order."""
-        starts = np.zeros(len(sentences) + 1, dtype=np.int64)
-        np.cumsum([len(s) for s in sentences], out=starts[1:])
+        """Features of every word, flat over the sentences in order. Windows as the tagger's
+        (core.encoding.make_chunks: a sentence over MAX_PIECES pieces is read in overlapping
+        windows, each word from the window where it has context on both sides)."""
+        starts = sentence_starts(sentences)
         result = np.zeros((starts[-1], self.spec.n_vectors, self.hidden), dtype=np.float16)
-        windows = self.windows(sentences)
-        windows.sort(key=lambda w: sum(map(len, w[3])))
-        wp, at = self.wordpieces, 0
-        while at < len(windows):
-            longest = sum(map(len, windows[at][3])) + 2
-            size = max(1, self.batch_tokens // longest)
-            batch, at = windows[at : at + size], at + size
-            width = max(sum(map(len, w[3])) for w in batch) + 2
-            ids = np.full((len(batch), width), wp.pad_id, dtype=np.int64)
-            mask = np.zeros((len(batch), width), dtype=np.int64)
-            rows, first, last, dst = [], [], [], []
-            for b, (si, w0, n, pieces) in enumerate(batch):
-                flat = [wp.cls_id] + [i for p in pieces for i in p] + [wp.sep_id]
-                ids[b, : len(flat)], mask[b, : len(flat)] = flat, 1
-                lengths = np.fromiter(map(len, pieces), np.int64, n)
-                ends = np.cumsum(lengths)  # piece positions shift by 1 for CLS
-                rows.append(np.full(n, b))
-                first.append(ends - lengths + 1)
-                last.append(ends)
-                dst.append(starts[si] + w0 + np.arange(n))
-            rows, first, last, dst = map(np.concatenate, (rows, first, last, dst))
-            out = self.model(input_ids=torch.from_numpy(ids), attention_mask=torch.from_numpy(mask),
-                             output_hidden_states=True)
-            states = [out.hidden_states[layer][rows, first] for layer in self.spec.layers]
+        chunks = sorted(make_chunks(self.wordpieces, sentences, MAX_PIECES + 2), key=lambda c: len(c.input_ids))
+        at = 0
+        while at < len(chunks):
+            size = max(1, self.batch_tokens // len(chunks[at].input_ids))
+            part, at = chunks[at : at + size], at + size
+            batch = collate_numpy(part, self.wordpieces.pad_id)
+            out = self.model(input_ids=torch.from_numpy(batch["input_ids"]),
+                             attention_mask=torch.from_numpy(batch["attention_mask"]), output_hidden_states=True)
+            first, last = torch.from_numpy(batch["word_index"]), torch.from_numpy(batch["last_index"])
+            states = [out.hidden_states[layer].flatten(0, 1)[first] for layer in self.spec.layers]
             if self.spec.last_piece:
-                states.append(out.hidden_states[self.spec.layers[-1]][rows, last])
-            result[dst] = torch.stack(states, dim=1).numpy().astype(np.float16)
+                states.append(out.hidden_states[self.spec.layers[-1]].flatten(0, 1)[last])
+            words = torch.stack(states, dim=1).numpy().astype(np.float16)
+            row = 0
+            for c in part:  # keep each window's own words
+                dst = starts[c.sentence] + c.offset
+                result[dst + c.own[0] : dst + c.own[1]] = words[row + c.own[0] : row + c.own[1]]
+                row += len(c.first)
         return result
 
 
@@ -234,42 +210,55 @@ class CachedTreebank:
     def __init__(self, cache: Path, treebank: str, split: str, source: Path):
         self.sentences = load_sentences(source, treebank)
         self.features = np.load(cache_path(cache, treebank, split), mmap_mode="r")
-        lengths = [len(s.words) for s in self.sentences]
-        if sum(lengths) != self.features.shape[0]:
+        self.starts = sentence_starts([s.words for s in self.sentences])
+        if self.starts[-1] != self.features.shape[0]:
             raise InputError(f"{cache_path(cache, treebank, split)}: {self.features.shape[0]} words cached, "
-                             f"{source} has {sum(lengths)}; rebuild the cache")
-        self.starts = np.concatenate([[0], np.cumsum(lengths)])
+                             f"{source} has {self.starts[-1]}; rebuild the cache")
 
     def set_labels(self, labels: Labels) -> None:
         self.upos = np.array([labels.upos_id.get(u, -100) for s in self.sentences for u in s.upos], dtype=np.int64)
         self.bundle = np.array([labels.bundle_id.get(f, -100) for s in self.sentences for f in s.feats], dtype=np.int64)
 
     def batch(self, indices: list[int]) -> dict[str, torch.Tensor]:
-        lengths = [int(self.starts[i + 1] - self.starts[i]) for i in indices]
-        width = max(lengths)
-        feats = np.zeros((len(indices), width, *self.features.shape[1:]), dtype=np.float32)
-        upos = np.full((len(indices), width), -100, dtype=np.int64)
-        bundle = np.full((len(indices), width), -100, dtype=np.int64)
-        for b, i in enumerate(indices):
-            a, z = self.starts[i], self.starts[i + 1]
-            feats[b, : z - a] = self.features[a:z]
-            upos[b, : z - a], bundle[b, : z - a] = self.upos[a:z], self.bundle[a:z]
-        return {"features": torch.from_numpy(feats), "lengths": torch.tensor(lengths),
-                "upos": torch.from_numpy(upos), "bundle": torch.from_numpy(bundle)}
+        batch = pad_sentences(self.features, self.starts, indices)
+        for name in ("upos", "bundle"):
+            ids = np.full(batch["features"].shape[:2], -100, dtype=np.int64)
+            for b, i in enumerate(indices):
+                a, z = self.starts[i], self.starts[i + 1]
+                ids[b, : z - a] = getattr(self, name)[a:z]
+            batch[name] = torch.from_numpy(ids)
+        return batch
 
 
-def batched_logits(model: FeatureTagger, data: CachedTreebank, which=("upos", "bundle"), batch_size=64) -> dict:
-    """Logits of every word of `data`, flat (n_words, classes)."""
+def pad_sentences(features: np.ndarray, starts: np.ndarray, indices) -> dict[str, torch.Tensor]:
+    """The features of sentences `indices` (word ranges starts[i]:starts[i+1]), padded into a batch."""
+    lengths = [int(starts[i + 1] - starts[i]) for i in indices]
+    x = np.zeros((len(lengths), max(lengths), *features.shape[1:]), dtype=np.float32)
+    for b, i in enumerate(indices):
+        x[b, : lengths[b]] = features[starts[i] : starts[i + 1]]
+    return {"features": torch.from_numpy(x), "lengths": torch.tensor(lengths)}
+
+
+def word_logits(model: FeatureTagger, features: np.ndarray, starts: np.ndarray, which=("upos", "bundle"),
+                batch_size: int = 64) -> dict[str, np.ndarray]:
+    """Logits of every word, flat (n_words, classes), in batches of `batch_size` sentences."""
     model.eval()
     parts: dict[str, list] = {h: [] for h in which}
     with torch.inference_mode():
-        for at in range(0, len(data.sentences), batch_size):
-            idx = list(range(at, min(at + batch_size, len(data.sentences))))
-            batch = data.batch(idx)
+        for at in range(0, len(starts) - 1, batch_size):
+            batch = pad_sentences(features, starts, range(at, min(at + batch_size, len(starts) - 1)))
             out = model(batch["features"], batch["lengths"], which)
             for h in which:
                 parts[h] += [out[h][b, :n] for b, n in enumerate(batch["lengths"].tolist())]
     return {h: torch.cat(v).numpy() for h, v in parts.items()}
+
+
+def decode(labels: Labels, logits: dict[str, np.ndarray], starts: np.ndarray) -> tuple[list, list]:
+    """-> (UPOS per sentence, FEATS per sentence) from flat logits."""
+    upos = [labels.upos[i] for i in logits["upos"].argmax(-1)]
+    feats = [labels.bundles[i] for i in logits["bundle"].argmax(-1)]
+    cut = list(zip(starts[:-1].tolist(), starts[1:].tolist()))
+    return [upos[a:z] for a, z in cut], [feats[a:z] for a, z in cut]
 
 
 class FeatureTeacherTask(Task):
@@ -306,11 +295,8 @@ class FeatureTeacherTask(Task):
     def evaluate(self) -> dict:
         files = {}
         for name, data in self.dev.items():
-            logits = batched_logits(self.model, data)
-            upos = [self.labels.upos[i] for i in logits["upos"].argmax(-1)]
-            feats = [self.labels.bundles[i] for i in logits["bundle"].argmax(-1)]
-            cut = [(int(data.starts[i]), int(data.starts[i + 1])) for i in range(len(data.sentences))]
-            files[name] = score(data.sentences, [upos[a:z] for a, z in cut], [feats[a:z] for a, z in cut])
+            files[name] = score(data.sentences, *decode(self.labels, word_logits(self.model, data.features,
+                                                                                 data.starts), data.starts))
         return {"files": files, "macro": macro(files)}
 
     def after_epoch(self, epoch: int, loop: Loop) -> None:
@@ -410,29 +396,15 @@ class FeatureTeacher:
         self.extractor = FeatureExtractor(encoder or saved["encoder"], FeatureSpec(**{
             k: tuple(v) if isinstance(v, list) else v for k, v in saved["spec"].items()}))
 
-    def run(self, sentences: list[list[str]], heads=("upos", "bundle"), batch_size: int = 64) -> dict[str, np.ndarray]:
-        features = self.extractor(sentences)
-        starts = np.concatenate([[0], np.cumsum([len(s) for s in sentences])])
-        parts: dict[str, list] = {h: [] for h in heads}
-        with torch.inference_mode():
-            for at in range(0, len(sentences), batch_size):
-                idx = range(at, min(at + batch_size, len(sentences)))
-                lengths = [len(sentences[i]) for i in idx]
-                x = np.zeros((len(lengths), max(lengths), *features.shape[1:]), dtype=np.float32)
-                for b, i in enumerate(idx):
-                    x[b, : lengths[b]] = features[starts[i] : starts[i + 1]]
-                out = self.model(torch.from_numpy(x), torch.tensor(lengths), heads)
-                for h in heads:
-                    parts[h] += [out[h][b, :n] for b, n in enumerate(lengths)]
-        return {h: torch.cat(v).numpy() for h, v in parts.items()}
+    def run(self, sentences: list[list[str]], heads=("upos", "bundle")) -> dict[str, np.ndarray]:
+        return word_logits(self.model, self.extractor(sentences), sentence_starts(sentences), heads)
 
     def tag(self, sentences: list[list[str]]) -> tuple[list[list[str]], list[list[str]]]:
-        out = self.run(sentences)
-        upos = [self.labels.upos[i] for i in out["upos"].argmax(-1)]
-        feats = [self.labels.bundles[i] for i in out["bundle"].argmax(-1)]
-        bounds = np.cumsum([0] + [len(s) for s in sentences])
-        return ([upos[a:z] for a, z in zip(bounds[:-1], bounds[1:])],
-                [feats[a:z] for a, z in zip(bounds[:-1], bounds[1:])])
+        return decode(self.labels, self.run(sentences), sentence_starts(sentences))
+
+
+def sentence_starts(sentences: list[list[str]]) -> np.ndarray:
+    return np.concatenate([[0], np.cumsum([len(s) for s in sentences])]).astype(np.int64)
 
 
 def main(argv=None) -> None:

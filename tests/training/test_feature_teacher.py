@@ -67,16 +67,19 @@ def test_features_are_the_encoders_states_at_first_and_last_pieces(tiny_encoder)
     assert not np.allclose(features[w, 1], features[w, 2])  # first piece and last piece differ
 
 
-def test_a_long_sentence_is_cut_between_words(tiny_encoder, monkeypatch):
+def test_a_long_sentence_is_read_in_windows_like_the_taggers(tiny_encoder, monkeypatch):
+    from polytag.core.encoding import make_chunks
+
     monkeypatch.setattr(ft, "MAX_PIECES", 12)
     extractor = ft.FeatureExtractor(tiny_encoder, ft.FeatureSpec(layers=(2,)), batch_tokens=64)
-    words = read_conllu_text()[0].words * 4
-    windows = extractor.windows([words])
-    assert len(windows) > 1
-    assert [w[1] for w in windows] == list(np.cumsum([0] + [w[2] for w in windows[:-1]]))
-    assert sum(w[2] for w in windows) == len(words)
-    assert all(sum(map(len, w[3])) <= 12 for w in windows if w[2] > 1)
-    assert extractor([words]).shape[0] == len(words)
+    short = read_conllu_text()[0].words
+    words = short * 4
+    assert len(make_chunks(extractor.wordpieces, [words], 14)) > 1
+    features = extractor([words, short])
+    assert features.shape[0] == len(words) + len(short)
+    assert np.abs(features.astype(np.float32)).sum(axis=(1, 2)).min() > 0  # every word got its states
+    # the short sentence fits one window: the same as alone
+    np.testing.assert_array_equal(features[len(words):], extractor([short]))
 
 
 def read_conllu_text():
