@@ -88,7 +88,7 @@ def cmd_tag(args) -> int:
         from .tagging.raw import read_raw  # noqa: PLC0415
 
         def reader(path):
-            return read_raw(path, tagger.segmenter)
+            return read_raw(path, tagger.segmenter, treebank=args.treebank)
     else:
         def reader(path):
             return READERS[args.format](path, on_error=args.on_error)
@@ -126,7 +126,7 @@ def cmd_train(args) -> None:
 
 def cmd_languages(args) -> None:
     from . import DEFAULT_MODEL  # noqa: PLC0415
-    from .core.folder import load_config, load_metadata  # noqa: PLC0415
+    from .core.folder import load_config, load_metadata, segmenter_hints  # noqa: PLC0415
     from .core.languages import format_languages, model_languages  # noqa: PLC0415
 
     folder = check_folder(args.model or DEFAULT_MODEL)
@@ -135,8 +135,11 @@ def cmd_languages(args) -> None:
         raise InputError(f"{folder}: metadata.json lists no languages")
     print(format_languages(table, args.style))
     hints = load_config(folder).treebank_hints
+    raw_hints = [h for h in segmenter_hints(folder) if h not in hints]
     if hints and args.style == "text":
         print(f"\ntreebank hints (polytag tag --treebank ID): {', '.join(hints)}")
+    if raw_hints and args.style == "text":
+        print(f"\ntreebank hints for raw-text segmentation only: {', '.join(raw_hints)}")
 
 
 def cmd_average(args) -> None:
@@ -241,9 +244,10 @@ def cmd_tag_corpus(args) -> None:
                     output_format=args.output_format or "conllu", threads=args.threads, batch_size=args.batch_size,
                     treebank=args.treebank)
     if args.treebank is not None:  # an unknown id: one error here, not one per worker and shard
-        from .core.folder import load_config, treebank_hint_index  # noqa: PLC0415
+        from .core.folder import load_config, segmenter_hints, treebank_hint_index  # noqa: PLC0415
 
-        treebank_hint_index(load_config(check_folder(job.model)), args.treebank)
+        folder = check_folder(job.model)
+        treebank_hint_index(load_config(folder), args.treebank, segmenter_hints(folder))
     try:
         summary = tag_corpus(args.input, job, args.engine, args.workers, args.scheduler)
     except ImportError as err:

@@ -90,7 +90,7 @@ def tag_shard(job: CorpusJob, shard: str) -> dict:
     elif fmt == "raw":
         from .tagging.raw import read_raw  # noqa: PLC0415
 
-        sentences = read_raw(shard, tagger.segmenter)
+        sentences = read_raw(shard, tagger.segmenter, treebank=job.treebank)
     else:
         sentences = READERS[fmt](shard)
     writer = WRITERS[job.output_format]

@@ -256,7 +256,7 @@ class TagService:
         from .tagging.raw import nested, segment_text  # noqa: PLC0415
 
         sentences = await asyncio.get_running_loop().run_in_executor(
-            None, segment_text, self.tagger.segmenter, text, "request")
+            None, segment_text, self.tagger.segmenter, text, "request", treebank)
         upos, feats = await self.run([s.words for s in sentences], x_second_best, treebank)
         return json_response({"sentences": [nested(s, u, f) for s, u, f in zip(sentences, upos, feats)]})
 

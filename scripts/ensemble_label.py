@@ -13,7 +13,8 @@ own vocabulary.
 (`polytag.training.feature_teacher`), which reads the frozen encoder of `--encoder`.
 
 Sentences under 10 characters are dropped (as the paper's transfer set); a language's first
-`--per-language` remaining lines, in a seeded random order, are segmented by the student's own
+`--per-language` remaining lines, in a seeded random order (after `--offset` lines, so that a second
+run with the same seed labels new sentences), are segmented by the student's own
 segmenter. A finished language is skipped on a rerun (files are written whole, then renamed).
 """
 
@@ -90,11 +91,11 @@ def load_teacher(path: str, encoder: str | None, threads: int):
     return polytag.load(path, backend="torch", threads=threads)
 
 
-def sample_lines(path: Path, n: int, min_chars: int, seed: int) -> list[str]:
+def sample_lines(path: Path, n: int, min_chars: int, seed: int, offset: int = 0) -> list[str]:
     with lzma.open(path, "rt", encoding="utf-8") as f:
         lines = [line.strip() for line in f if len(line.strip()) >= min_chars]
     random.Random(seed).shuffle(lines)
-    return lines[:n]
+    return lines[offset : offset + n]
 
 
 def label_language(ensemble: Ensemble, segmenter, lines: list[str], out: Path, batch: int = 500) -> int:
@@ -124,6 +125,8 @@ def main() -> None:
     parser.add_argument("--min-chars", type=int, default=10)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--offset", type=int, default=0,
+                        help="skip this many lines of the seeded order: same seed, later offset, no overlap")
     args = parser.parse_args()
     student = polytag.load(args.student, backend="torch", threads=args.threads)
     teacher = load_teacher(args.teacher, args.encoder, args.threads)
@@ -135,7 +138,7 @@ def main() -> None:
             continue
         out.parent.mkdir(parents=True, exist_ok=True)
         start = time.perf_counter()
-        lines = sample_lines(path, args.per_language, args.min_chars, args.seed)
+        lines = sample_lines(path, args.per_language, args.min_chars, args.seed, args.offset)
         words = label_language(ensemble, segmenter, lines, out)
         print(f"{lang}: {len(lines)} lines, {words} words, {words / (time.perf_counter() - start):.0f} words/s",
               flush=True)

@@ -71,16 +71,29 @@ def hint_rows(treebanks: list[str]) -> dict[str, int]:
     return {tb: i + 1 for i, tb in enumerate(treebanks)}
 
 
-def treebank_hint_index(config: ModelConfig, treebank: str | None) -> int:
-    """The hint row of `treebank` (None: no hint); an id the model was not trained with is an error."""
+def treebank_hint_index(config: ModelConfig, treebank: str | None, segmenter_ids: list[str] = ()) -> int:
+    """The tagger's hint row of `treebank` (None: no hint). An id only the folder's segmenter knows
+    (`segmenter_ids`, see segmenter_hints) is "no hint" for the tagger; an id neither knows is an error."""
     if treebank is None:
         return NO_HINT
     hints = getattr(config, "treebank_hints", None) or []
-    if not hints:
+    if treebank in hints:
+        return hint_rows(hints)[treebank]
+    if treebank in segmenter_ids:
+        return NO_HINT
+    known = sorted(set(hints) | set(segmenter_ids))
+    if not known:
         raise InputError(f"treebank hint {treebank!r}: this model was trained without treebank hints")
-    if treebank not in hints:
-        raise InputError(f"treebank hint {treebank!r}: unknown (this model knows {', '.join(hints)})")
-    return hint_rows(hints)[treebank]
+    raise InputError(f"treebank hint {treebank!r}: unknown (this model knows {', '.join(known)})")
+
+
+def segmenter_hints(folder: str | Path) -> list[str]:
+    """Treebank ids the model folder's raw-text segmenter takes as hints (empty: none, or no segmenter)."""
+    try:
+        config = json.loads((Path(folder) / "segmenter" / "segmenter.json").read_text(encoding="utf-8"))
+        return list(config.get("treebank_hints") or [])
+    except (OSError, ValueError, AttributeError, TypeError):
+        return []  # no segmenter, or a broken one: loading it says so
 
 
 def _arch(folder: Path) -> str:

@@ -76,6 +76,16 @@ class SegmenterConfig:
     batch_windows: int = 32  # windows per network call
     max_token_chars: int = 500  # longer "tokens" are cut (bounded memory on junk input)
     max_sentence_chars: int = 5000  # longer sentences are cut at a token boundary
+    # treebank ids of an optional convention hint (a learned vector added after the first
+    # convolution; id i is row i + 1, row 0 is "no hint" and is the plain network); empty: no hint
+    treebank_hints: list[str] = field(default_factory=list)
+
+    def hint_row(self, treebank: str | None) -> int:
+        """The hint row of `treebank`: 0 (no hint) for None or an id this segmenter was not trained
+        with, so a tagger's hint never stops the segmenter (the tagger checks its own ids)."""
+        if treebank is None or treebank not in self.treebank_hints:
+            return 0
+        return self.treebank_hints.index(treebank) + 1
 
     @property
     def receptive_radius(self) -> int:

@@ -43,21 +43,34 @@ class SegmenterNet(nn.Module):
             for d in config.dilations
         )
         self.out = nn.Conv1d(config.channels, N_CLASSES, 1)
+        # a treebank's convention hint: one vector per treebank added to the first layer; row 0
+        # ("no hint") is fixed at zero (padding_idx), so with no hint this is the plain network
+        self.hints = None
+        if config.treebank_hints:
+            self.hints = nn.Embedding(len(config.treebank_hints) + 1, config.channels, padding_idx=0)
+            nn.init.zeros_(self.hints.weight)  # a start from a hint-less net changes nothing at first
 
-    def forward(self, char_ids: torch.Tensor, cat_ids: torch.Tensor) -> torch.Tensor:
+    def forward(self, char_ids: torch.Tensor, cat_ids: torch.Tensor,
+                hint_ids: torch.Tensor | None = None) -> torch.Tensor:
+        """hint_ids: [batch] hint rows (0: no hint), for a net with hints; None: no hint."""
         x = torch.cat([self.chars(char_ids), self.cats(cat_ids)], dim=-1).transpose(1, 2)
-        x = torch.relu(self.first(x))
+        x = self.first(x)
+        if self.hints is not None and hint_ids is not None:
+            x = x + self.hints(hint_ids).unsqueeze(-1)
+        x = torch.relu(x)
         for block in self.blocks:
             x = block(x)
         return self.out(x).transpose(1, 2)
 
 
 class SegmenterLabels(nn.Module):
-    """The exported graph: the argmax label per character (int64), no logits to copy out."""
+    """The exported graph: the argmax label per character (int64), no logits to copy out; a net
+    with hints takes a third input, hint_ids [windows]."""
 
     def __init__(self, net: SegmenterNet):
         super().__init__()
         self.net = net
 
-    def forward(self, char_ids: torch.Tensor, cat_ids: torch.Tensor) -> torch.Tensor:
-        return self.net(char_ids, cat_ids).argmax(dim=-1)
+    def forward(self, char_ids: torch.Tensor, cat_ids: torch.Tensor,
+                hint_ids: torch.Tensor | None = None) -> torch.Tensor:
+        return self.net(char_ids, cat_ids, hint_ids).argmax(dim=-1)

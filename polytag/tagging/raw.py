@@ -19,7 +19,7 @@ from typing import Iterable, Iterator
 
 from ..core.conllu_io import Sentence, format_conllu, open_binary
 from ..core.errors import InputError
-from ..core.evaluate import file_keys, file_treebank
+from ..core.evaluate import AUTO_TREEBANK, file_keys, file_treebank, treebank_of
 from ..core.segmentation import RawSentence, raw_text, read_gold_sentences, text_chunks
 from ..core.ud_eval import evaluate, load_conllu, load_conllu_file
 
@@ -100,11 +100,13 @@ def sentence_lines(raw: RawSentence, number: int, new_doc: bool, new_par: bool) 
     return lines, word_lines
 
 
-def raw_sentences(segmenter, chunks: Iterable[str], name: str = "<text>") -> Iterator[Sentence]:
-    """Sentences of raw text arriving in chunks, ready to tag and write."""
+def raw_sentences(segmenter, chunks: Iterable[str], name: str = "<text>",
+                  treebank: str | None = None) -> Iterator[Sentence]:
+    """Sentences of raw text arriving in chunks, ready to tag and write. treebank: a convention
+    hint for a segmenter trained with hints (others, and ids it does not know, ignore it)."""
     log = NewlineLog()
     previous_end, number = 0, 0
-    for raw in segmenter.segment_stream(log.watch(chunks)):
+    for raw in segmenter.segment_stream(log.watch(chunks), treebank):
         number += 1
         new_par = number == 1 or log.newlines_between(previous_end, raw.start) >= 2
         previous_end = raw.end
@@ -129,16 +131,16 @@ def load_segmenter(model_folder: str | Path, threads: int | None = None):
     return Segmenter.load(folder, threads=threads or 1)
 
 
-def read_raw(path: str | Path, segmenter, name: str | None = None) -> Iterator[Sentence]:
+def read_raw(path: str | Path, segmenter, name: str | None = None, treebank: str | None = None) -> Iterator[Sentence]:
     name = name or ("<stdin>" if str(path) == "-" else str(path))
-    return raw_sentences(segmenter, read_text_chunks(path, name), name)
+    return raw_sentences(segmenter, read_text_chunks(path, name), name, treebank)
 
 
-def segment_text(segmenter, text: str, name: str = "<text>") -> list[Sentence]:
+def segment_text(segmenter, text: str, name: str = "<text>", treebank: str | None = None) -> list[Sentence]:
     """The sentences of a text held in memory; [] for empty or blank text."""
     if not text.strip():
         return []
-    return list(raw_sentences(segmenter, text_chunks(text, CHUNK_BYTES), name))
+    return list(raw_sentences(segmenter, text_chunks(text, CHUNK_BYTES), name, treebank))
 
 
 def nested(sentence: Sentence, upos: list[str], feats: list[str]) -> dict:
@@ -155,7 +157,7 @@ def tag_text(tagger, segmenter, text: str, x_second_best: bool = False, treebank
     """Raw text -> sentences -> tokens (with character offsets into `text`) -> words."""
     if treebank is not None:
         tagger.hint_row(treebank)  # an unknown id is an error before any work
-    sentences = segment_text(segmenter, text)
+    sentences = segment_text(segmenter, text, treebank=treebank)
     return [nested(s, u, f) for s, u, f in tagger.tag_stream(sentences, x_second_best, treebank=treebank)]
 
 
@@ -171,11 +173,13 @@ def evaluate_raw(tagger, segmenter, gold_paths: list[str | Path], text_paths: li
         raise InputError(f"--text: give one text file per gold file ({len(gold_paths)}), not {len(text_paths)}")
     files = {}
     for i, (key, gold_path) in enumerate(zip(file_keys(gold_paths), gold_paths)):
+        # the segmenter's hint: its own list of ids (every train treebank), not the tagger's
+        segmenter_hint = treebank_of(gold_path) if treebank == AUTO_TREEBANK else treebank
         if text_paths is not None:
-            sentences = read_raw(text_paths[i], segmenter)
+            sentences = read_raw(text_paths[i], segmenter, treebank=segmenter_hint)
         else:
             text = raw_text(read_gold_sentences(gold_path))
-            sentences = raw_sentences(segmenter, text_chunks(text, CHUNK_BYTES), str(gold_path))
+            sentences = raw_sentences(segmenter, text_chunks(text, CHUNK_BYTES), str(gold_path), segmenter_hint)
         hint = file_treebank(tagger, gold_path, treebank)  # as in core.evaluate.evaluate_files
         system = "".join(format_conllu(s, u, f) for s, u, f in tagger.tag_stream(sentences, x_second_best,
                                                                                     treebank=hint))

@@ -51,13 +51,23 @@ class Segmenter:
         config = SegmenterConfig.load(folder / CONFIG_NAME)
         return cls(session, config, MwtLexicon.load(folder / MWT_NAME))
 
-    def predict(self, char_ids: np.ndarray, cat_ids: np.ndarray) -> np.ndarray:
+    @property
+    def treebank_hints(self) -> list[str]:
+        """Treebank ids this segmenter takes as a convention hint (empty: it takes none)."""
+        return self.config.treebank_hints
+
+    def predict(self, char_ids: np.ndarray, cat_ids: np.ndarray, hint_row: int = 0) -> np.ndarray:
         """Per-character labels for a batch of windows."""
-        return self.session.run(None, {"char_ids": char_ids, "cat_ids": cat_ids})[0]
+        feeds = {"char_ids": char_ids, "cat_ids": cat_ids}
+        if self.config.treebank_hints:
+            feeds["hint_ids"] = np.full(len(char_ids), hint_row, np.int64)
+        return self.session.run(None, feeds)[0]
 
-    def segment(self, text: str) -> Iterator[RawSentence]:
-        """Sentences of `text`; token offsets index `text` itself."""
-        return self.segment_stream(text_chunks(text))
+    def segment(self, text: str, treebank: str | None = None) -> Iterator[RawSentence]:
+        """Sentences of `text`; token offsets index `text` itself. treebank: segment as that
+        treebank does, where this segmenter was trained with hints and knows it."""
+        return self.segment_stream(text_chunks(text), treebank)
 
-    def segment_stream(self, chunks: Iterable[str]) -> Iterator[RawSentence]:
-        return segment_with(self.predict, self.config, self.lexicon, chunks)
+    def segment_stream(self, chunks: Iterable[str], treebank: str | None = None) -> Iterator[RawSentence]:
+        row = self.config.hint_row(treebank)
+        return segment_with(lambda c, k: self.predict(c, k, row), self.config, self.lexicon, chunks)

@@ -21,7 +21,7 @@ import numpy as np
 from ..core.conllu_io import MAX_SENTENCE_WORDS, Sentence, check_word
 from ..core.encoding import Chunk, WordChars, WordPieces, collate_numpy, make_chunks
 from ..core.errors import InputError, check_positive
-from ..core.folder import NO_HINT, treebank_hint_index
+from ..core.folder import NO_HINT, segmenter_hints, treebank_hint_index
 from ..core.labels import Labels
 from .coverage import CoverageCheck
 
@@ -72,7 +72,7 @@ class Tagger:
     def set_treebank(self, treebank: str | None) -> "Tagger":
         """Tag as treebank `treebank` annotates (a model trained with treebank hints; see
         nn.transformer), or with no hint (None). An unknown id is an InputError naming the known ones."""
-        self.hint = treebank_hint_index(self.config, treebank)
+        self.hint = treebank_hint_index(self.config, treebank, self.segmenter_hints)
         self.treebank = treebank
         return self
 
@@ -80,6 +80,13 @@ class Tagger:
     def treebank_hints(self) -> list[str]:
         """The treebank ids this model takes as hints (empty: none)."""
         return list(getattr(self.config, "treebank_hints", None) or [])
+
+    @cached_property
+    def segmenter_hints(self) -> list[str]:
+        """The treebank ids the folder's raw-text segmenter takes as hints: also accepted by
+        set_treebank, and tag with no hint where the tagger does not know them."""
+        folder = getattr(self, "folder", None)
+        return segmenter_hints(folder) if folder is not None else []
 
     # object arrays: decoding is one numpy take per batch, not a Python loop per word
     # (cached properties: subclasses such as MetaLSTMTagger do not run this __init__)
@@ -98,7 +105,7 @@ class Tagger:
 
     def hint_row(self, treebank: str | None) -> int:
         """The hint row of a call: `treebank`'s where one is given, else the tagger's (set_treebank)."""
-        return self.hint if treebank is None else treebank_hint_index(self.config, treebank)
+        return self.hint if treebank is None else treebank_hint_index(self.config, treebank, self.segmenter_hints)
 
     def run(self, sentences: list[list[str]], heads: tuple[str, ...], hint: int | None = None) -> dict[str, np.ndarray]:
         """Backend outputs for every word, flat over all sentences in input order: (n_words, ...).

@@ -52,6 +52,10 @@ class TrainConfig:
     resume: bool = True
     upweight: dict[str, float] = field(default_factory=dict)  # treebank -> extra sampling weight
     init: str | None = None  # start from these net weights (a segmenter checkpoint file)
+    # treebank convention hints: learn one vector per train treebank (SegmenterNet.hints) and
+    # replace it by "no hint" at this rate, so the net still segments text of unknown origin;
+    # None: no hints
+    hint_dropout: float | None = None
 
 
 @dataclass
@@ -145,20 +149,23 @@ class _GoldLexicon(seg.MwtLexicon):
 
 
 class BatchSampler:
-    """Random crops from treebanks drawn with weight ~ size ** power."""
+    """Random crops from treebanks drawn with weight ~ size ** power; with hints, each crop's
+    treebank hint row (0, "no hint", at the rate config.hint_dropout)."""
 
-    def __init__(self, treebanks: list[TreebankArrays], config: TrainConfig, seed=None):
-        self.treebanks, self.config = treebanks, config
+    def __init__(self, treebanks: list[TreebankArrays], config: TrainConfig, seed=None,
+                 hint_rows: list[int] | None = None):
+        self.treebanks, self.config, self.hint_rows = treebanks, config, hint_rows
         sizes = np.array([len(t.labels) for t in treebanks], dtype=np.float64)
         weights = sizes**config.sample_power * np.array([config.upweight.get(t.name, 1.0) for t in treebanks])
         self.p = weights / weights.sum()
         self.rng = np.random.default_rng(config.seed if seed is None else seed)
 
-    def batch(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def batch(self) -> tuple[torch.Tensor, ...]:
         crop, n = self.config.crop, self.config.batch_size
         chars = np.zeros((n, crop), np.int64)
         cats, labels = np.zeros_like(chars), np.zeros_like(chars)
-        for row, k in enumerate(self.rng.choice(len(self.treebanks), size=n, p=self.p)):
+        drawn = self.rng.choice(len(self.treebanks), size=n, p=self.p)
+        for row, k in enumerate(drawn):
             tb = self.treebanks[k]
             start = int(self.rng.integers(-crop // 4, max(1, len(tb.labels) - crop // 2)))
             lo, hi = max(0, start), min(len(tb.labels), start + crop)  # edges: padding
@@ -166,22 +173,31 @@ class BatchSampler:
             chars[row, at : at + hi - lo] = tb.char_ids[lo:hi]
             cats[row, at : at + hi - lo] = tb.cat_ids[lo:hi]
             labels[row, at : at + hi - lo] = tb.labels[lo:hi]
-        return torch.from_numpy(chars), torch.from_numpy(cats), torch.from_numpy(labels)
+        batch = torch.from_numpy(chars), torch.from_numpy(cats), torch.from_numpy(labels)
+        if self.hint_rows is None:
+            return batch
+        kept = self.rng.random(n) >= (self.config.hint_dropout or 0.0)
+        hints = np.where(kept, np.array(self.hint_rows)[drawn], 0)
+        return (*batch, torch.from_numpy(hints.astype(np.int64)))
 
 
-def torch_predictor(net: SegmenterNet) -> seg.Predictor:
+def torch_predictor(net: SegmenterNet, hint_row: int = 0) -> seg.Predictor:
     def predict(char_ids: np.ndarray, cat_ids: np.ndarray) -> np.ndarray:
+        hints = torch.full((len(char_ids),), hint_row, dtype=torch.long) if net.hints is not None else None
         with torch.no_grad():
-            logits = net(torch.from_numpy(char_ids), torch.from_numpy(cat_ids))
+            logits = net(torch.from_numpy(char_ids), torch.from_numpy(cat_ids), hints)
         return logits.argmax(-1).numpy()
 
     return predict
 
 
-def evaluate_dev(predict: seg.Predictor, config, lexicon, dev_sets) -> dict[str, dict]:
-    """Quick span F1 per dev treebank: tokens, sentences, words."""
+def evaluate_dev(net: SegmenterNet, config: seg.SegmenterConfig, lexicon, dev_sets,
+                 own_hint: bool = False) -> dict[str, dict]:
+    """Quick span F1 per dev treebank: tokens, sentences, words (own_hint: each segmented with
+    its own treebank's hint)."""
     scores = {}
     for dev in dev_sets:
+        predict = torch_predictor(net, config.hint_row(dev.name) if own_hint else 0)
         sentences = seg.segment_with(predict, config, lexicon, [dev.text])
         items = seg.segmentation_items(sentences)
         scores[dev.name] = {k: seg.span_f1(dev.gold[k], items[k]) for k in dev.gold}
@@ -210,27 +226,35 @@ class SegmenterTask(Task):
         self.config, self.model_config, self.log = config, model_config, log
         self.model = SegmenterNet(model_config)
         self.best_state: dict | None = None
+        self.hint_rows = [model_config.hint_row(t.name) for t in treebanks] if model_config.treebank_hints else None
 
     def epoch_steps_estimate(self) -> int:
         return self.config.epoch_steps
 
     def batches(self, epoch: int, skip: int):
-        sampler = BatchSampler(self.treebanks, self.config, seed=(self.config.seed, epoch))
+        sampler = BatchSampler(self.treebanks, self.config, seed=(self.config.seed, epoch), hint_rows=self.hint_rows)
         for step in range(self.config.epoch_steps):
             batch = sampler.batch()  # drawn even when skipped: a resumed epoch draws the same crops
             if step >= skip:
                 yield batch
 
     def loss(self, batch) -> dict[str, torch.Tensor]:
-        chars, cats, labels = batch
-        return {"loss": F.cross_entropy(self.model(chars, cats).reshape(-1, seg.N_CLASSES), labels.reshape(-1))}
+        chars, cats, labels, *hints = batch
+        logits = self.model(chars, cats, *hints)
+        return {"loss": F.cross_entropy(logits.reshape(-1, seg.N_CLASSES), labels.reshape(-1))}
 
     def after_epoch(self, epoch: int, loop: Loop) -> None:
         self.model.eval()
-        scores = macro(evaluate_dev(torch_predictor(self.model), self.model_config, self.lexicon, self.dev_sets))
+        scores = macro(evaluate_dev(self.model, self.model_config, self.lexicon, self.dev_sets))
         score = selection_score(scores)
+        record = {"epoch": epoch, "step": loop.state["step"], **{f"dev_{k}": round(v, 2) for k, v in scores.items()}}
         self.log("dev " + " ".join(f"{k} {v:.2f}" for k, v in scores.items()) + f" (step {loop.state['step']})")
-        loop.log({"epoch": epoch, "step": loop.state["step"], **{f"dev_{k}": round(v, 2) for k, v in scores.items()}})
+        if self.hint_rows is not None:  # chosen on both: it must segment well with and without a hint
+            hinted = macro(evaluate_dev(self.model, self.model_config, self.lexicon, self.dev_sets, own_hint=True))
+            score = (score + selection_score(hinted)) / 2
+            self.log("dev, own hint " + " ".join(f"{k} {v:.2f}" for k, v in hinted.items()))
+            record.update({f"dev_hint_{k}": round(v, 2) for k, v in hinted.items()})
+        loop.log(record)
         if score > loop.state.get("best", -1.0):
             loop.state["best"] = score
             self.best_state = copy.deepcopy(self.model.state_dict())
@@ -261,6 +285,8 @@ def train_segmenter(
     torch.set_num_threads(config.threads)
     torch.manual_seed(config.seed)
     treebanks, lexicon = load_training_data(ud_dir, model_config.n_buckets, log)
+    if config.hint_dropout is not None:
+        model_config.treebank_hints = sorted(t.name for t in treebanks)
     task = SegmenterTask(treebanks, lexicon, load_dev_sets(ud_dir, config.dev_chars), config, model_config, log)
     run = out_dir / RUN_FOLDER
     settings = LoopSettings(epochs=config.max_epochs, lr=config.lr, warmup=config.warmup_fraction, weight_decay=0.0,
@@ -271,7 +297,10 @@ def train_segmenter(
         task.load_checkpoint_model(run / CHECKPOINT_DIR)
         log(f"resumed from {run / CHECKPOINT_DIR}")
     elif config.init:
-        task.model.load_state_dict(initial_weights(Path(config.init)))
+        missing, unexpected = task.model.load_state_dict(initial_weights(Path(config.init)), strict=False)
+        if unexpected or set(missing) - {"hints.weight"}:  # only new hints may start afresh (at zero)
+            raise InputError(f"{config.init}: its weights do not fit this segmenter "
+                             f"(missing {missing}, unexpected {unexpected})")
         log(f"started from the weights in {config.init}")
     loop.run(resume=resume)
     if task.best_state is not None:
@@ -282,8 +311,11 @@ def train_segmenter(
 
 
 def initial_weights(path: Path) -> dict:
-    """Net weights from a segmenter checkpoint file: this loop's segmenter_net.pt or an earlier
-    run's checkpoint (its best weights where it kept them)."""
+    """Net weights from a segmenter checkpoint file: this loop's segmenter_net.pt, an earlier
+    run's checkpoint (its best weights where it kept them), or an exported segmenter.onnx
+    (float weights: a shipped segmenter continues training from its folder)."""
+    if path.suffix == ".onnx":
+        return onnx_weights(path)
     try:
         saved = torch.load(path, weights_only=False, map_location="cpu")
     except (OSError, RuntimeError, EOFError) as err:
@@ -294,6 +326,22 @@ def initial_weights(path: Path) -> dict:
     if not isinstance(best, dict):
         raise InputError(f"{path}: not a segmenter checkpoint (no net weights)")
     return best
+
+
+def onnx_weights(path: Path) -> dict:
+    import onnx  # noqa: PLC0415
+    from google.protobuf.message import DecodeError  # noqa: PLC0415
+    from onnx import numpy_helper  # noqa: PLC0415
+
+    try:
+        model = onnx.load(str(path))
+    except (OSError, ValueError, DecodeError) as err:
+        raise InputError(f"{path}: not an ONNX file ({err})") from None
+    weights = {i.name.removeprefix("net."): torch.from_numpy(numpy_helper.to_array(i).copy())
+               for i in model.graph.initializer if i.name.startswith("net.")}
+    if not weights or any(w.dtype != torch.float32 for w in weights.values()):
+        raise InputError(f"{path}: no float segmenter weights (a quantised segmenter cannot be trained on)")
+    return weights
 
 
 def _weights(spec: str) -> dict[str, float]:
@@ -312,13 +360,17 @@ def export_segmenter(
     graph = SegmenterLabels(net).eval()
     example = (torch.ones(2, 64, dtype=torch.long), torch.ones(2, 64, dtype=torch.long))
     axes = {0: "windows", 1: "length"}
+    names, dynamic = ["char_ids", "cat_ids"], {"char_ids": axes, "cat_ids": axes, "labels": axes}
+    if net.hints is not None:
+        example += (torch.zeros(2, dtype=torch.long),)
+        names.append("hint_ids")
+        dynamic["hint_ids"] = {0: "windows"}
     onnx_path = folder / ONNX_NAME
     with warnings.catch_warnings():  # the legacy exporter is the one that handles this graph
         warnings.simplefilter("ignore")
         torch.onnx.export(
-            graph, example, str(onnx_path), input_names=["char_ids", "cat_ids"],
-            output_names=["labels"], opset_version=17, dynamo=False,
-            dynamic_axes={"char_ids": axes, "cat_ids": axes, "labels": axes},
+            graph, example, str(onnx_path), input_names=names,
+            output_names=["labels"], opset_version=17, dynamo=False, dynamic_axes=dynamic,
         )  # fmt: skip
     if quantize:
         from onnxruntime.quantization import QuantType, quantize_dynamic
@@ -341,7 +393,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lr", type=float, default=TrainConfig.lr)
     parser.add_argument("--quantize", action="store_true")
     parser.add_argument("--no-resume", action="store_true")
-    parser.add_argument("--init", help="start from the net weights of this segmenter checkpoint file")
+    parser.add_argument("--init", help="start from the net weights of this segmenter checkpoint file "
+                        "(a run's segmenter_net.pt, or an exported float segmenter.onnx)")
+    parser.add_argument("--hint-dropout", type=float,
+                        help="learn a convention hint per train treebank, replaced by 'no hint' at this rate "
+                        "(e.g. 0.5), so that it still segments text of unknown origin (default: no hints)")
     parser.add_argument("--upweight", type=_weights, default={},
                         help="sample these treebanks more, e.g. vi_vtb=3,en_ewt=1.5")
     parser.add_argument("--lexicon-only", action="store_true",
@@ -353,7 +409,7 @@ def main(argv: list[str] | None = None) -> int:
         lexicon.save(args.out_dir / FOLDER / MWT_NAME)
         return 0
     config = TrainConfig(threads=args.threads, quantize=args.quantize, resume=not args.no_resume, lr=args.lr,
-                         init=args.init, upweight=args.upweight)
+                         init=args.init, upweight=args.upweight, hint_dropout=args.hint_dropout)
     model_config = seg.SegmenterConfig(channels=args.channels)
     try:
         train_segmenter(args.ud_dir, args.out_dir, args.minutes, config, model_config,

@@ -150,3 +150,54 @@ def test_the_shipped_segmenter_keeps_urls_addresses_numbers_and_emoji_whole():
     for whole in ("https://example.com/a?b=1", "me@example.org", "1,234.56", "👩\u200d👩\u200d👧"):
         assert whole in forms
     assert len(tagger(text)) == 3  # two sentences on line one, one on line two
+
+
+@pytest.fixture(scope="module")
+def hinted_model(tmp_path_factory, tiny_model_dir):
+    """The tiny tagger (no hints) with an untrained segmenter that takes hints en_a and fr_b."""
+    import torch  # noqa: PLC0415
+
+    from polytag.nn.segmenter import SegmenterNet  # noqa: PLC0415
+    from polytag.training.segmenter import export_segmenter  # noqa: PLC0415
+
+    folder = tmp_path_factory.mktemp("hinted") / "model"
+    shutil.copytree(tiny_model_dir, folder)
+    config = seg.SegmenterConfig(**{**SMALL.__dict__, "treebank_hints": ["en_a", "fr_b"]})
+    torch.manual_seed(3)
+    net = SegmenterNet(config).eval()
+    for p in net.parameters():
+        torch.nn.init.normal_(p, std=1.0)
+    with torch.no_grad():
+        net.hints.weight[0] = 0  # "no hint"
+        net.hints.weight[1:] *= 4  # hints that change the labels
+    export_segmenter(net, config, seg.MwtLexicon(entries={"du": ["de", "le"]}), folder / "segmenter")
+    return folder
+
+
+def test_a_segmenter_hint_reaches_the_segmenter_everywhere(tmp_path, hinted_model, capsys):
+    tagger = load(hinted_model)
+    assert tagger.treebank_hints == [] and tagger.segmenter_hints == ["en_a", "fr_b"]
+    forms = {tb: [[t["form"] for t in s["tokens"]] for s in tagger.tag_text(TEXT, treebank=tb)]
+             for tb in (None, "en_a", "fr_b")}
+    assert forms["fr_b"] != forms[None]  # the hint is used
+    for tb in ("en_a", "fr_b"):  # the API splits as the segmenter alone does with that hint
+        assert forms[tb] == [[t.form for t in s.tokens] for s in tagger.segmenter.segment(TEXT, treebank=tb)]
+    with pytest.raises(InputError, match="unknown .*en_a, fr_b"):
+        tagger.set_treebank("xx_none")
+    # evaluate --raw --treebank auto: each file segmented with its own treebank's hint, as `tag --treebank`
+    gold = write_conllu(tmp_path / "fr_b-ud-dev.conllu", FR + EN)
+    text = tmp_path / "fr_b.txt"
+    text.write_text(seg.raw_text(seg.read_gold_sentences(gold)), encoding="utf-8")
+    tokens_f1 = []
+    for hint_args, tag_args in (([], []), (["--treebank", "auto"], ["--treebank", "fr_b"])):
+        scores = tmp_path / "s.json"
+        assert main(["evaluate", "--raw", str(gold), "--model", str(hinted_model), "--json", str(scores), *hint_args]) == 0
+        out = tmp_path / "sys.conllu"
+        assert main(["tag", str(text), "--model", str(hinted_model), "-o", str(out), *tag_args]) == 0
+        direct = evaluate(load_conllu_file(gold), load_conllu(out.read_text().splitlines(), "sys"))
+        tokens_f1.append(json.loads(scores.read_text())["files"]["fr_b-ud-dev"]["Tokens"])
+        assert tokens_f1[-1] == round(100 * direct["Tokens"].f1, 2)
+    assert tokens_f1[0] != tokens_f1[1]  # auto did hint the segmenter
+    capsys.readouterr()
+    assert main(["languages", "--model", str(hinted_model)]) == 0
+    assert "raw-text segmentation only: en_a, fr_b" in capsys.readouterr().out

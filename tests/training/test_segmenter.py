@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import lzma
 from pathlib import Path
 
@@ -89,3 +90,74 @@ def test_rerun_resumes_from_the_checkpoint(trained):
 def test_missing_train_files_are_an_input_error(tmp_path):
     with pytest.raises(InputError, match="no .*train"):
         training.train_segmenter(tmp_path, tmp_path / "out", 0.01, model_config=TINY)
+
+
+def _convention_sentences(split_bang: bool, n: int) -> str:
+    """The same English text; one treebank splits 'dog7!' into two tokens, the other keeps one."""
+    out = []
+    for k in range(n):
+        if split_bang:
+            rows = [_row(1, "We"), _row(2, "see"), _row(3, f"dog{k}", "SpaceAfter=No"), _row(4, "!")]
+        else:
+            rows = [_row(1, "We"), _row(2, "see"), _row(3, f"dog{k}!")]
+        out.append(f"# newpar\n# text = We see dog{k}!\n" + "\n".join(rows) + "\n\n")
+    return "".join(out)
+
+
+def make_convention_ud(root: Path) -> Path:
+    for name, split in (("en_split", True), ("en_whole", False)):
+        folder = root / name
+        folder.mkdir(parents=True)
+        (folder / f"{name}-ud-train.conllu").write_text(_convention_sentences(split, 80), encoding="utf-8")
+        (folder / f"{name}-ud-dev.conllu").write_text(_convention_sentences(split, 6), encoding="utf-8")
+    return root
+
+
+@pytest.fixture(scope="module")
+def hinted(tmp_path_factory):
+    root = tmp_path_factory.mktemp("hinted")
+    ud = make_convention_ud(root / "ud")
+    config = training.TrainConfig(batch_size=8, crop=48, lr=0.02, epoch_steps=100, hint_dropout=0.3)
+    logs: list[str] = []
+    folder = training.train_segmenter(ud, root / "out", 0.25, config, copy.deepcopy(TINY), log=logs.append)
+    return root, folder, logs
+
+
+def test_hints_learn_each_treebanks_convention(hinted):
+    from polytag.tagging.segmenter import Segmenter
+
+    root, folder, logs = hinted
+    segmenter = Segmenter.load(folder)
+    assert segmenter.treebank_hints == ["en_split", "en_whole"]
+    assert any(line.startswith("dev, own hint") for line in logs)
+
+    def forms(treebank):
+        return [t.form for s in segmenter.segment("We see dog3!", treebank=treebank) for t in s.tokens]
+
+    assert forms("en_split") == ["We", "see", "dog3", "!"]
+    assert forms("en_whole") == ["We", "see", "dog3!"]
+    assert forms("fr_unknown") == forms(None)  # an id the segmenter does not know: no hint
+
+
+def test_training_continues_from_an_exported_segmenter_without_hints(trained, tmp_path):
+    """A shipped (hint-less, float) segmenter.onnx is a starting point; its hints start at zero,
+    so before any step the hinted net segments exactly as the shipped one."""
+    import torch
+
+    from polytag.nn.segmenter import SegmenterNet
+
+    weights = training.initial_weights(trained[1] / "segmenter.onnx")
+    plain = SegmenterNet(TINY).eval()
+    plain.load_state_dict(weights)
+    net = SegmenterNet(seg.SegmenterConfig(**{**TINY.__dict__, "treebank_hints": ["en_tiny", "fr_tiny"]})).eval()
+    missing, unexpected = net.load_state_dict(weights, strict=False)
+    assert missing == ["hints.weight"] and unexpected == []
+    chars, cats = torch.randint(1, 512, (2, 40)), torch.randint(1, 20, (2, 40))
+    assert torch.equal(net(chars, cats, torch.tensor([1, 2])), plain(chars, cats))
+
+
+def test_a_file_that_is_not_onnx_is_an_input_error(tmp_path):
+    bad = tmp_path / "segmenter.onnx"
+    bad.write_bytes(b"not a protobuf at all \xff\xfe")
+    with pytest.raises(InputError, match="segmenter.onnx"):
+        training.initial_weights(bad)
