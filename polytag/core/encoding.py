@@ -39,10 +39,12 @@ class WordPieces:
     def fill(self, words) -> None:
         """Tokenize (one Rust batch call) the words not yet cached."""
         cache = self.cache
-        missing = list({w for w in words if w not in cache})
+        wanted = set(words)
+        missing = [w for w in wanted if w not in cache]
         if missing:
             if len(cache) + len(missing) > CACHE_LIMIT:
-                cache.clear()
+                cache.clear()  # bounded memory: then every word of this call is tokenized again
+                missing = list(wanted)
             for word, enc in zip(missing, self.backend.encode_batch(missing, add_special_tokens=False)):
                 cache[word] = enc.ids[:MAX_PIECES_PER_WORD] or [self.unk_id]
 

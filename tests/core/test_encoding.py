@@ -109,6 +109,18 @@ def test_cache_gives_same_pieces():
     assert wp.pieces(["Markt", "мама"]) == first[1:]
 
 
+def test_a_full_cache_is_refilled_with_every_word_of_the_call(monkeypatch):
+    """A call that overflows the cache clears it: its words seen before must come back too
+    (they once raised KeyError in make_chunks when training on a large corpus)."""
+    monkeypatch.setattr("polytag.core.encoding.CACHE_LIMIT", 3)
+    wp = WordPieces(handmade_tokenizer())
+    expected = WordPieces(handmade_tokenizer()).pieces(["мама", "Markt", "мыла", "раму"])
+    wp.pieces(["мама", "Markt"])
+    assert wp.pieces(["мама", "Markt", "мыла", "раму"]) == expected  # overflows: 2 cached + 2 new > 3
+    chunks = make_chunks(wp, [["раму", "мама"], ["Markt"]], max_len=16)
+    assert [c.input_ids[1:-1] for c in chunks] == [expected[3] + expected[0], expected[1]]
+
+
 def test_over_long_word_in_a_small_window():
     wp = WordPieces(handmade_tokenizer())
     long_word = "abcdefghij" * 9
