@@ -9,7 +9,8 @@ polytag.core.ud_eval) and words/s, per treebank and macro.
     python benchmarks/segmentation.py ../shared/ud --udpipe-outputs ../shared/tools/raw_eval_cases \
         --json docs/results/segmentation.json      # score UDPipe 1's given outputs instead of training it
 
-Trained UDPipe models are cached in runs/udpipe/<treebank>.udpipe (a rerun skips training).
+A segmenter trained with treebank hints is also measured with each treebank's own hint (the
+setting of UDPipe's one model per treebank). Trained UDPipe models are cached in runs/udpipe/<treebank>.udpipe (a rerun skips training).
 Without ufal.udpipe installed only polytag's rows are measured.
 """
 
@@ -33,10 +34,10 @@ METRICS = ("Tokens", "Words", "Sentences")
 UDPIPE_TOKENIZER = "dimension=24;epochs={epochs};segment_size=50;learning_rate=0.005;dropout=0.1;early_stopping=1"
 
 
-def polytag_conllu(segmenter, text: str) -> str:
+def polytag_conllu(segmenter, text: str, treebank: str | None = None) -> str:
     """Segmented text as CoNLL-U (no tags): what the scorer needs."""
     out = []
-    for sentence in raw_sentences(segmenter, [text]):
+    for sentence in raw_sentences(segmenter, [text], treebank=treebank):
         out.append("\n".join(sentence.lines) + "\n\n")
     return "".join(out)
 
@@ -75,6 +76,11 @@ def main() -> None:
         start = time.perf_counter()
         system = polytag_conllu(segmenter, text)
         row = {"polytag": {**score(dev, system), "words_per_s": round(n_words / (time.perf_counter() - start))}}
+        if tb in segmenter.treebank_hints:  # segmenting as this treebank does, as UDPipe's per-treebank model
+            start = time.perf_counter()
+            system = polytag_conllu(segmenter, text, tb)
+            row["polytag, own treebank hint"] = {**score(dev, system),
+                                                 "words_per_s": round(n_words / (time.perf_counter() - start))}
         given = Path(args.udpipe_outputs or "-") / f"{tb}-ud-dev.udpipe1.conllu.xz"
         if args.udpipe_outputs:
             if given.exists():
@@ -100,7 +106,8 @@ def main() -> None:
                                                         for m in METRICS} for s in systems})
     print("macro", json.dumps(macro))
     if args.json:
-        Path(args.json).write_text(json.dumps({"treebanks": rows, "macro": macro,
+        command = "python benchmarks/segmentation.py " + " ".join(sys.argv[1:])
+        Path(args.json).write_text(json.dumps({"treebanks": rows, "macro": macro, "command": command,
                                                "udpipe_tokenizer": UDPIPE_TOKENIZER.format(epochs=args.udpipe_epochs)},
                                               indent=1) + "\n", encoding="utf-8")
 

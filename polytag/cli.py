@@ -438,7 +438,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "was broken). With skip or keep the exit status is 1 when anything was skipped or kept")
     p.add_argument("--treebank", default=None,
                    help="tag as this treebank annotates (models trained with treebank hints; `polytag languages` "
-                   "lists the treebanks; default: no hint)")
+                   "lists the treebanks; with raw text the segmenter also splits as that treebank does where it "
+                   "was trained with hints; default: no hint)")
     p.add_argument("--output", "-o", default=None, help="output file (default stdout)")
     _add_model_args(p)
     p.set_defaults(func=cmd_tag)

@@ -319,18 +319,24 @@ def render_segmentation(data: dict) -> str:
     return "\n".join(["## Raw-text segmentation (dev raw text, CoNLL 2018 scorer, F1)", "",
                       table(header, rows), "", table(["macro", *metrics[:3]], macro), "",
                       f"UDPipe 1 tokenizer options: `{data.get('udpipe_tokenizer', '-')}`.", "",
-                      "Measured with: `python benchmarks/segmentation.py ../shared/ud --json docs/results/segmentation.json`",
-                      ""])
+                      *([] if data.get("command") else  # main() prints a recorded command
+                        ["Measured with: `python benchmarks/segmentation.py ../shared/ud --json "
+                         "docs/results/segmentation.json`"]), ""])
 
 
-def render_raw_eval(data: dict) -> str:
+def render_raw_eval(data: dict, title: str = "", options: str = "", stem: str = "raw_eval") -> str:
     metrics = ("Tokens", "Sentences", "Words", "UPOS", "UFeats")
     rows = [[k] + [f"{v[m]:.2f}" for m in metrics] for k, v in sorted(data["files"].items())]
     rows.append(["**macro**"] + [f"**{data['macro'][m]:.2f}**" for m in metrics])
-    return "\n".join(["## Raw text end to end: segment + tag the dev raw text (CoNLL 2018 scorer, F1)", "",
+    return "\n".join([f"## Raw text end to end: segment + tag the dev raw text{title} (CoNLL 2018 scorer, F1)", "",
                       table(["file", *metrics], rows), "",
-                      "Measured with: `polytag evaluate --raw ../shared/ud/*/*-ud-dev.conllu.xz --json docs/results/raw_eval.json`",
-                      ""])
+                      f"Measured with: `polytag evaluate --raw ../shared/ud/*/*-ud-dev.conllu.xz{options} "
+                      f"--json docs/results/{stem}.json`", ""])
+
+
+def render_raw_eval_hint(data: dict) -> str:
+    return render_raw_eval(data, ", each file with its own treebank's hint (segmenter and tagger)",
+                           " --treebank auto", "raw_eval_hint")
 
 
 def render_raw_throughput(data: dict) -> str:
@@ -427,6 +433,7 @@ SECTIONS = {
     "ensemble": render_ensemble,
     "ensemble_feature_teacher": render_ensemble,
     "raw_eval": render_raw_eval,
+    "raw_eval_hint": render_raw_eval_hint,
     "segmentation": render_segmentation,
     "raw_throughput": render_raw_throughput,
     "coverage": render_coverage,
