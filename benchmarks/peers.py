@@ -59,7 +59,7 @@ def main() -> None:
     rows = done.get("treebanks", {}) if done.get("udpipe_tagger_options") == args.tagger else {}
     args.note = done.get("note", "dev, gold tokens, UDPipe 1 trained here on the same train split")
     for tb in args.treebanks.split(","):
-        if tb in rows and not args.rescore_polytag:
+        if (tb in rows) != bool(args.rescore_polytag):  # done already, or not to rescore
             continue
         dev = Path(args.data) / tb / f"{tb}-ud-dev.conllu.xz"
         gold = list(read_conllu(dev))
@@ -68,8 +68,12 @@ def main() -> None:
             rows[tb] = {**row, "udpipe1": rows[tb]["udpipe1"]}
             write(args, rows)
             continue
-        model, seconds = train_udpipe(dev.parent / f"{tb}-ud-train.conllu.xz", dev, Path("runs/udpipe-tagger"),
-                                      tagger=args.tagger)
+        try:
+            model, seconds = train_udpipe(dev.parent / f"{tb}-ud-train.conllu.xz", dev, Path("runs/udpipe-tagger"),
+                                          tagger=args.tagger)
+        except ImportError:
+            sys.exit(f"peers.py: {tb}: UDPipe 1 is not installed (pip install ufal.udpipe==1.4.0.1); "
+                     "the rows before it are kept")
         row["udpipe1"] = {**score(gold, *udpipe_tags(model, dev)), "train_s": seconds}
         rows[tb] = row
         print(tb, json.dumps(row), flush=True)

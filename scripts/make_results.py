@@ -335,7 +335,7 @@ def render_raw_eval(data: dict, title: str = "", options: str = "", stem: str = 
 
 
 def render_raw_eval_hint(data: dict) -> str:
-    return render_raw_eval(data, ", each file with its own treebank's hint (segmenter and tagger)",
+    return render_raw_eval(data, ", each file with its own treebank's hint",
                            " --treebank auto", "raw_eval_hint")
 
 
