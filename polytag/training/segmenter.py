@@ -6,6 +6,9 @@ writes runs/segmenter/{segmenter.onnx, segmenter.json, mwt.json} (the folder
 `polytag.tagging.segmenter.Segmenter.load` reads) and runs/segmenter-run/ (the training loop's
 checkpoint and metrics.jsonl), from which a rerun resumes. Small treebanks are sampled up (weight ~ size ** sample_power) so
 that the big ones do not drown them; the checkpoint kept is the best on the dev splits.
+`--hint-dropout 0.5` also learns a convention hint per train treebank (measured, not shipped:
+docs/experiments.md, "Third session of 2026-12-06"); `--init` starts from a run's checkpoint or
+an exported segmenter.onnx.
 """
 
 from __future__ import annotations
