@@ -38,14 +38,20 @@ def _sentences(lang: str, n: int) -> str:
     return "".join(out)
 
 
-def make_ud(root: Path) -> Path:
-    for name, lang in (("fr_tiny", "fr"), ("en_tiny", "en")):
+def write_treebanks(root: Path, splits: dict[str, tuple[str, str]]) -> Path:
+    """A UD folder: treebank id -> (train text, dev text); train compressed as the shared data is."""
+    for name, (train, dev) in splits.items():
         folder = root / name
         folder.mkdir(parents=True)
         with lzma.open(folder / f"{name}-ud-train.conllu.xz", "wt", encoding="utf-8") as f:
-            f.write(_sentences(lang, 60))
-        (folder / f"{name}-ud-dev.conllu").write_text(_sentences(lang, 8), encoding="utf-8")
+            f.write(train)
+        (folder / f"{name}-ud-dev.conllu").write_text(dev, encoding="utf-8")
     return root
+
+
+def make_ud(root: Path) -> Path:
+    return write_treebanks(root, {name: (_sentences(lang, 60), _sentences(lang, 8))
+                                  for name, lang in (("fr_tiny", "fr"), ("en_tiny", "en"))})
 
 
 @pytest.fixture(scope="module")
@@ -105,12 +111,8 @@ def _convention_sentences(split_bang: bool, n: int) -> str:
 
 
 def make_convention_ud(root: Path) -> Path:
-    for name, split in (("en_split", True), ("en_whole", False)):
-        folder = root / name
-        folder.mkdir(parents=True)
-        (folder / f"{name}-ud-train.conllu").write_text(_convention_sentences(split, 80), encoding="utf-8")
-        (folder / f"{name}-ud-dev.conllu").write_text(_convention_sentences(split, 6), encoding="utf-8")
-    return root
+    return write_treebanks(root, {name: (_convention_sentences(split, 80), _convention_sentences(split, 6))
+                                  for name, split in (("en_split", True), ("en_whole", False))})
 
 
 @pytest.fixture(scope="module")
