@@ -10,7 +10,8 @@ polytag.core.ud_eval) and words/s, per treebank and macro.
         --json docs/results/segmentation.json      # score UDPipe 1's given outputs instead of training it
 
 A segmenter trained with treebank hints is also measured with each treebank's own hint (the
-setting of UDPipe's one model per treebank). Trained UDPipe models are cached in runs/udpipe/<treebank>.udpipe (a rerun skips training).
+setting of UDPipe's one model per treebank). Trained UDPipe models are cached in
+runs/udpipe/<treebank>.udpipe (a rerun skips training).
 Without ufal.udpipe installed only polytag's rows are measured.
 """
 
@@ -40,6 +41,12 @@ def polytag_conllu(segmenter, text: str, treebank: str | None = None) -> str:
     for sentence in raw_sentences(segmenter, [text], treebank=treebank):
         out.append("\n".join(sentence.lines) + "\n\n")
     return "".join(out)
+
+
+def timed_polytag(segmenter, dev: Path, text: str, n_words: int, treebank: str | None = None) -> dict:
+    start = time.perf_counter()
+    system = polytag_conllu(segmenter, text, treebank)
+    return {**score(dev, system), "words_per_s": round(n_words / (time.perf_counter() - start))}
 
 
 def udpipe_conllu(model, text: str) -> str:
@@ -73,14 +80,9 @@ def main() -> None:
             continue
         text = raw_text(read_gold_sentences(dev))
         n_words = sum(len(s.tokens) for s in read_gold_sentences(dev))
-        start = time.perf_counter()
-        system = polytag_conllu(segmenter, text)
-        row = {"polytag": {**score(dev, system), "words_per_s": round(n_words / (time.perf_counter() - start))}}
+        row = {"polytag": timed_polytag(segmenter, dev, text, n_words)}
         if tb in segmenter.treebank_hints:  # segmenting as this treebank does, as UDPipe's per-treebank model
-            start = time.perf_counter()
-            system = polytag_conllu(segmenter, text, tb)
-            row["polytag, own treebank hint"] = {**score(dev, system),
-                                                 "words_per_s": round(n_words / (time.perf_counter() - start))}
+            row["polytag, own treebank hint"] = timed_polytag(segmenter, dev, text, n_words, tb)
         given = Path(args.udpipe_outputs or "-") / f"{tb}-ud-dev.udpipe1.conllu.xz"
         if args.udpipe_outputs:
             if given.exists():

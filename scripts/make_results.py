@@ -318,10 +318,7 @@ def render_segmentation(data: dict) -> str:
     macro = [[f"**macro: {name}**", *(v[m] for m in metrics[:3])] for name, v in data["macro"].items()]
     return "\n".join(["## Raw-text segmentation (dev raw text, CoNLL 2018 scorer, F1)", "",
                       table(header, rows), "", table(["macro", *metrics[:3]], macro), "",
-                      f"UDPipe 1 tokenizer options: `{data.get('udpipe_tokenizer', '-')}`.", "",
-                      *([] if data.get("command") else  # main() prints a recorded command
-                        ["Measured with: `python benchmarks/segmentation.py ../shared/ud --json "
-                         "docs/results/segmentation.json`"]), ""])
+                      f"UDPipe 1 tokenizer options: `{data.get('udpipe_tokenizer', '-')}`.", ""])
 
 
 def render_raw_eval(data: dict, title: str = "", options: str = "", stem: str = "raw_eval") -> str:

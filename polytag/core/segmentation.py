@@ -23,6 +23,7 @@ from typing import TextIO
 import numpy as np
 
 from polytag.core.errors import InputError, where
+from polytag.core.folder import NO_HINT, hint_rows
 
 # Per-character labels. A boundary label sits on the LAST character of a token.
 CONTINUE = 0  # no boundary after this character (or: a whitespace separator)
@@ -81,11 +82,10 @@ class SegmenterConfig:
     treebank_hints: list[str] = field(default_factory=list)
 
     def hint_row(self, treebank: str | None) -> int:
-        """The hint row of `treebank`: 0 (no hint) for None or an id this segmenter was not trained
-        with, so a tagger's hint never stops the segmenter (the tagger checks its own ids)."""
-        if treebank is None or treebank not in self.treebank_hints:
-            return 0
-        return self.treebank_hints.index(treebank) + 1
+        """The hint row of `treebank` (the tagger's numbering, core.folder.hint_rows): NO_HINT for
+        None or an id this segmenter was not trained with, so a tagger's hint never stops the
+        segmenter (the tagger checks its own ids)."""
+        return hint_rows(self.treebank_hints).get(treebank, NO_HINT)
 
     @property
     def receptive_radius(self) -> int:
