@@ -37,7 +37,7 @@ from torch.nn import functional as F
 from ..core.encoding import WordPieces, collate_numpy, make_chunks
 from ..core.errors import InputError
 from ..core.evaluate import macro, score
-from ..core.labels import Labels
+from ..core.labels import Labels, split_feats
 from .data import find_treebanks, load_sentences, mix_treebanks
 from .loop import Loop, LoopSettings, Task, read_checkpoint
 
@@ -160,13 +160,28 @@ class HeadConfig:
     bundle_rank: int = 128  # the bundle softmax reads a low-rank projection: 10,000 bundles x 384 would dominate
     input_dropout: float = 0.2
     dropout: float = 0.3
+    # one classifier per feature as well, its log-probabilities added to each bundle's score: the
+    # bundles share what they have in common (a rare bundle gets its Case from every other one)
+    factored: bool = False
 
 
 class FeatureTagger(nn.Module):
-    """Cached features (batch, words, n_vectors, hidden) -> UPOS and bundle logits."""
+    """Cached features (batch, words, n_vectors, hidden) -> UPOS and bundle logits.
 
-    def __init__(self, config: HeadConfig, n_upos: int, n_bundles: int):
+    With `config.factored`, a bundle's score is its own log-probability plus, for each feature it
+    has, log p(its value) - log p(absent) from the per-feature classifiers (the features it lacks
+    add the same log p(absent) to every bundle, which a softmax over bundles ignores)."""
+
+    def __init__(self, config: HeadConfig, n_upos: int, n_bundles: int, labels: Labels | None = None):
         super().__init__()
+        self.factored = config.factored
+        if self.factored:
+            if labels is None or len(labels.bundles) != n_bundles:
+                raise ValueError("a factored head needs the labels its bundles come from")
+            self.factored_shape = (max(labels.n_features, 1), labels.max_values)
+            self.register_buffer("factored_bias_mask", torch.where(torch.from_numpy(labels.factored_mask()), 0.0, -1e4),
+                                 persistent=False)
+            self.register_buffer("bundle_values", bundle_value_matrix(labels), persistent=False)
         self.mix = nn.Parameter(torch.zeros(config.n_vectors))
         self.proj = nn.Linear(config.hidden * 2, config.proj)  # the mix and the last piece's vector
         self.lstm = nn.LSTM(config.proj, config.lstm, batch_first=True, bidirectional=True)
@@ -175,6 +190,8 @@ class FeatureTagger(nn.Module):
         self.upos_head = nn.Linear(out, n_upos)
         self.bundle_low = nn.Linear(out, config.bundle_rank)
         self.bundle_head = nn.Linear(config.bundle_rank, n_bundles)
+        if self.factored:
+            self.factored_head = nn.Linear(out, self.factored_shape[0] * self.factored_shape[1])
 
     def forward(self, features: torch.Tensor, lengths: torch.Tensor, which=("upos", "bundle")) -> dict:
         weights = torch.softmax(self.mix, 0)
@@ -185,9 +202,30 @@ class FeatureTagger(nn.Module):
         context, _ = nn.utils.rnn.pad_packed_sequence(context, batch_first=True, total_length=x.shape[1])
         h = self.drop(torch.cat([context, x], -1))
         out = {"upos": self.upos_head(h)}
-        if "bundle" in which:
-            out["bundle"] = self.bundle_head(torch.relu(self.bundle_low(h)))
+        if "bundle" in which or "factored" in which:
+            bundle = self.bundle_head(torch.relu(self.bundle_low(h)))
+            if self.factored:
+                factored = self.factored_head(h).unflatten(-1, self.factored_shape) + self.factored_bias_mask
+                log_p = torch.log_softmax(factored, -1)
+                gain = (log_p - log_p[..., :1]).flatten(-2)  # over "absent", per feature and value
+                shared = torch.sparse.mm(self.bundle_values, gain.flatten(0, -2).T).T
+                bundle = torch.log_softmax(bundle, -1) + shared.unflatten(0, gain.shape[:-1])
+                out["factored"] = factored
+            out["bundle"] = bundle
         return out
+
+
+def bundle_value_matrix(labels: Labels) -> torch.Tensor:
+    """Sparse (bundles, features x max values): 1 where a bundle has that feature's value."""
+    rows, cols = [], []
+    for b, bundle in enumerate(labels.bundles):
+        for name, value in split_feats(bundle).items():
+            f = labels.feature_col[name]
+            rows.append(b)
+            cols.append(f * labels.max_values + labels.value_id[f][value])
+    shape = (len(labels.bundles), max(labels.n_features, 1) * labels.max_values)
+    return torch.sparse_coo_tensor(torch.tensor([rows, cols], dtype=torch.long).reshape(2, -1),
+                                   torch.ones(len(rows)), shape, check_invariants=True).coalesce()
 
 
 @dataclass
@@ -218,6 +256,7 @@ class CachedTreebank:
     def set_labels(self, labels: Labels) -> None:
         self.upos = np.array([labels.upos_id.get(u, -100) for s in self.sentences for u in s.upos], dtype=np.int64)
         self.bundle = np.array([labels.bundle_id.get(f, -100) for s in self.sentences for f in s.feats], dtype=np.int64)
+        self.factored = labels.encode_factored([f for s in self.sentences for f in s.feats])
 
     def batch(self, indices: list[int]) -> dict[str, torch.Tensor]:
         batch = pad_sentences(self.features, self.starts, indices)
@@ -227,6 +266,11 @@ class CachedTreebank:
                 a, z = self.starts[i], self.starts[i + 1]
                 ids[b, : z - a] = getattr(self, name)[a:z]
             batch[name] = torch.from_numpy(ids)
+        factored = np.full((*batch["features"].shape[:2], self.factored.shape[1]), -100, dtype=np.int64)
+        for b, i in enumerate(indices):
+            a, z = self.starts[i], self.starts[i + 1]
+            factored[b, : z - a] = self.factored[a:z]
+        batch["factored"] = torch.from_numpy(factored)
         return batch
 
 
@@ -268,7 +312,7 @@ class FeatureTeacherTask(Task):
     def __init__(self, train: dict[str, CachedTreebank], dev: dict[str, CachedTreebank], labels: Labels,
                  config: TeacherTrainConfig, log=print):
         self.train, self.dev, self.labels, self.config, self.log = train, dev, labels, config, log
-        self.model = FeatureTagger(config.head, len(labels.upos), len(labels.bundles))
+        self.model = FeatureTagger(config.head, len(labels.upos), len(labels.bundles), labels)
         self.best_state: dict | None = None
         self.dev_scores: dict = {}
 
@@ -290,7 +334,12 @@ class FeatureTeacherTask(Task):
         out = self.model(batch["features"], batch["lengths"])
         upos = F.cross_entropy(out["upos"].flatten(0, 1), batch["upos"].flatten(), ignore_index=-100)
         bundle = F.cross_entropy(out["bundle"].flatten(0, 1), batch["bundle"].flatten(), ignore_index=-100)
-        return {"loss": upos + bundle, "upos": upos, "bundle": bundle}
+        losses = {"loss": upos + bundle, "upos": upos, "bundle": bundle}
+        if "factored" in out:
+            logits = out["factored"]
+            losses["factored"] = F.cross_entropy(logits.flatten(0, -2), batch["factored"].flatten(), ignore_index=-100)
+            losses["loss"] = losses["loss"] + losses["factored"]
+        return losses
 
     def evaluate(self) -> dict:
         files = {}
@@ -357,8 +406,11 @@ def train_teacher(cache: str | Path, out_dir: str | Path, config: TeacherTrainCo
         saved = torch.load(config.init, map_location="cpu", weights_only=False)
         if saved.get("labels", {}).get("bundles") != labels.bundles:
             raise InputError(f"{config.init}: trained with other labels than this cache's train splits")
-        task.model.load_state_dict({k: v.float() for k, v in saved["state"].items()})
-        log(f"started from the weights in {config.init}")
+        missing, unexpected = task.model.load_state_dict({k: v.float() for k, v in saved["state"].items()},
+                                                         strict=False)
+        if unexpected or any(not k.startswith("factored_head.") for k in missing):
+            raise InputError(f"{config.init}: other head settings than this run's ({', '.join(missing + unexpected)})")
+        log(f"started from the weights in {config.init}" + (" (a new factored head)" if missing else ""))
     loop.run(resume=resume)
     if task.best_state is not None:
         task.model.load_state_dict(task.best_state)
@@ -389,7 +441,8 @@ class FeatureTeacher:
             raise InputError(f"{path}: not a feature teacher file")
         self.labels = Labels(upos=saved["labels"]["upos"], bundles=saved["labels"]["bundles"],
                              features=saved["labels"]["features"])
-        self.model = FeatureTagger(HeadConfig(**saved["head"]), len(self.labels.upos), len(self.labels.bundles))
+        self.model = FeatureTagger(HeadConfig(**saved["head"]), len(self.labels.upos), len(self.labels.bundles),
+                                   self.labels)
         self.model.load_state_dict({k: v.float() for k, v in saved["state"].items()})
         self.model.eval()
         self.dev = saved.get("dev", {})
@@ -426,7 +479,10 @@ def main(argv=None) -> None:
     t.add_argument("--lr", type=float, default=2e-3)
     t.add_argument("--threads", type=int, default=1)
     t.add_argument("--seed", type=int, default=1)
-    t.add_argument("--init", help="start from this teacher.pt (its head settings must match)")
+    t.add_argument("--init", help="start from this teacher.pt (its head settings must match, but a factored "
+                   "head may be new)")
+    t.add_argument("--factored", action="store_true",
+                   help="add per-feature classifiers to the bundle scores (a rare bundle learns from the others)")
     args = parser.parse_args(argv)
     try:
         if args.command == "cache":
@@ -436,7 +492,8 @@ def main(argv=None) -> None:
                         args.treebanks.split(",") if args.treebanks else None)
         else:
             train_teacher(args.cache, args.out_dir, TeacherTrainConfig(minutes=args.minutes, lr=args.lr, threads=args.threads,
-                                                                      seed=args.seed, init=args.init))
+                                                                      seed=args.seed, init=args.init,
+                                                                      head=HeadConfig(factored=args.factored)))
     except InputError as err:
         sys.exit(f"error: {err}")
 

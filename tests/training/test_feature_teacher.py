@@ -162,3 +162,53 @@ def test_command_line_errors_are_one_line(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         ft.main(["cache", str(tmp_path / "missing"), str(tmp_path), str(tmp_path / "c")])
     assert "error:" in str(exit_info.value) and "\n" not in str(exit_info.value)
+
+
+def test_a_factored_head_adds_each_features_log_odds_to_the_bundle_scores():
+    from polytag.core.labels import Labels, split_feats
+
+    labels = Labels.build(["_", "Case=Nom|Number=Sing", "Case=Acc|Number=Sing", "Number=Plur", "Case=Nom"])
+    config = ft.HeadConfig(hidden=8, n_vectors=2, proj=8, lstm=4, bundle_rank=4, factored=True)
+    torch.manual_seed(0)
+    model = ft.FeatureTagger(config, 17, len(labels.bundles), labels).eval()
+    features, lengths = torch.randn(2, 3, 2, 8), torch.tensor([3, 2])
+    out = model(features, lengths)
+    log_p = torch.log_softmax(out["factored"], -1)
+    # the same scores computed the slow way, one bundle at a time
+    plain = model(features, lengths, which=("upos",))  # no factored head: only the bundle head's own part
+    assert "bundle" not in plain
+    h_bundle = out["bundle"] - torch.stack([sum((log_p[..., labels.feature_col[n], labels.value_id[labels.feature_col[n]][v]]
+                                                 - log_p[..., labels.feature_col[n], 0])
+                                                for n, v in split_feats(b).items()) + torch.zeros(2, 3)
+                                            for b in labels.bundles], -1)
+    # what is left is a log-softmax over bundles: it sums to one in probability
+    assert torch.allclose(h_bundle.exp().sum(-1), torch.ones(2, 3), atol=1e-5)
+    # a slot that is not a value of its feature can never be predicted
+    assert (log_p[..., labels.feature_col["Number"], len(labels.features["Number"]):] < -1e3).all()
+    with pytest.raises(ValueError, match="labels"):
+        ft.FeatureTagger(config, 17, len(labels.bundles))
+
+
+def test_a_factored_teacher_trains_from_a_plain_ones_weights(tiny_treebank_dir, tiny_encoder, tmp_path):
+    cache = tmp_path / "cache"
+    ft.build_cache(tiny_treebank_dir, tiny_encoder, cache, ft.FeatureSpec(layers=(1, 2)), log=lambda m: None)
+    plain = ft.train_teacher(cache, tmp_path / "plain", ft.TeacherTrainConfig(
+        minutes=5, lr=1e-2, batch_size=8, epoch_steps=40, threads=1, max_steps=80), log=lambda m: None)
+    messages = []
+    factored = ft.train_teacher(cache, tmp_path / "factored", ft.TeacherTrainConfig(
+        minutes=5, lr=1e-2, batch_size=8, epoch_steps=50, threads=1, max_steps=100, init=str(plain),
+        head=ft.HeadConfig(factored=True)), log=messages.append)
+    assert any("a new factored head" in m for m in messages)
+    metrics = [json.loads(line) for line in (tmp_path / "factored" / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert any(m.get("factored", 0) > 0 for m in metrics)  # its loss was trained on
+    teacher = ft.FeatureTeacher(factored, tiny_encoder)
+    assert teacher.model.factored
+    gold = read_conllu_text()
+    upos, feats = teacher.tag([s.words for s in gold])
+    assert all(f in teacher.labels.bundles for p in feats for f in p)
+    right = sum(a == b for s, p in zip(gold, feats) for a, b in zip(s.feats, p))
+    assert right > 0.5 * sum(len(s.words) for s in gold)
+    # the other way round is refused: a factored teacher's weights do not fit a plain head
+    with pytest.raises(InputError, match="other head settings"):
+        ft.train_teacher(cache, tmp_path / "back", ft.TeacherTrainConfig(
+            minutes=5, max_steps=1, epoch_steps=1, init=str(factored)), log=lambda m: None)
