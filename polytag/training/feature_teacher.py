@@ -168,7 +168,7 @@ class HeadConfig:
 class FeatureTagger(nn.Module):
     """Cached features (batch, words, n_vectors, hidden) -> UPOS and bundle logits.
 
-    With `config.factored`, a bundle's score is its own log-probability plus, for each feature it
+    With `config.factored`, a bundle's score is its own logit plus, for each feature it
     has, log p(its value) - log p(absent) from the per-feature classifiers (the features it lacks
     add the same log p(absent) to every bundle, which a softmax over bundles ignores)."""
 
@@ -179,9 +179,13 @@ class FeatureTagger(nn.Module):
             if labels is None or len(labels.bundles) != n_bundles:
                 raise ValueError("a factored head needs the labels its bundles come from")
             self.factored_shape = (max(labels.n_features, 1), labels.max_values)
-            self.register_buffer("factored_bias_mask", torch.where(torch.from_numpy(labels.factored_mask()), 0.0, -1e4),
-                                 persistent=False)
-            self.register_buffer("bundle_values", bundle_value_matrix(labels), persistent=False)
+            # the head scores only the slots that are a value of their feature (449 of 2,926 for the
+            # 22 treebanks); the others stay at -1e4 and never win a feature's softmax
+            slots = torch.from_numpy(labels.factored_mask().reshape(-1).nonzero()[0])
+            self.register_buffer("factored_slots", slots, persistent=False)
+            matrix, columns = bundle_value_matrix(labels)
+            self.register_buffer("bundle_values", matrix, persistent=False)
+            self.register_buffer("value_columns", columns, persistent=False)
         self.mix = nn.Parameter(torch.zeros(config.n_vectors))
         self.proj = nn.Linear(config.hidden * 2, config.proj)  # the mix and the last piece's vector
         self.lstm = nn.LSTM(config.proj, config.lstm, batch_first=True, bidirectional=True)
@@ -191,7 +195,7 @@ class FeatureTagger(nn.Module):
         self.bundle_low = nn.Linear(out, config.bundle_rank)
         self.bundle_head = nn.Linear(config.bundle_rank, n_bundles)
         if self.factored:
-            self.factored_head = nn.Linear(out, self.factored_shape[0] * self.factored_shape[1])
+            self.factored_head = nn.Linear(out, len(self.factored_slots))
 
     def forward(self, features: torch.Tensor, lengths: torch.Tensor, which=("upos", "bundle")) -> dict:
         weights = torch.softmax(self.mix, 0)
@@ -205,27 +209,34 @@ class FeatureTagger(nn.Module):
         if "bundle" in which or "factored" in which:
             bundle = self.bundle_head(torch.relu(self.bundle_low(h)))
             if self.factored:
-                factored = self.factored_head(h).unflatten(-1, self.factored_shape) + self.factored_bias_mask
+                scores = self.factored_head(h)
+                factored = scores.new_full((*scores.shape[:-1], self.factored_shape[0] * self.factored_shape[1]), -1e4)
+                factored = factored.index_copy(-1, self.factored_slots, scores).unflatten(-1, self.factored_shape)
                 log_p = torch.log_softmax(factored, -1)
-                gain = (log_p - log_p[..., :1]).flatten(-2)  # over "absent", per feature and value
-                shared = torch.sparse.mm(self.bundle_values, gain.flatten(0, -2).T).T
-                bundle = torch.log_softmax(bundle, -1) + shared.unflatten(0, gain.shape[:-1])
+                gain = (log_p - log_p[..., :1]).flatten(-2)[..., self.value_columns]  # over "absent"
+                shared = torch.sparse.mm(self.bundle_values, gain.flatten(0, -2).T.contiguous()).T
+                bundle = bundle + shared.unflatten(0, gain.shape[:-1])  # logits: any softmax normalises
                 out["factored"] = factored
             out["bundle"] = bundle
         return out
 
 
-def bundle_value_matrix(labels: Labels) -> torch.Tensor:
-    """Sparse (bundles, features x max values): 1 where a bundle has that feature's value."""
-    rows, cols = [], []
+def bundle_value_matrix(labels: Labels) -> tuple[torch.Tensor, torch.Tensor]:
+    """Sparse (bundles, values): 1 where a bundle has that feature value; and which slot of the
+    flat (features x max values) factored output each value column is. Only the values some
+    bundle has get a column (372 of 2,926 slots for the 22 treebanks: 9 times less work)."""
+    rows, slots = [], []
     for b, bundle in enumerate(labels.bundles):
         for name, value in split_feats(bundle).items():
             f = labels.feature_col[name]
             rows.append(b)
-            cols.append(f * labels.max_values + labels.value_id[f][value])
-    shape = (len(labels.bundles), max(labels.n_features, 1) * labels.max_values)
-    return torch.sparse_coo_tensor(torch.tensor([rows, cols], dtype=torch.long).reshape(2, -1),
-                                   torch.ones(len(rows)), shape, check_invariants=True).coalesce()
+            slots.append(f * labels.max_values + labels.value_id[f][value])
+    columns = sorted(set(slots))
+    column_of = {slot: i for i, slot in enumerate(columns)}
+    indices = torch.tensor([rows, [column_of[slot] for slot in slots]], dtype=torch.long).reshape(2, -1)
+    matrix = torch.sparse_coo_tensor(indices, torch.ones(len(rows)), (len(labels.bundles), len(columns)),
+                                     check_invariants=True).coalesce()
+    return matrix, torch.tensor(columns, dtype=torch.long)
 
 
 @dataclass
