@@ -363,8 +363,7 @@ def render_paper_comparison(data: dict) -> str:
     rows.append([f"**macro ({len(data['macro_over'])} treebanks all have)**", *(cell(data["macro"][s]) for s in systems)])
     return "\n".join(["## Next to Tsai et al. 2019, Tables 8 and 9 (UPOS / UFeats F1)", "",
                       f"{data['note']}.", "", table(["treebank", *systems], rows), "",
-                      "Measured with: `python scripts/paper_comparison.py ../shared/paper --model "
-                      "\"teacher e5 (6 layers, 1 CPU epoch)=runs/teacher_l6\" --json docs/results/paper_comparison.json`",
+                      f"Measured with: `{data.get('command', 'python scripts/paper_comparison.py ../shared/paper')}`",
                       ""])
 
 
