@@ -420,6 +420,9 @@ def train_teacher(cache: str | Path, out_dir: str | Path, config: TeacherTrainCo
     log(f"{len(train)} train and {len(dev)} dev treebanks cached; {len(labels.bundles):,} bundles")
     config.head.hidden = int(np.load(cache_path(cache, next(iter(train)), "train"), mmap_mode="r").shape[2])
     config.head.n_vectors = FeatureSpec(**meta["spec"]).n_vectors
+    initial = torch.load(config.init, map_location="cpu", weights_only=False) if config.init else None
+    if initial is not None and initial.get("head", {}).get("factored"):
+        config.head.factored = True  # a factored teacher continues as one
     task = FeatureTeacherTask(train, dev, labels, config, log)
     settings = LoopSettings(epochs=10**6, lr=config.lr, warmup=0.02, weight_decay=0.0, clip=5.0,
                             max_minutes=config.minutes, max_steps=config.max_steps, checkpoint_every=10**9,
@@ -430,11 +433,10 @@ def train_teacher(cache: str | Path, out_dir: str | Path, config: TeacherTrainCo
     if resume:
         task.load_checkpoint_model(run / "checkpoint")
         log(f"resumed from {run / 'checkpoint'}")
-    elif config.init:
-        saved = torch.load(config.init, map_location="cpu", weights_only=False)
-        if saved.get("labels", {}).get("bundles") != labels.bundles:
+    elif initial is not None:
+        if initial.get("labels", {}).get("bundles") != labels.bundles:
             raise InputError(f"{config.init}: trained with other labels than this cache's train splits")
-        missing, unexpected = task.model.load_state_dict({k: v.float() for k, v in saved["state"].items()},
+        missing, unexpected = task.model.load_state_dict({k: v.float() for k, v in initial["state"].items()},
                                                          strict=False)
         if unexpected or any(not k.startswith("factored_head.") for k in missing):
             raise InputError(f"{config.init}: other head settings than this run's ({', '.join(missing + unexpected)})")
