@@ -58,9 +58,10 @@ def make_ud(root: Path) -> Path:
 def trained(tmp_path_factory):
     root = tmp_path_factory.mktemp("seg")
     ud = make_ud(root / "ud")
-    config = training.TrainConfig(batch_size=8, crop=48, lr=0.02, epoch_steps=100)
+    # a budget in steps, not minutes: a busy machine must not train it less (minutes: only a safety net)
+    config = training.TrainConfig(batch_size=8, crop=48, lr=0.02, epoch_steps=100, max_epochs=5)
     logs: list[str] = []
-    folder = training.train_segmenter(ud, root / "out", 0.2, config, TINY, log=logs.append)
+    folder = training.train_segmenter(ud, root / "out", 5, config, TINY, log=logs.append)
     return root, folder, logs
 
 
@@ -119,9 +120,10 @@ def make_convention_ud(root: Path) -> Path:
 def hinted(tmp_path_factory):
     root = tmp_path_factory.mktemp("hinted")
     ud = make_convention_ud(root / "ud")
-    config = training.TrainConfig(batch_size=8, crop=48, lr=0.02, epoch_steps=100, hint_dropout=0.3)
+    # a budget in steps, not minutes: a busy machine must not train it less (minutes: only a safety net)
+    config = training.TrainConfig(batch_size=8, crop=48, lr=0.02, epoch_steps=100, max_epochs=6, hint_dropout=0.3)
     logs: list[str] = []
-    folder = training.train_segmenter(ud, root / "out", 0.25, config, copy.deepcopy(TINY), log=logs.append)
+    folder = training.train_segmenter(ud, root / "out", 5, config, copy.deepcopy(TINY), log=logs.append)
     return root, folder, logs
 
 
