@@ -175,9 +175,7 @@ def main(argv=None) -> int:
         data.pop("paper_table8_note", None)
         data["paper_command"] = shlex.join(["python", "benchmarks/meta_lstm_experiments.py", "--paper", str(args.paper),
                                             "--paper-only", "--json", args.json])
-        Path(args.json).write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-        print(f"wrote {args.json}")
-        return 0
+        return write_result(args.json, data)
     out, found = Path(args.out), find_treebanks(args.data)
     names, longer_names, joint_names = (
         [t.strip() for t in spec.split(",") if t.strip()]
@@ -257,10 +255,15 @@ def main(argv=None) -> int:
                                                 args.threads)}} if joint else {}),
         "paper_table8_upos": paper_meta_lstm_upos(args.paper) if args.paper else old.get("paper_table8_upos"),
         **({} if args.paper or old.get("paper_table8_upos") else {"paper_table8_note": PAPER_NOTE}),
+        **({"paper_command": old["paper_command"]} if not args.paper and old.get("paper_command") else {}),
     }
-    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(f"wrote {args.json}")
+    return write_result(args.json, data)
+
+
+def write_result(path: str, data: dict) -> int:
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"wrote {path}")
     return 0
 
 

@@ -282,24 +282,23 @@ class CachedTreebank:
             raise InputError(f"{cache_path(cache, treebank, split)}: {self.features.shape[0]} words cached, "
                              f"{source} has {self.starts[-1]}; rebuild the cache")
 
-    def set_labels(self, labels: Labels) -> None:
-        self.upos = np.array([labels.upos_id.get(u, -100) for s in self.sentences for u in s.upos], dtype=np.int64)
-        self.bundle = np.array([labels.bundle_id.get(f, -100) for s in self.sentences for f in s.feats], dtype=np.int64)
-        self.factored = labels.encode_factored([f for s in self.sentences for f in s.feats])
+    def set_labels(self, labels: Labels, factored: bool = False) -> None:
+        """Each word's gold ids, flat: UPOS, bundle and, for a factored head, one value per feature."""
+        feats = [f for s in self.sentences for f in s.feats]
+        self.targets = {"upos": np.array([labels.upos_id.get(u, -100) for s in self.sentences for u in s.upos],
+                                         dtype=np.int64),
+                        "bundle": np.array([labels.bundle_id.get(f, -100) for f in feats], dtype=np.int64)}
+        if factored:
+            self.targets["factored"] = labels.encode_factored(feats)
 
     def batch(self, indices: list[int]) -> dict[str, torch.Tensor]:
         batch = pad_sentences(self.features, self.starts, indices)
-        for name in ("upos", "bundle"):
-            ids = np.full(batch["features"].shape[:2], -100, dtype=np.int64)
+        for name, flat in self.targets.items():
+            ids = np.full((*batch["features"].shape[:2], *flat.shape[1:]), -100, dtype=np.int64)
             for b, i in enumerate(indices):
                 a, z = self.starts[i], self.starts[i + 1]
-                ids[b, : z - a] = getattr(self, name)[a:z]
+                ids[b, : z - a] = flat[a:z]
             batch[name] = torch.from_numpy(ids)
-        factored = np.full((*batch["features"].shape[:2], self.factored.shape[1]), -100, dtype=np.int64)
-        for b, i in enumerate(indices):
-            a, z = self.starts[i], self.starts[i + 1]
-            factored[b, : z - a] = self.factored[a:z]
-        batch["factored"] = torch.from_numpy(factored)
         return batch
 
 
@@ -415,17 +414,17 @@ def train_teacher(cache: str | Path, out_dir: str | Path, config: TeacherTrainCo
     train, dev = load_cached(cache, "train"), load_cached(cache, "dev")
     if not train:
         raise InputError(f"{cache}: no train split cached")
-    labels = Labels.build(f for tb in train.values() for s in tb.sentences for f in s.feats)
-    for data in (*train.values(), *dev.values()):
-        data.set_labels(labels)
-    log(f"{len(train)} train and {len(dev)} dev treebanks cached; {len(labels.bundles):,} bundles")
-    config.head.hidden = int(np.load(cache_path(cache, next(iter(train)), "train"), mmap_mode="r").shape[2])
-    config.head.n_vectors = FeatureSpec(**meta["spec"]).n_vectors
     if config.init and not Path(config.init).is_file():
         raise InputError(f"{config.init}: no such teacher file")
     initial = torch.load(config.init, map_location="cpu", weights_only=False) if config.init else None
     if initial is not None and initial.get("head", {}).get("factored"):
         config.head.factored = True  # a factored teacher continues as one
+    labels = Labels.build(f for tb in train.values() for s in tb.sentences for f in s.feats)
+    for data in train.values():  # dev is scored from its sentences, needs no ids
+        data.set_labels(labels, config.head.factored)
+    log(f"{len(train)} train and {len(dev)} dev treebanks cached; {len(labels.bundles):,} bundles")
+    config.head.hidden = int(np.load(cache_path(cache, next(iter(train)), "train"), mmap_mode="r").shape[2])
+    config.head.n_vectors = FeatureSpec(**meta["spec"]).n_vectors
     task = FeatureTeacherTask(train, dev, labels, config, log)
     settings = LoopSettings(epochs=10**6, lr=config.lr, warmup=0.02, weight_decay=0.0, clip=5.0,
                             max_minutes=config.minutes, max_steps=config.max_steps, checkpoint_every=10**9,
