@@ -148,7 +148,8 @@ def _format_hint(line: str) -> str:
         return "; it looks like JSON lines: use --format jsonl"
     if "\t" in stripped or stripped.startswith("#"):
         return "; it looks like CoNLL-U: use --format conllu"
-    return "; it looks like plain text: use --format text"
+    # raw, not words: most plain text is running text, and raw also takes pre-split words
+    return "; it looks like plain text: use --format raw (or --format words if its words are split by spaces)"
 
 
 class _WordProblems:

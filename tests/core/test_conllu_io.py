@@ -264,7 +264,7 @@ def test_first_line_errors_say_which_format_it_looks_like(tmp_path):
     text.write_text("Das ist gut .\n", encoding="utf-8")
     with pytest.raises(InputError, match="looks like JSON lines: use --format jsonl"):
         list(read_conllu(jsonl))
-    with pytest.raises(InputError, match="looks like plain text: use --format text"):
+    with pytest.raises(InputError, match=r"looks like plain text: use --format raw \(or --format words"):
         list(read_conllu(text))
     conllu = write_conllu(tmp_path / "c.jsonl", EN)
     with pytest.raises(InputError, match="looks like CoNLL-U: use --format conllu"):
