@@ -42,6 +42,17 @@ def _number(kind: type, name: str):
     return parse
 
 
+def _float_list(text: str) -> list[float]:
+    """An argparse type: comma-separated positive numbers."""
+    try:
+        values = [float(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of numbers") from None
+    if any(not v > 0 for v in values):
+        raise argparse.ArgumentTypeError(f"{text}: every share must be above 0")
+    return values
+
+
 class Parser(argparse.ArgumentParser):
     """One line for a usage error (exit status 2), and every numeric option range-checked."""
 
@@ -143,9 +154,20 @@ def cmd_languages(args) -> None:
 
 
 def cmd_average(args) -> None:
+    folders = [Path(m) for m in args.models]
+    segmenters = [(f / "segmenter.onnx").is_file() for f in folders]
+    if any(segmenters):
+        if not all(segmenters):
+            odd = folders[segmenters.index(False)]
+            raise InputError(f"{odd}: not a segmenter folder, and {folders[segmenters.index(True)]} is one")
+        from .training.segmenter import write_average_segmenter  # noqa: PLC0415
+
+        write_average_segmenter(folders, Path(args.output), args.weights)
+        print(f"{args.output}: mean of {len(folders)} segmenters")
+        return
     from .training.average import write_average  # noqa: PLC0415
 
-    metadata = write_average(args.models, args.output)
+    metadata = write_average(args.models, args.output, args.weights)
     print(f"{args.output}: mean of {len(args.models)} models, {metadata['parameters']:,} parameters")
 
 
@@ -468,8 +490,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_languages)
 
     p = sub.add_parser("average", help="average the weights of runs that continued one model (a model soup)")
-    p.add_argument("models", nargs="+", help="model folders: same vocabulary, labels and encoder shape")
-    p.add_argument("--output", "-o", required=True, help="model folder to write")
+    p.add_argument("models", nargs="+", help="model folders (same vocabulary, labels and encoder shape), or "
+                   "segmenter folders (<model>/segmenter: same shape and multiword lexicon)")
+    p.add_argument("--output", "-o", required=True, help="folder to write")
+    p.add_argument("--weights", type=_float_list, help="one share per folder, e.g. 0.65,0.35 (default: equal)")
     p.set_defaults(func=cmd_average)
     _add_corpus_commands(sub)
     _add_serving_commands(sub)

@@ -392,6 +392,9 @@ class MwtLexicon:
     # surface ending -> [words, types]: multiword tokens whose words a treebank writes as "_"
     # (Marathi UFAL: 'तुकड्याचे' = '_' '_'), for unseen tokens of that kind that no affix rule fits
     blanks: dict[str, list[int]] = field(default_factory=dict)
+    # token -> count: tokens that begin or end with a hyphen next to a word character (French
+    # '-il', '-t-il'), the only half-split hyphens kept (`apply_hyphen_pieces`)
+    hyphen_pieces: dict[str, int] = field(default_factory=dict)
 
     SURE = 0.9  # a surface that is an MWT this often (or 1 - this rarely) overrides the network
 
@@ -479,7 +482,7 @@ class MwtLexicon:
     def load(cls, path: Path) -> MwtLexicon:
         try:
             raw = json.loads(path.read_text(encoding="utf-8"))
-            optional = {"joins", "counts", "blanks"}  # files written before they were learned
+            optional = {"joins", "counts", "blanks", "hyphen_pieces"}  # files written before they were learned
             lexicon = cls(**{f.name: dict(raw[f.name] if f.name not in optional else raw.get(f.name, {}))
                              for f in fields(cls)})  # fmt: skip
             for rules in (lexicon.suffixes, lexicon.prefixes):
@@ -536,6 +539,49 @@ def apply_joins(text: str, labels: np.ndarray, joins: dict[str, list[int]], fina
         elif labels[at] == JOIN_SPACE:
             labels[at] = CONTINUE
     return labels
+
+
+_GLUED_HYPHEN = re.compile(r"(?<=\w)[-\u2010](?=\w)")  # a hyphen between two word characters
+_HYPHEN_PIECE = re.compile(r"^(?:[-\u2010]\w.*|.*\w[-\u2010])$")
+
+
+def learn_hyphen_pieces(token_counts: Counter, min_count: int = 2) -> dict[str, int]:
+    """Tokens (lowercased) that begin or end with a hyphen next to a word character, seen at
+    least `min_count` times in the train splits: French '-il', '-ce', '-t-il'."""
+    return {t: n for t, n in sorted(token_counts.items()) if n >= min_count and _HYPHEN_PIECE.match(t)}
+
+
+def apply_hyphen_pieces(text: str, labels: np.ndarray, pieces: dict[str, int], final: bool) -> np.ndarray:
+    """A hyphen between two word characters stays inside its token or is split off on both
+    sides; a token boundary on one side only ('15-|year', 'mother|-in-law') is removed unless
+    the piece it cuts off is a token of the train splits (French 'dit|-il'). The network half-
+    splits where treebanks of one language disagree (en_ewt splits hyphens, en_gum does not)."""
+    if not pieces or "-" not in text and "\u2010" not in text:
+        return labels
+    out = None
+    for match in _GLUED_HYPHEN.finditer(text):
+        h = match.start()
+        left, right = _ENDS[labels[h - 1]], _ENDS[labels[h]]
+        if left == right:
+            continue
+        if left:  # a token begins at the hyphen: "-in-law"
+            j = h + 1
+            while j < len(text) and not _ENDS[labels[j]] and not text[j].isspace():
+                j += 1
+            if j == len(text) and not final:
+                continue  # the piece may still grow
+            piece, cut = text[h : j + 1], h - 1
+        else:  # a token ends at the hyphen: "15-"
+            i = h
+            while i > 0 and not _ENDS[labels[i - 1]] and not text[i - 1].isspace():
+                i -= 1
+            piece, cut = text[i : h + 1], h
+        if piece.strip().lower() in pieces or labels[cut] != TOKEN_END:
+            continue  # a known piece, or a sentence / multiword-token end: the network's
+        if out is None:
+            out = labels.copy()
+        out[cut] = CONTINUE
+    return labels if out is None else out
 
 
 def _rules(rules: dict[str, Counter], min_types: int) -> dict[str, list]:
@@ -637,6 +683,7 @@ def decode_region(
     """Sentences of `text` (offsets + base); when not `final`, only the complete ones."""
     space = is_space(text)
     labels = apply_joins(text, labels, expander.lexicon.joins, final)
+    labels = apply_hyphen_pieces(text, labels, expander.lexicon.hyphen_pieces, final)
     starts, ends = find_tokens(text, labels, space, final, config.max_token_chars)
     open_start = int(starts[len(ends)]) if len(starts) > len(ends) else len(text)
     starts, ends = _strip_joined_spaces(text, starts[: len(ends)], ends)

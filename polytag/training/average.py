@@ -20,8 +20,17 @@ from ..nn.model_io import load_model, save_model
 from ..nn.transformer import TaggerModel, count_parameters
 
 
-def average_models(folders: list[str | Path]):
-    """-> (model, tokenizer, labels, metadata) with the mean of the folders' weights.
+def normalised_weights(weights: list[float] | None, n: int) -> list[float]:
+    """Equal weights by default; given ones must be n positive numbers (scaled to sum to 1)."""
+    if weights is None:
+        return [1.0 / n] * n
+    if len(weights) != n or any(not w > 0 for w in weights):
+        raise InputError(f"--weights: give {n} positive numbers, one per folder (got {weights})")
+    return [w / sum(weights) for w in weights]
+
+
+def average_models(folders: list[str | Path], weights: list[float] | None = None):
+    """-> (model, tokenizer, labels, metadata) with the (weighted) mean of the folders' weights.
 
     The folders must share vocabulary, labels and encoder shape. A first-piece model is a
     first+last model whose last-piece projection is zero, so the two poolings average exactly;
@@ -53,10 +62,11 @@ def average_models(folders: list[str | Path]):
     )
     model = TaggerModel(config, labels)
     states = [m[0].state_dict() for m in loaded]
+    shares = torch.tensor(normalised_weights(weights, len(folders)))
     mean = {}
     for name, value in model.state_dict().items():
-        parts = [s[name].float() if name in s else torch.zeros_like(value) for s in states]
-        mean[name] = torch.stack(parts).mean(0).to(value.dtype)
+        parts = [s[name].float() if name in s else torch.zeros_like(value, dtype=torch.float) for s in states]
+        mean[name] = torch.tensordot(shares, torch.stack(parts), dims=1).to(value.dtype)
     model.load_state_dict(mean)
     model.eval()
     metadata = {
@@ -65,6 +75,7 @@ def average_models(folders: list[str | Path]):
         "training_seconds": 0.0,
         "parameters": count_parameters(model),
         "averaged_from": [{"folder": str(f), **(init_history(f) or {})} for f in folders],
+        **({"average_weights": normalised_weights(weights, len(folders))} if weights else {}),
     }
     # the data description of the first run (the runs share labels, so they share the data's inventory)
     try:
@@ -75,7 +86,7 @@ def average_models(folders: list[str | Path]):
     return model, tokenizer, labels, metadata
 
 
-def write_average(folders: list[str | Path], output: str | Path) -> dict:
-    model, tokenizer, labels, metadata = average_models(folders)
+def write_average(folders: list[str | Path], output: str | Path, weights: list[float] | None = None) -> dict:
+    model, tokenizer, labels, metadata = average_models(folders, weights)
     save_model(output, model, tokenizer, labels, metadata)
     return metadata

@@ -6,15 +6,17 @@ writes runs/segmenter/{segmenter.onnx, segmenter.json, mwt.json} (the folder
 `polytag.tagging.segmenter.Segmenter.load` reads) and runs/segmenter-run/ (the training loop's
 checkpoint and metrics.jsonl), from which a rerun resumes. Small treebanks are sampled up (weight ~ size ** sample_power) so
 that the big ones do not drown them; the checkpoint kept is the best on the dev splits.
-`--hint-dropout 0.5` also learns a convention hint per train treebank (measured, not shipped:
-docs/experiments.md, "Third session of 2026-12-06"); `--init` starts from a run's checkpoint or
-an exported segmenter.onnx.
+`--hint-dropout 0.5` also learns a convention hint per train treebank; `--init` starts from a
+run's checkpoint or an exported segmenter.onnx. The shipped segmenter is a weighted average of a
+plain and a hinted run (`polytag average A/segmenter B/segmenter --weights 0.65,0.35`;
+docs/experiments.md, "Fifth session of 2026-12-06").
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import json
 import sys
 import warnings
 from collections import Counter, defaultdict
@@ -29,6 +31,7 @@ from torch.nn import functional as F
 from ..core import segmentation as seg
 from ..core.errors import InputError
 from ..nn.segmenter import SegmenterLabels, SegmenterNet
+from .average import normalised_weights
 from .loop import CHECKPOINT_DIR, Loop, LoopSettings, Task, read_checkpoint
 
 FOLDER = "segmenter"
@@ -123,6 +126,7 @@ def load_training_data(ud_dir: Path, n_buckets: int, log: Callable[[str], None])
         f"{len(pairs):,} multiword tokens")  # fmt: skip
     lexicon = seg.MwtLexicon.learn(pairs, word_counts)
     lexicon.joins = seg.learn_joins(all_paragraphs)
+    lexicon.hyphen_pieces = seg.learn_hyphen_pieces(sum(word_counts.values(), Counter()))
     log(f"{len(lexicon.joins):,} pairs of runs the train splits join into one token")
     return treebanks, lexicon
 
@@ -345,6 +349,53 @@ def onnx_weights(path: Path) -> dict:
     if not weights or any(w.dtype != torch.float32 for w in weights.values()):
         raise InputError(f"{path}: no float segmenter weights (a quantised segmenter cannot be trained on)")
     return weights
+
+
+AVERAGE_NAME = "average.json"  # beside an averaged segmenter: what it was averaged from
+
+
+def average_segmenters(folders: list[Path], weights: list[float] | None = None):
+    """-> (net, config, lexicon): the weighted mean of exported float segmenters that continued
+    one another (`--init`), as `polytag average` does for taggers.
+
+    The folders must share the network's shape and the multiword lexicon. Hint vectors are
+    averaged over the folders that have them only, not with zeros for the others: a hint is
+    learned against its own net, and halving it lost 0.1 Sentences with the hint on dev
+    (docs/experiments.md, "Fifth session of 2026-12-06")."""
+    weights = normalised_weights(weights, len(folders))
+    if len(folders) < 2:
+        raise InputError("polytag average: give at least two segmenter folders")
+    for folder in folders:
+        if not (Path(folder) / ONNX_NAME).is_file() or not (Path(folder) / CONFIG_NAME).is_file():
+            raise InputError(f"{folder}: not a segmenter folder (no {ONNX_NAME} and {CONFIG_NAME})")
+    configs = [seg.SegmenterConfig.load(Path(f) / CONFIG_NAME) for f in folders]
+    shape = {k: v for k, v in configs[0].__dict__.items() if k != "treebank_hints"}
+    hinted = [i for i, c in enumerate(configs) if c.treebank_hints]
+    for folder, config in zip(folders[1:], configs[1:]):
+        if {k: v for k, v in config.__dict__.items() if k != "treebank_hints"} != shape:
+            raise InputError(f"{folder}: segmenter shape differs from {folders[0]}")
+        if config.treebank_hints and config.treebank_hints != configs[hinted[0]].treebank_hints:
+            raise InputError(f"{folder}: treebank hints differ from {folders[hinted[0]]}")
+        if (Path(folder) / MWT_NAME).read_bytes() != (Path(folders[0]) / MWT_NAME).read_bytes():
+            raise InputError(f"{folder}: multiword lexicon differs from {folders[0]}")
+    config = configs[hinted[0]] if hinted else configs[0]
+    states = [onnx_weights(Path(f) / ONNX_NAME) for f in folders]
+    net = SegmenterNet(config)
+    mean = {}
+    for name, value in net.state_dict().items():
+        have = [(w, s[name]) for w, s in zip(weights, states) if name in s]
+        total = sum(w for w, _ in have)
+        mean[name] = sum(w * t for w, t in have) / total
+    net.load_state_dict(mean)
+    return net.eval(), config, seg.MwtLexicon.load(Path(folders[0]) / MWT_NAME)
+
+
+def write_average_segmenter(folders: list[Path], output: Path, weights: list[float] | None = None) -> Path:
+    net, config, lexicon = average_segmenters(folders, weights)
+    export_segmenter(net, config, lexicon, output)
+    record = {"averaged_from": [str(f) for f in folders], "weights": normalised_weights(weights, len(folders))}
+    (output / AVERAGE_NAME).write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
+    return output
 
 
 def _weights(spec: str) -> dict[str, float]:

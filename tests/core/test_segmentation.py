@@ -87,6 +87,47 @@ def test_join_lexicon_counts_spaces_inside_tokens_and_decides_the_pairs_it_knows
     assert seg.apply_joins(text, network, joins, final=False)[13] == seg.CONTINUE
 
 
+def _labels_with_ends(text: str, *tokens: str) -> np.ndarray:
+    """TOKEN_END after each of `tokens`, found in order in `text`."""
+    labels, at = np.zeros(len(text), np.uint8), 0
+    for token in tokens:
+        at = text.index(token, at) + len(token)
+        labels[at - 1] = seg.TOKEN_END
+    return labels
+
+
+def test_hyphens_split_on_one_side_only_are_kept_only_for_pieces_seen_in_training():
+    pieces = seg.learn_hyphen_pieces(Counter({"-il": 5, "-t-il": 2, "s-": 3, "rare-": 1, "well-known": 9, "-": 40}))
+    assert pieces == {"-il": 5, "-t-il": 2, "s-": 3}
+    decode = seg.MwtLexicon(hyphen_pieces=pieces).expander()
+
+    def forms(text, *network_tokens, final=True):
+        labels = _labels_with_ends(text, *network_tokens)
+        decoded = seg.decode_region(text, labels, 0, final, decode, seg.SegmenterConfig())
+        return [t.form for s in decoded.sentences for t in s.tokens]
+
+    # the network half-splits hyphenated words: the boundaries on one side are removed
+    assert forms("a 15-year-old boy", "a", "15-", "year", "-old", "boy") == ["a", "15-year-old", "boy"]
+    assert forms("my mother-in-law", "my", "mother", "-in-law") == ["my", "mother-in-law"]
+    # split on both sides: kept, as en_ewt writes it
+    assert forms("a 15-year", "a", "15", "-", "year") == ["a", "15", "-", "year"]
+    # pieces the train splits have: kept (French clitics, Romanian 's-')
+    assert forms("Que dit-il", "Que", "dit", "-il") == ["Que", "dit", "-il"]
+    assert forms("va-t-il", "va", "-t-il") == ["va", "-t-il"]
+    assert forms("s-a dus", "s-", "a", "dus") == ["s-", "a", "dus"]
+    # a piece running into the end of text that may still grow is left to the next call
+    labels = _labels_with_ends("x mother-in", "x", "mother")
+    assert seg.apply_hyphen_pieces("x mother-in", labels, pieces, final=False)[7] == seg.TOKEN_END
+    assert seg.apply_hyphen_pieces("x mother-in", labels, pieces, final=True)[7] == seg.CONTINUE
+    assert labels[7] == seg.TOKEN_END  # the caller's labels are not changed
+    # a sentence end before a hyphen is the network's to decide
+    labels[7] = seg.SENTENCE_END
+    assert seg.apply_hyphen_pieces("x mother-in", labels, pieces, final=True)[7] == seg.SENTENCE_END
+    # no pieces learned (a lexicon from before they were): the network's labels as they are
+    half = _labels_with_ends("a 15-year", "a", "15-", "year")
+    assert np.array_equal(seg.apply_hyphen_pieces("a 15-year", half, {}, final=True), half)
+
+
 def test_surfaces_nearly_always_split_in_training_override_the_network():
     pairs = [("yoktu", ["yok", "tu"], "tr")] * 3 + [("des", ["de", "les"], "fr")] * 2
     counts = {"tr": Counter({"yoktu": 3}), "fr": Counter({"des": 10})}

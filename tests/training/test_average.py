@@ -49,6 +49,9 @@ def test_the_average_is_the_mean_of_the_weights(two_runs):
     assert [s["folder"] for s in metadata["averaged_from"]] == [str(first), str(last)]
     assert metadata["averaged_from"][1]["initialised_from"]["steps"] > 0
     assert sorted(metadata["treebanks"]) == ["xx_second", "xx_test", "yy_other"] and metadata["train_words"] > 0
+    weighted, _, _, metadata = average_models([first, last], [3, 1])
+    assert torch.allclose(weighted.state_dict()[name], 0.75 * a[name] + 0.25 * b[name])
+    assert metadata["average_weights"] == [0.75, 0.25]
 
 
 def test_a_model_averaged_with_itself_predicts_as_before(capsys, two_runs, tmp_path):

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import copy
+import json
 import lzma
 from pathlib import Path
 
 import pytest
+import torch
 
 from polytag.core import segmentation as seg
 from polytag.core.errors import InputError
@@ -146,7 +148,6 @@ def test_hints_learn_each_treebanks_convention(hinted):
 def test_training_continues_from_an_exported_segmenter_without_hints(trained, tmp_path):
     """A shipped (hint-less, float) segmenter.onnx is a starting point; its hints start at zero,
     so before any step the hinted net segments exactly as the shipped one."""
-    import torch
 
     from polytag.nn.segmenter import SegmenterNet
 
@@ -165,3 +166,47 @@ def test_a_file_that_is_not_onnx_is_an_input_error(tmp_path):
     bad.write_bytes(b"not a protobuf at all \xff\xfe")
     with pytest.raises(InputError, match="segmenter.onnx"):
         training.initial_weights(bad)
+
+
+@pytest.fixture(scope="module")
+def continued_with_hints(trained, tmp_path_factory):
+    """`trained` continued with hints on the same data: same shape and lexicon, so averageable."""
+    root, folder, _ = trained
+    config = training.TrainConfig(batch_size=8, crop=48, lr=0.02, epoch_steps=20, max_epochs=1, hint_dropout=0.5,
+                                  init=str(folder / "segmenter.onnx"))
+    out = tmp_path_factory.mktemp("continued")
+    return training.train_segmenter(root / "ud", out, 5, config, copy.deepcopy(TINY), log=[].append)
+
+
+def test_segmenters_average_by_their_shares_and_keep_whole_hints(trained, continued_with_hints, tmp_path):
+    from polytag.tagging.segmenter import Segmenter
+
+    plain, hinted = trained[1], continued_with_hints
+    net, config, _ = training.average_segmenters([plain, hinted], [3, 1])
+    a = training.initial_weights(plain / "segmenter.onnx")
+    b = training.initial_weights(hinted / "segmenter.onnx")
+    mean = net.state_dict()
+    assert not torch.equal(a["first.weight"], b["first.weight"])
+    assert torch.allclose(mean["first.weight"], 0.75 * a["first.weight"] + 0.25 * b["first.weight"])
+    # the hints only one folder has are its own, not shrunk by the folder without them
+    assert config.treebank_hints == ["en_tiny", "fr_tiny"]
+    assert torch.equal(mean["hints.weight"], b["hints.weight"]) and b["hints.weight"].abs().sum() > 0
+    out = training.write_average_segmenter([plain, hinted], tmp_path / "avg", [3, 1])
+    assert json.loads((out / "average.json").read_text())["weights"] == [0.75, 0.25]
+    forms = [t.form for s in Segmenter.load(out).segment("Il parle du chat3.", treebank="fr_tiny") for t in s.tokens]
+    assert forms == ["Il", "parle", "du", "chat3", "."]
+
+
+def test_polytag_average_takes_segmenter_folders(capsys, trained, continued_with_hints, hinted, tmp_path):
+    from test_cli import assert_one_error_line, run_cli
+
+    plain = trained[1]
+    rc, stdout, _ = run_cli(capsys, "average", plain, continued_with_hints, "-o", tmp_path / "s", "--weights", "0.6,0.4")
+    assert rc == 0 and "mean of 2 segmenters" in stdout and (tmp_path / "s" / "segmenter.onnx").is_file()
+    rc, _, err = run_cli(capsys, "average", plain, hinted[1], "-o", tmp_path / "bad")
+    assert_one_error_line(rc, err, str(hinted[1]), "multiword lexicon differs")
+    rc, _, err = run_cli(capsys, "average", plain, continued_with_hints, "-o", tmp_path / "bad", "--weights", "1")
+    assert_one_error_line(rc, err, "--weights: give 2 positive numbers")
+    rc, _, err = run_cli(capsys, "average", plain, plain.parent, "-o", tmp_path / "bad")
+    assert_one_error_line(rc, err, str(plain.parent), "not a segmenter folder")
+    assert not (tmp_path / "bad").exists()
