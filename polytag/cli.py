@@ -77,10 +77,15 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
                    help="where the best UPOS is X, use the second best (code-mixed text)")
 
 
-def _load_tagger(args):
+def _load_tagger(args, raw: bool = False):
+    """raw: the input is raw text, so the folder must have a segmenter (checked before the load)."""
     from . import DEFAULT_MODEL  # noqa: PLC0415
     from .tagging import load  # noqa: PLC0415
 
+    if raw:
+        from .tagging.raw import check_segmenter  # noqa: PLC0415
+
+        check_segmenter(Path(args.model) if args.model else DEFAULT_MODEL)
     if args.device == "cuda":
         import torch  # noqa: PLC0415
 
@@ -93,7 +98,7 @@ def _load_tagger(args):
 def cmd_tag(args) -> int:
     from .tagging.files import tag_file  # noqa: PLC0415
 
-    tagger = _load_tagger(args)
+    tagger = _load_tagger(args, raw=args.format == "raw")
     tagger.set_treebank(args.treebank)
     if args.format == "raw":
         from .tagging.raw import read_raw  # noqa: PLC0415
@@ -115,7 +120,7 @@ def cmd_tag(args) -> int:
 def cmd_evaluate(args) -> None:
     from .core.evaluate import evaluate_files, format_table, write_json  # noqa: PLC0415
 
-    tagger = _load_tagger(args)
+    tagger = _load_tagger(args, raw=bool(args.raw or args.text))
     if args.raw or args.text:
         from .tagging.raw import evaluate_raw, format_raw_table  # noqa: PLC0415
 

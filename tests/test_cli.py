@@ -468,7 +468,7 @@ def test_format_is_guessed_from_the_file_name(capsys, tmp_path, tiny_model_dir):
     wrong = tmp_path / "in.conllu"
     wrong.write_text("Das ist gut .\n", encoding="utf-8")
     rc, _, err = run_cli(capsys, "tag", wrong, "--model", tiny_model_dir)
-    assert_one_error_line(rc, err, f"{wrong}:1:", "use --format text")
+    assert_one_error_line(rc, err, f"{wrong}:1:", "use --format raw")
 
 
 def test_on_error_skip_writes_bad_sentences_through_and_says_so(capsys, tmp_path, tiny_model_dir):

@@ -120,12 +120,18 @@ def raw_sentences(segmenter, chunks: Iterable[str], name: str = "<text>",
         raise InputError(f"{name}: empty input (no text)")
 
 
-def load_segmenter(model_folder: str | Path, threads: int | None = None):
-    """The model folder's segmenter; a clear error if it has none."""
+def check_segmenter(model_folder: str | Path) -> Path:
+    """The model folder's segmenter folder; a clear error if it has none."""
     folder = Path(model_folder) / SEGMENTER_DIR
     if not folder.is_dir():
         raise InputError(f"{model_folder}: the model folder has no {SEGMENTER_DIR}/, so it cannot read raw text "
                          "(use --format words for words split by spaces)")
+    return folder
+
+
+def load_segmenter(model_folder: str | Path, threads: int | None = None):
+    """The model folder's segmenter; a clear error if it has none."""
+    folder = check_segmenter(model_folder)
     from .segmenter import Segmenter  # noqa: PLC0415 - onnxruntime; only when raw text is read
 
     return Segmenter.load(folder, threads=threads or 1)

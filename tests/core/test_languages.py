@@ -53,9 +53,12 @@ def test_cli_lists_languages(capsys, tmp_path):
     assert main(["languages"]) == 0
     out = capsys.readouterr().out
     assert "Lithuanian" in out and "lt_hse" in out
-    # the shipped model's treebank hints, languages with several treebanks only
-    hints = out.split("treebank hints (polytag tag --treebank ID): ")[1].strip().split(", ")
+    # the shipped model's treebank hints, languages with several treebanks only ...
+    hints = out.split("treebank hints (polytag tag --treebank ID): ")[1].split("\n")[0].split(", ")
     assert "fr_sequoia" in hints and "en_ewt" in hints and "lt_hse" not in hints
+    # ... and its segmenter's, every train treebank: the others are listed apart
+    raw_only = out.split("treebank hints for raw-text segmentation only: ")[1].split("\n")[0].split(", ")
+    assert "lt_hse" in raw_only and not set(raw_only) & set(hints) and len(raw_only) + len(hints) == 72
     folder = tmp_path / "m"
     folder.mkdir()
     for name in ("config.json", "labels.json", "model.safetensors"):
