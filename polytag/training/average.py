@@ -51,6 +51,8 @@ def average_models(folders: list[str | Path], weights: list[float] | None = None
             raise InputError(f"{folder}: vocabulary differs from {folders[0]}")
         if (lab.upos, lab.bundles, lab.features) != (labels.upos, labels.bundles, labels.features):
             raise InputError(f"{folder}: label inventory differs from {folders[0]}")
+        if cfg.treebank_hints != base.treebank_hints:
+            raise InputError(f"{folder}: treebank hints differ from {folders[0]}")
     heads = [h for h in base.morph_heads if all(h in m[3].morph_heads for m in loaded)]
     if not heads:
         raise InputError("polytag average: the models share no morphology head")
@@ -59,6 +61,7 @@ def average_models(folders: list[str | Path], weights: list[float] | None = None
         encoder=base.encoder, encoder_config=base.encoder_config, max_len=base.max_len, dropout=base.dropout,
         morph_heads=heads, morph_decode=base.morph_decode if base.morph_decode in heads else heads[0],
         word_pooling=pooling, word_chars=max(m[3].word_chars for m in loaded),
+        treebank_hints=list(base.treebank_hints),  # the hint table is averaged like any weight
     )
     model = TaggerModel(config, labels)
     states = [m[0].state_dict() for m in loaded]

@@ -126,3 +126,21 @@ def test_an_average_describes_the_shared_run_once_then_each_branch():
     text = ship.describe_training(gpu, "bundle")
     assert text.startswith("210 min on cpu and 7 min on NVIDIA H100 80GB HBM3 in 5 run(s)")
     assert "; then 7 min on NVIDIA H100 80GB HBM3, 10 steps, lr 0.0002, shuffled, word pooling first+last, batch 128," in text
+
+
+def test_runs_with_treebank_hints_average_with_their_hints(capsys, tiny_treebank_dir, tiny_model_dir, two_runs,
+                                                             tmp_path):
+    from polytag.cli import main  # noqa: PLC0415
+
+    runs = [tmp_path / "h1", tmp_path / "h2"]
+    for seed, out in enumerate(runs):
+        assert main(["train", str(tiny_treebank_dir), "-o", str(out), "--init", str(tiny_model_dir),
+                     "--treebank-hint-dropout", "0.5", "--epochs", "1", *TINY_TRAIN_ARGS, "--seed", str(seed)]) == 0
+    capsys.readouterr()  # the runs' progress
+    model, _, _, _ = average_models(runs)
+    assert model.config.treebank_hints == ["xx_second", "xx_test"]
+    a, b = (load_model(r)[0].state_dict()["treebank_embedding.weight"] for r in runs)
+    assert not torch.equal(a, b)
+    assert torch.allclose(model.state_dict()["treebank_embedding.weight"], (a + b) / 2)
+    rc, _, err = run_cli(capsys, "average", runs[0], two_runs[0], "-o", tmp_path / "bad")
+    assert_one_error_line(rc, err, str(two_runs[0]), "treebank hints differ")
