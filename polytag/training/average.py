@@ -29,6 +29,22 @@ def normalised_weights(weights: list[float] | None, n: int) -> list[float]:
     return [w / sum(weights) for w in weights]
 
 
+def weighted_mean(template: dict, states: list[dict], shares: list[float], absent: str = "zero") -> dict:
+    """The shares-weighted mean of state dicts, for each name of `template` (the new model's).
+    A name a state lacks counts as zeros (absent="zero": a tagger without a character CNN is one
+    whose CNN is zero) or is left out of that name's mean (absent="skip": a segmenter's hint
+    vectors, learned against their own net, stay whole)."""
+    mean = {}
+    for name, value in template.items():
+        have = [(w, s[name].float()) for w, s in zip(shares, states) if name in s]
+        if absent == "zero":
+            mean[name] = sum(w * t for w, t in have) if have else torch.zeros_like(value, dtype=torch.float)
+        else:
+            mean[name] = sum(w * t for w, t in have) / sum(w for w, _ in have)
+        mean[name] = mean[name].to(value.dtype)
+    return mean
+
+
 def average_models(folders: list[str | Path], weights: list[float] | None = None):
     """-> (model, tokenizer, labels, metadata) with the (weighted) mean of the folders' weights.
 
@@ -65,12 +81,7 @@ def average_models(folders: list[str | Path], weights: list[float] | None = None
     )
     model = TaggerModel(config, labels)
     states = [m[0].state_dict() for m in loaded]
-    shares = torch.tensor(normalised_weights(weights, len(folders)))
-    mean = {}
-    for name, value in model.state_dict().items():
-        parts = [s[name].float() if name in s else torch.zeros_like(value, dtype=torch.float) for s in states]
-        mean[name] = torch.tensordot(shares, torch.stack(parts), dims=1).to(value.dtype)
-    model.load_state_dict(mean)
+    model.load_state_dict(weighted_mean(model.state_dict(), states, normalised_weights(weights, len(folders))))
     model.eval()
     metadata = {
         "polytag_commit": git_commit(),

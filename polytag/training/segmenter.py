@@ -21,7 +21,7 @@ import sys
 import warnings
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +31,7 @@ from torch.nn import functional as F
 from ..core import segmentation as seg
 from ..core.errors import InputError
 from ..nn.segmenter import SegmenterLabels, SegmenterNet
-from .average import normalised_weights
+from .average import normalised_weights, weighted_mean
 from .loop import CHECKPOINT_DIR, Loop, LoopSettings, Task, read_checkpoint
 
 FOLDER = "segmenter"
@@ -369,10 +369,9 @@ def average_segmenters(folders: list[Path], weights: list[float] | None = None):
         if not (Path(folder) / ONNX_NAME).is_file() or not (Path(folder) / CONFIG_NAME).is_file():
             raise InputError(f"{folder}: not a segmenter folder (no {ONNX_NAME} and {CONFIG_NAME})")
     configs = [seg.SegmenterConfig.load(Path(f) / CONFIG_NAME) for f in folders]
-    shape = {k: v for k, v in configs[0].__dict__.items() if k != "treebank_hints"}
     hinted = [i for i, c in enumerate(configs) if c.treebank_hints]
     for folder, config in zip(folders[1:], configs[1:]):
-        if {k: v for k, v in config.__dict__.items() if k != "treebank_hints"} != shape:
+        if replace(config, treebank_hints=[]) != replace(configs[0], treebank_hints=[]):
             raise InputError(f"{folder}: segmenter shape differs from {folders[0]}")
         if config.treebank_hints and config.treebank_hints != configs[hinted[0]].treebank_hints:
             raise InputError(f"{folder}: treebank hints differ from {folders[hinted[0]]}")
@@ -381,12 +380,7 @@ def average_segmenters(folders: list[Path], weights: list[float] | None = None):
     config = configs[hinted[0]] if hinted else configs[0]
     states = [onnx_weights(Path(f) / ONNX_NAME) for f in folders]
     net = SegmenterNet(config)
-    mean = {}
-    for name, value in net.state_dict().items():
-        have = [(w, s[name]) for w, s in zip(weights, states) if name in s]
-        total = sum(w for w, _ in have)
-        mean[name] = sum(w * t for w, t in have) / total
-    net.load_state_dict(mean)
+    net.load_state_dict(weighted_mean(net.state_dict(), states, weights, absent="skip"))
     return net.eval(), config, seg.MwtLexicon.load(Path(folders[0]) / MWT_NAME)
 
 
