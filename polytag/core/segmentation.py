@@ -395,6 +395,10 @@ class MwtLexicon:
     # token -> count: tokens that begin or end with a hyphen next to a word character (French
     # '-il', '-t-il'), the only half-split hyphens kept (`apply_hyphen_pieces`)
     hyphen_pieces: dict[str, int] = field(default_factory=dict)
+    # treebank -> [hyphens between two letters kept inside a token, split off on both sides, left
+    # parts for which the treebank does the opposite of its usual]: en_ewt splits 'al-Qaeda' but
+    # not 'e-mail', en_gum splits none, tr_imst all (`learn_hyphen_conventions`)
+    hyphens: dict[str, list] = field(default_factory=dict)
 
     SURE = 0.9  # a surface that is an MWT this often (or 1 - this rarely) overrides the network
 
@@ -469,8 +473,23 @@ class MwtLexicon:
                     return [BLANK_FORM] * self.blanks[low[-n:]][0]
         return best or [surface]
 
-    def expander(self) -> MwtExpander:
-        return MwtExpander(self)
+    def hyphen_policy(self, treebank: str | None, language: str | None) -> HyphenPolicy | None:
+        """How to cut hyphens between letters: as `treebank` does where its train split has
+        enough of them; else as every treebank of `language` does alike (>= SURE one way);
+        else None (the network decides)."""
+        row = self.hyphens.get(treebank or "")
+        if row and row[0] + row[1] >= MIN_HYPHENS:
+            return HyphenPolicy(row[1] >= row[0], frozenset(row[2]))
+        rates = [r[1] / (r[0] + r[1]) for tb, r in self.hyphens.items()
+                 if language and tb.split("_")[0] == language and r[0] + r[1] >= MIN_HYPHENS]  # fmt: skip
+        if rates and min(rates) >= self.SURE:
+            return HyphenPolicy(True, frozenset())
+        if rates and max(rates) <= 1 - self.SURE:
+            return HyphenPolicy(False, frozenset())
+        return None
+
+    def expander(self, treebank: str | None = None) -> MwtExpander:
+        return MwtExpander(self, treebank)
 
     def save(self, path: Path) -> None:
         # one line per top-level table, compact inside: the file ships in the model folder
@@ -482,7 +501,7 @@ class MwtLexicon:
     def load(cls, path: Path) -> MwtLexicon:
         try:
             raw = json.loads(path.read_text(encoding="utf-8"))
-            optional = {"joins", "counts", "blanks", "hyphen_pieces"}  # files written before they were learned
+            optional = {"joins", "counts", "blanks", "hyphen_pieces", "hyphens"}  # files written before they were learned
             lexicon = cls(**{f.name: dict(raw[f.name] if f.name not in optional else raw.get(f.name, {}))
                              for f in fields(cls)})  # fmt: skip
             for rules in (lexicon.suffixes, lexicon.prefixes):
@@ -584,6 +603,88 @@ def apply_hyphen_pieces(text: str, labels: np.ndarray, pieces: dict[str, int], f
     return labels if out is None else out
 
 
+_LETTER_HYPHEN = re.compile(r"(?<=[^\W\d_])[-\u2010](?=[^\W\d_])")  # a hyphen between two letters
+_HYPHENS = "-\u2010"
+MIN_HYPHENS = 20  # hyphens a treebank's train split must have for its convention to be used
+
+
+@dataclass(frozen=True)
+class HyphenPolicy:
+    """Whether hyphens between letters are split off (on both sides) or kept in the token;
+    `exceptions`: left parts (lowercased) for which the other choice holds."""
+
+    split: bool
+    exceptions: frozenset
+
+    def splits(self, text: str, hyphen: int) -> bool:
+        return self.split != (_left_part(text, hyphen) in self.exceptions)
+
+
+def _left_part(text: str, hyphen: int) -> str:
+    """The run of letters and digits just before position `hyphen`, lowercased."""
+    i = hyphen
+    while i > 0 and text[i - 1].isalnum():
+        i -= 1
+    return text[i:hyphen].lower()
+
+
+def learn_hyphen_conventions(paragraphs: Iterable[GoldParagraph]) -> list:
+    """[kept, split, exceptions] of one treebank's hyphens between two letters (see
+    MwtLexicon.hyphens); hyphens split on one side only (French '-il') are pieces, not counted."""
+    by_left: dict[str, Counter] = defaultdict(Counter)
+    for paragraph in paragraphs:
+        for match in _LETTER_HYPHEN.finditer(paragraph.text):
+            h = match.start()
+            before, after = _ENDS[paragraph.labels[h - 1]], _ENDS[paragraph.labels[h]]
+            if before == after:
+                by_left[_left_part(paragraph.text, h)][bool(before)] += 1
+    kept = sum(c[False] for c in by_left.values())
+    split = sum(c[True] for c in by_left.values())
+    usual = split >= kept
+    exceptions = sorted(left for left, c in by_left.items() if c[not usual] > c[usual])
+    return [kept, split, exceptions]
+
+
+def _glued_hyphen(text: str, p: int) -> int | None:
+    """The hyphen between two letters that touches the token junction at `p`, if any."""
+    for h in (p - 1, p):
+        if 0 < h < len(text) - 1 and text[h] in _HYPHENS and _LETTER_HYPHEN.match(text, h):
+            return h
+    return None
+
+
+def apply_hyphen_policy(
+    text: str, labels: np.ndarray, spans: list[tuple[int, int]], policy: HyphenPolicy, pieces: dict[str, int]
+) -> list[tuple[int, int]]:
+    """Token spans with every hyphen between two letters cut as `policy` says: split off on
+    both sides, or kept inside its token. Multiword tokens and known pieces ('-il') are left."""
+
+    def fixed(s: int, e: int) -> bool:
+        return bool(_MWT_ENDS[int(labels[e - 1])]) or text[s:e].lower() in pieces
+
+    cut: list[tuple[int, int]] = []
+    for s, e in spans:
+        if fixed(s, e):
+            cut.append((s, e))
+            continue
+        start = s
+        for match in _LETTER_HYPHEN.finditer(text, s, e):
+            h = match.start()
+            if h > s and policy.splits(text, h):
+                cut += [(start, h), (h, h + 1)]
+                start = h + 1
+        cut.append((start, e))
+    merged: list[tuple[int, int]] = []
+    for s, e in cut:
+        if merged and merged[-1][1] == s and not fixed(*merged[-1]) and not fixed(s, e):
+            h = _glued_hyphen(text, s)
+            if h is not None and not policy.splits(text, h):
+                merged[-1] = (merged[-1][0], e)
+                continue
+        merged.append((s, e))
+    return merged
+
+
 def _rules(rules: dict[str, Counter], min_types: int) -> dict[str, list]:
     """Each affix's most frequent rule, tuples made JSON lists, if enough surfaces attest it."""
     kept = {}
@@ -614,9 +715,16 @@ class MwtExpander:
 
     DECAY = 0.8  # per sentence: a few sentences of evidence
 
-    def __init__(self, lexicon: MwtLexicon):
-        self.lexicon = lexicon
+    def __init__(self, lexicon: MwtLexicon, treebank: str | None = None):
+        self.lexicon, self.treebank = lexicon, treebank
         self.scores: Counter = Counter()
+
+    def language(self) -> str | None:
+        """The language the recent words point to, if any."""
+        return max(self.scores, key=self.scores.__getitem__) if self.scores else None
+
+    def hyphen_policy(self) -> HyphenPolicy | None:
+        return self.lexicon.hyphen_policy(self.treebank, self.language())
 
     def expand(self, form: str) -> list[str]:
         choices = self.lexicon.by_language.get(form.lower())
@@ -736,9 +844,16 @@ def _sentence_breaks(text, labels, starts, ends, final) -> np.ndarray:
 
 
 def _make_sentence(text, labels, starts, ends, first, stop, base, expander) -> RawSentence:
-    """Tokens first..stop-1 as a sentence; MWTs are expanded only here, once per sentence."""
+    """Tokens first..stop-1 as a sentence; MWTs are expanded only here, once per sentence.
+    Hyphens are cut here too, by the convention of the hinted treebank or of the language the
+    sentences before point to (so the choice does not depend on how the text was chunked)."""
+    spans = list(zip(starts[first:stop].tolist(), ends[first:stop].tolist()))
+    if expander.lexicon.hyphens and any(h in text[spans[0][0] : spans[-1][1]] for h in _HYPHENS):
+        policy = expander.hyphen_policy()
+        if policy is not None:
+            spans = apply_hyphen_policy(text, labels, spans, policy, expander.lexicon.hyphen_pieces)
     tokens = []
-    for s, e in zip(starts[first:stop].tolist(), ends[first:stop].tolist()):
+    for s, e in spans:
         form = text[s:e]
         space_after = e >= len(text) or text[e].isspace()
         mwt = expander.lexicon.is_mwt(form, bool(_MWT_ENDS[int(labels[e - 1])]))
@@ -763,9 +878,11 @@ class SegmentationStream:
     Offsets in the output count characters from the start of the stream.
     """
 
-    def __init__(self, predict: Predictor, config: SegmenterConfig, lexicon: MwtLexicon):
+    def __init__(
+        self, predict: Predictor, config: SegmenterConfig, lexicon: MwtLexicon, treebank: str | None = None
+    ):
         self.predict, self.config = predict, config
-        self.expander = lexicon.expander()
+        self.expander = lexicon.expander(treebank)
         self.buffer = ""  # text from `base` on: left context + undecided text + lookahead
         self.base = 0
         self.labels = np.zeros(0, np.uint8)  # labels of buffer[:len(labels)]
@@ -856,9 +973,14 @@ class SegmentationStream:
 
 
 def segment_with(
-    predict: Predictor, config: SegmenterConfig, lexicon: MwtLexicon, chunks: Iterable[str]
+    predict: Predictor,
+    config: SegmenterConfig,
+    lexicon: MwtLexicon,
+    chunks: Iterable[str],
+    treebank: str | None = None,
 ) -> Iterator[RawSentence]:
-    stream = SegmentationStream(predict, config, lexicon)
+    """treebank: cut hyphens as it does (`MwtLexicon.hyphen_policy`)."""
+    stream = SegmentationStream(predict, config, lexicon, treebank)
     for chunk in chunks:
         yield from stream.feed(chunk)
     yield from stream.close()

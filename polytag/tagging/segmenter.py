@@ -70,4 +70,4 @@ class Segmenter:
 
     def segment_stream(self, chunks: Iterable[str], treebank: str | None = None) -> Iterator[RawSentence]:
         row = self.config.hint_row(treebank)
-        return segment_with(lambda c, k: self.predict(c, k, row), self.config, self.lexicon, chunks)
+        return segment_with(lambda c, k: self.predict(c, k, row), self.config, self.lexicon, chunks, treebank)

@@ -109,7 +109,7 @@ def language_of(treebank: str) -> str:
 
 def load_training_data(ud_dir: Path, n_buckets: int, log: Callable[[str], None]):
     """Per-treebank feature arrays and the MWT lexicon learned from all train splits."""
-    treebanks, pairs, word_counts, all_paragraphs = [], [], defaultdict(Counter), []
+    treebanks, pairs, word_counts, all_paragraphs, hyphens = [], [], defaultdict(Counter), [], {}
     for path in treebank_files(ud_dir, "train"):
         sentences = seg.read_gold_sentences(path)
         language = language_of(path.parent.name)
@@ -117,6 +117,7 @@ def load_training_data(ud_dir: Path, n_buckets: int, log: Callable[[str], None])
         word_counts[language].update(t.form.lower() for s in sentences for t in s.tokens)
         paragraphs = seg.gold_paragraphs(sentences)
         all_paragraphs.extend(paragraphs)
+        hyphens[path.parent.name] = seg.learn_hyphen_conventions(paragraphs)
         text, labels = joined_paragraphs(paragraphs)
         char_ids, cat_ids, _ = seg.featurize(text, n_buckets)
         name = path.parent.name
@@ -127,6 +128,7 @@ def load_training_data(ud_dir: Path, n_buckets: int, log: Callable[[str], None])
     lexicon = seg.MwtLexicon.learn(pairs, word_counts)
     lexicon.joins = seg.learn_joins(all_paragraphs)
     lexicon.hyphen_pieces = seg.learn_hyphen_pieces(sum(word_counts.values(), Counter()))
+    lexicon.hyphens = hyphens
     log(f"{len(lexicon.joins):,} pairs of runs the train splits join into one token")
     return treebanks, lexicon
 

@@ -128,6 +128,65 @@ def test_hyphens_split_on_one_side_only_are_kept_only_for_pieces_seen_in_trainin
     assert np.array_equal(seg.apply_hyphen_pieces("a 15-year", half, {}, final=True), half)
 
 
+HYPHEN_GOLD = """# text = al-Qaeda, e-mail, well-known
+1\tal\t_\t_\t_\t_\t0\t_\t_\tSpaceAfter=No
+2\t-\t_\t_\t_\t_\t1\t_\t_\tSpaceAfter=No
+3\tQaeda\t_\t_\t_\t_\t1\t_\t_\tSpaceAfter=No
+4\t,\t_\t_\t_\t_\t1\t_\t_\t_
+5\te-mail\t_\t_\t_\t_\t1\t_\t_\tSpaceAfter=No
+6\t,\t_\t_\t_\t_\t1\t_\t_\t_
+7\twell\t_\t_\t_\t_\t1\t_\t_\tSpaceAfter=No
+8\t-\t_\t_\t_\t_\t1\t_\t_\tSpaceAfter=No
+9\tknown\t_\t_\t_\t_\t1\t_\t_\t_
+
+# text = dit-il 15-20
+1\tdit\t_\t_\t_\t_\t0\t_\t_\tSpaceAfter=No
+2\t-il\t_\t_\t_\t_\t1\t_\t_\t_
+3\t15\t_\t_\t_\t_\t1\t_\t_\tSpaceAfter=No
+4\t-\t_\t_\t_\t_\t1\t_\t_\tSpaceAfter=No
+5\t20\t_\t_\t_\t_\t1\t_\t_\t_
+
+"""
+
+
+def test_hyphen_conventions_count_kept_and_split_hyphens_between_letters_with_exceptions():
+    sentences = seg.parse_gold_sentences(io.StringIO(HYPHEN_GOLD), "gold.conllu")
+    # 'al-Qaeda' and 'well-known' split, 'e-mail' kept: the exception; 'dit-il' is a piece and
+    # '15-20' is between digits: neither is counted
+    assert seg.learn_hyphen_conventions(seg.gold_paragraphs(list(sentences))) == [1, 2, ["e"]]
+
+
+def test_hyphens_are_cut_as_the_hinted_treebank_or_the_language_of_the_text_does():
+    hyphens = {"en_ewt": [10, 30, ["e"]], "en_gum": [40, 0, []], "tr_imst": [1, 40, []], "vi_vtb": [1, 2, []]}
+    lexicon = seg.MwtLexicon(hyphens=hyphens, hyphen_pieces={"-il": 5}, cues={"ve": "tr", "the": "en"})
+    text = "an e-mail from al-Qaeda, dit-il"
+    network = _labels_with_ends(text, "an", "e", "-mail", "from", "al-Qaeda", ",", "dit", "-il")
+
+    def forms(expander):
+        decoded = seg.decode_region(text, network, 0, True, expander, seg.SegmenterConfig())
+        return [t.form for s in decoded.sentences for t in s.tokens]
+
+    as_ewt = ["an", "e-mail", "from", "al", "-", "Qaeda", ",", "dit", "-il"]
+    assert forms(lexicon.expander("en_ewt")) == as_ewt  # split, but not after 'e'
+    assert forms(lexicon.expander("en_gum")) == ["an", "e-mail", "from", "al-Qaeda", ",", "dit", "-il"]
+    # no hint and no language yet, or a language whose treebanks differ: the network's, with the
+    # one-sided hyphen rule
+    unknown = ["an", "e-mail", "from", "al-Qaeda", ",", "dit", "-il"]
+    assert forms(lexicon.expander()) == unknown
+    english = lexicon.expander()
+    english.observe([seg.RawToken("the", 0, 3, True, ["the"])])
+    assert english.language() == "en" and forms(english) == unknown
+    # the language the text points to, where its treebanks all split (the known piece is kept)
+    turkish = lexicon.expander()
+    turkish.observe([seg.RawToken("ve", 0, 2, True, ["ve"])])
+    assert forms(turkish) == ["an", "e", "-", "mail", "from", "al", "-", "Qaeda", ",", "dit", "-il"]
+    # a treebank with too few hyphens to go by falls back to the language (none here)
+    assert forms(lexicon.expander("vi_vtb")) == unknown
+    # a lexicon from before conventions were learned loads without them
+    assert lexicon.hyphen_policy("en_ewt", None) == seg.HyphenPolicy(True, frozenset({"e"}))
+    assert seg.MwtLexicon().hyphen_policy("en_ewt", "en") is None
+
+
 def test_surfaces_nearly_always_split_in_training_override_the_network():
     pairs = [("yoktu", ["yok", "tu"], "tr")] * 3 + [("des", ["de", "les"], "fr")] * 2
     counts = {"tr": Counter({"yoktu": 3}), "fr": Counter({"des": 10})}
@@ -229,7 +288,8 @@ def punctuation_labels(char_ids: np.ndarray, cat_ids: np.ndarray) -> np.ndarray:
 
 
 def segment(text, predict=arbitrary_labels, chunks=None, config=SMALL):
-    lexicon = seg.MwtLexicon(entries={"du": ["de", "le"]}, joins={"du du": [2, 3], "du .": [1, 4]})
+    lexicon = seg.MwtLexicon(entries={"du": ["de", "le"]}, joins={"du du": [2, 3], "du .": [1, 4]},
+                             cues={"du": "xx"}, hyphens={"xx_a": [0, 30, []]})  # 'du' seen: split hyphens
     return list(seg.segment_with(predict, config, lexicon, chunks or [text]))
 
 
@@ -240,7 +300,7 @@ def test_rule_network_segments_sentences_tokens_and_paragraphs():
     assert [t.space_after for t in sentences[0].tokens] == [False, True, False, True]
 
 
-PIECES = [" ", "  ", "\t", "\r\n", "\n\n", "\u00a0", "\u200d", "👩‍👩‍👧", "\x00", ".", "du", "\u2029"]
+PIECES = [" ", "  ", "\t", "\r\n", "\n\n", "\u00a0", "\u200d", "👩‍👩‍👧", "\x00", ".", "du", "\u2029", "a-b", "-"]
 TEXTS = st.lists(
     st.one_of(st.characters(codec="utf-8"), st.sampled_from(PIECES)), max_size=150
 ).map("".join)
