@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from polytag.core.evaluate import AUTO_TREEBANK, evaluate_files  # noqa: E402
-from polytag.core.folder import training_stages  # noqa: E402
+from polytag.core.folder import branch_stages, run_id, training_stages  # noqa: E402
 from polytag.nn.model_io import load_model, save_model  # noqa: E402
 from polytag.nn.transformer import count_parameters  # noqa: E402
 from polytag.tagging import load as load_tagger  # noqa: E402
@@ -77,12 +77,7 @@ def describe_stage(stage: dict, head: str, pooling: str) -> str:
 def split_average(stage: dict) -> tuple[list[dict], list[list[dict]]]:
     """A model made by `polytag average` -> (the runs its sources share, then each source's own
     runs), so that the shared history is told once."""
-    chains = [training_stages(source) for source in stage["averaged_from"]]
-
-    # polytag average adds "folder" to each source's record, which its copy in a later run's history lacks
-    def run_id(run: dict) -> tuple:
-        return run.get("date"), run.get("steps"), run.get("training_seconds")
-
+    chains = branch_stages(stage["averaged_from"])
     shared = 0
     while all(len(c) > shared for c in chains) and all(run_id(c[shared]) == run_id(chains[0][shared]) for c in chains):
         shared += 1

@@ -216,6 +216,61 @@ def training_stages(metadata: dict) -> list[dict]:
     return chain[::-1]
 
 
+SAME_AS_FIRST = "same_as_first_branch"  # marks where an averaged branch's history joins the first's
+
+
+def run_id(run: dict) -> tuple:
+    """What identifies a run in histories (`polytag average` adds a "folder" that copies lack)."""
+    return run.get("date"), run.get("steps"), run.get("training_seconds")
+
+
+def share_history(branches: list[dict]) -> list[dict]:
+    """The histories of averaged models with each later branch cut where it reaches a run that
+    the first branch's history already tells: that run is kept as a mark (its id and
+    SAME_AS_FIRST), so a chain of averages does not copy the shared history once per branch."""
+    branches = [_share_nested(branch) for branch in branches]
+    told = {run_id(run) for run in training_stages(branches[0])} if branches else set()
+    out = branches[:1]
+    for branch in branches[1:]:
+        node = branch
+        while isinstance(node.get("initialised_from"), dict):
+            parent = node["initialised_from"]
+            if run_id(parent) in told:
+                node["initialised_from"] = {SAME_AS_FIRST: True, "date": parent.get("date"),
+                                            "steps": parent.get("steps"),
+                                            "training_seconds": parent.get("training_seconds")}  # fmt: skip
+                break
+            node = parent  # a copy (_share_nested): the input is kept
+        out.append(branch)
+    return out
+
+
+def _share_nested(history: dict) -> dict:
+    """A copy of `history` with the averages inside it (older ones) shared as well."""
+    history = dict(history)
+    node = history
+    while isinstance(node, dict):
+        if node.get("averaged_from"):
+            node["averaged_from"] = share_history(node["averaged_from"])
+        if not isinstance(node.get("initialised_from"), dict):
+            break
+        node["initialised_from"] = dict(node["initialised_from"])
+        node = node["initialised_from"]
+    return history
+
+
+def branch_stages(branches: list[dict]) -> list[list[dict]]:
+    """training_stages of each averaged branch, with the history `share_history` cut put back."""
+    chains = [training_stages(branch) for branch in branches]
+    for i, chain in enumerate(chains[1:], 1):
+        if chain and chain[0].get(SAME_AS_FIRST):
+            at = [k for k, run in enumerate(chains[0]) if run_id(run) == run_id(chain[0])]
+            if not at:
+                raise InputError(f"averaged branch {i}: its history refers to a run the first branch lacks")
+            chains[i] = chains[0][: at[0] + 1] + chain[1:]
+    return chains
+
+
 def load_metadata(folder) -> dict:
     """metadata.json, or {} when the folder has none (a checkpoint, a hand-made folder)."""
     try:

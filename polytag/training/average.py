@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 
 from ..core.errors import InputError
-from ..core.folder import ModelConfig, git_commit, init_history
+from ..core.folder import ModelConfig, git_commit, init_history, share_history
 from ..nn.model_io import load_model, save_model
 from ..nn.transformer import TaggerModel, count_parameters
 
@@ -88,7 +88,7 @@ def average_models(folders: list[str | Path], weights: list[float] | None = None
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "training_seconds": 0.0,
         "parameters": count_parameters(model),
-        "averaged_from": [{"folder": str(f), **(init_history(f) or {})} for f in folders],
+        "averaged_from": share_history([{"folder": str(f), **(init_history(f) or {})} for f in folders]),
         **({"average_weights": normalised_weights(weights, len(folders))} if weights else {}),
     }
     # the data description of the first run (the runs share labels, so they share the data's inventory)

@@ -12,6 +12,7 @@ import torch
 from conftest import TINY_TRAIN_ARGS
 from test_cli import assert_one_error_line, run_cli
 
+from polytag.core.folder import SAME_AS_FIRST, branch_stages, share_history
 from polytag.nn.model_io import load_model
 from polytag.tagging import load as load_tagger
 from polytag.training.average import average_models
@@ -48,6 +49,10 @@ def test_the_average_is_the_mean_of_the_weights(two_runs):
     assert torch.allclose(mean["char_encoder.project.weight"], b["char_encoder.project.weight"] / 2)
     assert [s["folder"] for s in metadata["averaged_from"]] == [str(first), str(last)]
     assert metadata["averaged_from"][1]["initialised_from"]["steps"] > 0
+    # the model both runs continued is told in full in the first branch only
+    assert metadata["averaged_from"][1]["initialised_from"][SAME_AS_FIRST]
+    assert "train_config" in metadata["averaged_from"][0]["initialised_from"]
+    assert [len(chain) for chain in branch_stages(metadata["averaged_from"])] == [2, 2]
     assert sorted(metadata["treebanks"]) == ["xx_second", "xx_test", "yy_other"] and metadata["train_words"] > 0
     weighted, _, _, metadata = average_models([first, last], [3, 1])
     assert torch.allclose(weighted.state_dict()[name], 0.75 * a[name] + 0.25 * b[name])
@@ -121,6 +126,13 @@ def test_an_average_describes_the_shared_run_once_then_each_branch():
     text = ship.describe_training({**soup, "device": "cpu"}, "bundle")
     assert text.startswith("221 min on cpu in 6 run(s)") and text.count("20 min") == 1
     assert "3 runs continuing that model, their weights averaged (polytag average): [that model itself] and [5 min" in text
+    # the same average with the shared history cut from the later branches (as polytag average
+    # writes it) tells the same, and its input is not changed
+    cut = share_history(soup["averaged_from"])
+    assert cut[1]["initialised_from"] == {SAME_AS_FIRST: True, "date": None, "steps": 10, "training_seconds": 1200}
+    assert soup["averaged_from"][1]["initialised_from"] is history
+    assert ship.describe_training({"averaged_from": cut, "device": "cpu"}, "bundle") == text
+    assert len(json.dumps(cut)) < len(json.dumps(soup["averaged_from"])) / 2
     # a run on a GPU: its minutes are counted apart, and the run says where it ran and its batch size
     gpu = {**run(7, 2e-4, 96.0, history, batch_size=128), "device": "NVIDIA H100 80GB HBM3"}
     text = ship.describe_training(gpu, "bundle")
