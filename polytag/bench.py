@@ -345,7 +345,7 @@ def prepare_student(model: str | None, work: Path, text: list[str], quick: bool)
         desc = {"student": "random weights" + (" (tiny, --quick)" if quick else " (MiniBERT preset)")}
     else:
         folder.mkdir(parents=True)
-        for name in ("config.json", "labels.json", "tokenizer", "model.safetensors", "model.onnx",
+        for name in ("config.json", "labels.json", "labels.json.xz", "tokenizer", "model.safetensors", "model.onnx",
                      "model.fp32.onnx", "onnx.json"):
             src = source / name
             if src.is_dir():

@@ -75,6 +75,10 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, default=None, help="CPU threads (default: all)")
     p.add_argument("--x-second-best", action="store_true",
                    help="where the best UPOS is X, use the second best (code-mixed text)")
+    p.add_argument("--no-lexicon", dest="lexicon", action="store_false",
+                   help="labels from the network alone: do not use the folder's word lexicon (lexicon.tsv.xz), "
+                   "which gives a word seen in training its most frequent label there when the network's "
+                   "label is one training never gave it")
 
 
 def _load_tagger(args, raw: bool = False):
@@ -92,7 +96,8 @@ def _load_tagger(args, raw: bool = False):
         if not torch.cuda.is_available():
             raise InputError("--device cuda: no CUDA device is available")
     folder = Path(args.model) if args.model else DEFAULT_MODEL
-    return load(folder, device=args.device, batch_size=args.batch_size, backend=args.backend, threads=args.threads)
+    return load(folder, device=args.device, batch_size=args.batch_size, backend=args.backend, threads=args.threads,
+                lexicon=args.lexicon)
 
 
 def cmd_tag(args) -> int:
@@ -174,6 +179,21 @@ def cmd_average(args) -> None:
 
     metadata = write_average(args.models, args.output, args.weights)
     print(f"{args.output}: mean of {len(args.models)} models, {metadata['parameters']:,} parameters")
+
+
+def cmd_lexicon(args) -> None:
+    from . import DEFAULT_MODEL  # noqa: PLC0415
+    from .core.word_lexicon import LEXICON_FILE, WordLexicon  # noqa: PLC0415
+
+    folder = check_folder(args.model or DEFAULT_MODEL)
+    files = sorted(Path(args.data).glob("*/*-ud-train.conllu*"))
+    if not files:
+        raise InputError(f"{args.data}: no */*-ud-train.conllu(.gz/.xz) files")
+    lexicon = WordLexicon.learn(files, args.min_count)
+    lexicon.save(folder / LEXICON_FILE)
+    size = (folder / LEXICON_FILE).stat().st_size
+    print(f"{folder / LEXICON_FILE}: {len(lexicon.lines):,} forms in {len(lexicon.treebanks)} treebanks, "
+          f"{size / 1e6:.2f} MB")
 
 
 def _config_values(args, config_cls) -> dict:
@@ -272,9 +292,12 @@ def cmd_tag_corpus(args) -> None:
                     treebank=args.treebank)
     if args.treebank is not None:  # an unknown id: one error here, not one per worker and shard
         from .core.folder import load_config, segmenter_hints, treebank_hint_index  # noqa: PLC0415
+        from .core.word_lexicon import load_lexicon  # noqa: PLC0415
 
         folder = check_folder(job.model)
-        treebank_hint_index(load_config(folder), args.treebank, segmenter_hints(folder))
+        lexicon = load_lexicon(folder)
+        others = segmenter_hints(folder) + (lexicon.treebanks if lexicon is not None else [])
+        treebank_hint_index(load_config(folder), args.treebank, others)
     try:
         summary = tag_corpus(args.input, job, args.engine, args.workers, args.scheduler)
     except ImportError as err:
@@ -500,6 +523,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", "-o", required=True, help="folder to write")
     p.add_argument("--weights", type=_float_list, help="one share per folder, e.g. 0.65,0.35 (default: equal)")
     p.set_defaults(func=cmd_average)
+
+    p = sub.add_parser("lexicon", help="write a model folder's word lexicon: each form's UPOS and FEATS in the "
+                       "train splits, per treebank (tag and evaluate use it unless --no-lexicon)")
+    p.add_argument("data", help="treebank folder (<id>/<id>-ud-train.conllu[.gz/.xz]); ids ending in _pseudo "
+                   "(machine-labelled) are left out")
+    p.add_argument("--model", default=None, help="model folder to write lexicon.tsv.xz into (default: the shipped model)")
+    p.add_argument("--min-count", type=int, default=2,
+                   help="leave out forms seen fewer times in a treebank (a smaller file; 2 keeps the shipped "
+                   "folder under 20 MB)")
+    p.set_defaults(func=cmd_lexicon)
     _add_corpus_commands(sub)
     _add_serving_commands(sub)
     return parser

@@ -40,6 +40,12 @@ def render_default_model(data: dict) -> str:
         out += ["", "Without a hint (the default) and with each file's own treebank as the hint "
                 "(`polytag evaluate --treebank auto`)."]
     out += ["", table(header, rows), ""]
+    network = data.get("network_only_macro")
+    if network:
+        out += ["These use the folder's word lexicon (a form seen in training gets its most frequent label "
+                "there when the network gives it one training never did; `polytag lexicon`). The network alone "
+                "(`--no-lexicon`), macro UPOS / UFeats: "
+                + "; ".join(f"{k} {v['upos']:.2f} / {v['ufeats']:.2f}" for k, v in network.items()) + ".", ""]
     if "head_comparison" in data:
         hc = data["head_comparison"]
         out += ["Morphology head comparison (same encoder, both heads trained jointly, dev macro):", "",

@@ -7,11 +7,15 @@
    model decodes with (training picked it on dev), with int8 weights (one scale per row;
    `--weights fp16` to keep fp16);
 2. exports the int8 ONNX graph next to them (no fp32 copy: the shipped folder stays small);
+   learns the word lexicon of the data folder's train splits into lexicon.tsv.xz (`polytag
+   lexicon`, forms seen at least --lexicon-min-count times) and stores labels.json xz-compressed,
+   so that the folder stays under 20 MB;
 3. evaluates every dev file of the data folder with the shipped model, with the default
    backend (ONNX int8) and with PyTorch on the stored weights, and writes
    docs/results/default_model.json, which scripts/make_results.py renders; a model trained with
    treebank hints is scored both without a hint (what a user gets by default) and with each dev
-   file's own treebank as the hint (`polytag evaluate --treebank auto`).
+   file's own treebank as the hint (`polytag evaluate --treebank auto`); both also with the
+   network alone (`--no-lexicon`).
 
 Parity with the fp32 model is measured on the training output itself:
 `polytag export --model runs/default && python benchmarks/onnx_parity.py --model runs/default`.
@@ -32,7 +36,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from polytag.core.evaluate import AUTO_TREEBANK, evaluate_files  # noqa: E402
-from polytag.core.folder import branch_stages, run_id, training_stages  # noqa: E402
+from polytag.core.folder import branch_stages, compact_labels, run_id, training_stages  # noqa: E402
+from polytag.core.word_lexicon import LEXICON_FILE, WordLexicon  # noqa: E402
 from polytag.nn.model_io import load_model, save_model  # noqa: E402
 from polytag.nn.transformer import count_parameters  # noqa: E402
 from polytag.tagging import load as load_tagger  # noqa: E402
@@ -155,6 +160,7 @@ def main() -> int:
     parser.add_argument("source", type=Path, help="trained model folder (e.g. runs/default)")
     parser.add_argument("data", type=Path, help="treebank folder whose dev files are scored")
     parser.add_argument("--weights", choices=["int8", "fp16"], default="int8")
+    parser.add_argument("--lexicon-min-count", type=int, default=2)
     args = parser.parse_args()
     source, data = args.source, args.data
     model, tokenizer, labels, config = load_model(source)
@@ -178,6 +184,8 @@ def main() -> int:
     print("export:", "ok" if export.returncode == 0 else export.stderr.strip()[-500:], file=sys.stderr)
     if export.returncode != 0:
         return 1
+    WordLexicon.learn(sorted(data.glob("*/*-ud-train.conllu*")), args.lexicon_min_count).save(DEST / LEXICON_FILE)
+    compact_labels(DEST)
 
     dev_files = sorted(tb.dev for tb in find_treebanks(data).values() if tb.dev)
     tagger = load_tagger(DEST)
@@ -188,7 +196,8 @@ def main() -> int:
     torch_tagger = load_tagger(DEST, backend="torch")
     torch_macro = evaluate_files(torch_tagger, dev_files)["macro"]
     result = {
-        "command": f"python scripts/ship_default_model.py {source} {data} --weights {args.weights}",
+        "command": f"python scripts/ship_default_model.py {source} {data} --weights {args.weights} "
+                   f"--lexicon-min-count {args.lexicon_min_count}",
         "evaluation": evaluation,
         "torch_backend_macro": torch_macro,
         "model": {
@@ -212,6 +221,10 @@ def main() -> int:
     if config.treebank_hints:
         result["model"]["treebank hints"] = f"{len(config.treebank_hints)} treebanks (scores above: no hint)"
         result["evaluation_with_hints"] = evaluate_files(tagger, dev_files, treebank=AUTO_TREEBANK)
+    network = load_tagger(DEST, lexicon=False)
+    result["network_only_macro"] = {"no hint": evaluate_files(network, dev_files)["macro"]}
+    if config.treebank_hints:
+        result["network_only_macro"]["own hint"] = evaluate_files(network, dev_files, treebank=AUTO_TREEBANK)["macro"]
     comparison = head_comparison(metadata)
     if comparison:
         result["head_comparison"] = comparison

@@ -1,7 +1,7 @@
 """THE model-folder format, read without torch. A saved model is one self-describing folder:
 
     config.json        ModelConfig: architecture, heads, the full Hugging Face encoder config
-    labels.json        label inventories (core.labels.Labels)
+    labels.json        label inventories (core.labels.Labels); labels.json.xz in the shipped folder
     tokenizer/         the Hugging Face tokenizer files (a meta-lstm folder has vocab.json instead)
     model.safetensors  weights: fp32, fp16, or int8 with one fp16 scale per row (stored under the
                        matrix's name + SCALE_SUFFIX); the ONNX backend reads the word-embedding
@@ -10,6 +10,8 @@
                        history of the model a run continued (`lineage`)
     model.onnx         after `polytag export`: encoder + heads for ONNX Runtime
     onnx.json          what was exported, and which weights tensor is the embedding table
+    lexicon.tsv.xz     optional: each form's UPOS and FEATS in the train splits (core.word_lexicon)
+    segmenter/         optional: the raw-text segmenter (tagging.segmenter)
 
 This module owns the file names, the one config dataclass, and checking and reading config,
 labels and (fast) tokenizer. Writing weights and building torch models is `polytag.nn.model_io`.
@@ -18,6 +20,7 @@ labels and (fast) tokenizer. Writing weights and building torch models is `polyt
 from __future__ import annotations
 
 import json
+import lzma
 import subprocess
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -27,6 +30,7 @@ from .labels import Labels
 
 CONFIG_FILE = "config.json"
 LABELS_FILE = "labels.json"
+LABELS_XZ = LABELS_FILE + ".xz"  # the shipped folder's (compact_labels)
 TOKENIZER_DIR = "tokenizer"
 META_VOCAB_FILE = "vocab.json"  # a meta-lstm's word and character vocabularies
 WEIGHTS_FILE = "model.safetensors"
@@ -72,8 +76,9 @@ def hint_rows(treebanks: list[str]) -> dict[str, int]:
 
 
 def treebank_hint_index(config: ModelConfig, treebank: str | None, segmenter_ids: list[str] = ()) -> int:
-    """The tagger's hint row of `treebank` (None: no hint). An id only the folder's segmenter knows
-    (`segmenter_ids`, see segmenter_hints) is "no hint" for the tagger; an id neither knows is an error."""
+    """The tagger's hint row of `treebank` (None: no hint). An id only the folder's segmenter
+    or word lexicon (`segmenter_ids`: see segmenter_hints, Tagger.other_hints) is "no hint" for the
+    tagger; an id none knows is an error."""
     if treebank is None:
         return NO_HINT
     hints = getattr(config, "treebank_hints", None) or []
@@ -109,7 +114,7 @@ def check_folder(folder, extra: tuple[str, ...] = ()) -> Path:
     if not folder.is_dir():
         raise InputError(f"{folder}: model folder not found")
     for name in [*REQUIRED_FILES.get(_arch(folder), REQUIRED_FILES["transformer"]), *extra]:
-        if not (folder / name).exists():
+        if not (folder / name).exists() and not (name == LABELS_FILE and (folder / LABELS_XZ).exists()):
             hint = f" (run `polytag export --model {folder}`)" if name == ONNX_FILE else ""
             raise InputError(f"{folder}: model folder is missing {name}{hint}")
     return folder
@@ -123,11 +128,25 @@ def load_config(folder) -> ModelConfig:
         raise InputError(f"{path}: not a polytag model config ({err})") from None
 
 
+def labels_path(folder) -> Path:
+    """labels.json, or labels.json.xz where only that is there."""
+    plain, packed = Path(folder) / LABELS_FILE, Path(folder) / LABELS_XZ
+    return packed if packed.exists() and not plain.exists() else plain
+
+
+def compact_labels(folder) -> Path:
+    """Replace labels.json by labels.json.xz (a twentieth of the size; read alike)."""
+    labels = Labels.load(Path(folder) / LABELS_FILE)
+    labels.save(Path(folder) / LABELS_XZ)
+    (Path(folder) / LABELS_FILE).unlink()
+    return Path(folder) / LABELS_XZ
+
+
 def load_labels(folder) -> Labels:
-    path = Path(folder) / LABELS_FILE
+    path = labels_path(folder)
     try:
         return Labels.load(path)
-    except (OSError, ValueError, KeyError, TypeError) as err:
+    except (OSError, ValueError, KeyError, TypeError, lzma.LZMAError) as err:
         raise InputError(f"{path}: not a polytag label file ({err!r})") from None
 
 

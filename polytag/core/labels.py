@@ -8,6 +8,7 @@ the factored head can still produce it, one feature at a time.
 from __future__ import annotations
 
 import json
+import lzma
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -115,10 +116,16 @@ class Labels:
 
     # -- persistence --
     def save(self, path: Path) -> None:
+        """labels.json, or xz-compressed where the name ends in .xz (a shipped folder)."""
         data = {"upos": self.upos, "bundles": self.bundles, "features": self.features}
-        Path(path).write_text(json.dumps(data, ensure_ascii=False, indent=0), encoding="utf-8")
+        text = json.dumps(data, ensure_ascii=False, indent=0)
+        if Path(path).suffix == ".xz":
+            Path(path).write_bytes(lzma.compress(text.encode("utf-8"), preset=9 | lzma.PRESET_EXTREME))
+        else:
+            Path(path).write_text(text, encoding="utf-8")
 
     @classmethod
     def load(cls, path: Path) -> "Labels":
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        raw = Path(path).read_bytes()
+        data = json.loads(lzma.decompress(raw) if Path(path).suffix == ".xz" else raw)
         return cls(bundles=data["bundles"], features=data["features"], upos=data["upos"])

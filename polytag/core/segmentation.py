@@ -24,6 +24,7 @@ import numpy as np
 
 from polytag.core.errors import InputError, where
 from polytag.core.folder import NO_HINT, hint_rows
+from polytag.core.word_lexicon import language_cues
 
 # Per-character labels. A boundary label sits on the LAST character of a token.
 CONTINUE = 0  # no boundary after this character (or: a whitespace separator)
@@ -430,7 +431,7 @@ class MwtLexicon:
         lexicon = cls(suffixes=_rules(suffixes, min_rule_types),
                       prefixes=_rules(prefixes, min_rule_types),
                       blanks=_rules(blanks, min_rule_types),
-                      cues=_language_cues(word_counts or {}))  # fmt: skip
+                      cues=language_cues(word_counts or {}))  # fmt: skip
         tokens: Counter = sum((word_counts or {}).values(), Counter())
         for low, per_language in analyses.items():
             total = sum(per_language.values(), Counter())
@@ -693,17 +694,6 @@ def _rules(rules: dict[str, Counter], min_types: int) -> dict[str, list]:
             rule, types = counts.most_common(1)[0]
             kept[cut] = [list(x) if isinstance(x, tuple) else x for x in rule] + [types]
     return kept
-
-
-def _language_cues(word_counts: dict[str, Counter], per_language: int = 400) -> dict[str, str]:
-    """Frequent words (>= 90 % of their uses in one language) -> that language."""
-    totals: Counter = sum(word_counts.values(), Counter())
-    cues = {}
-    for language, counts in word_counts.items():
-        for word, n in counts.most_common(per_language):
-            if n >= 5 and n >= 0.9 * totals[word]:
-                cues[word] = language
-    return cues
 
 
 class MwtExpander:

@@ -19,6 +19,7 @@ from ..core.folder import (
     load_metadata,
 )
 from ..core.languages import model_languages
+from ..core.word_lexicon import load_lexicon
 
 
 def _transformer_tagger():
@@ -94,9 +95,11 @@ def pick_backend(folder: Path, backend: str, device: str) -> str:
 
 
 def load(folder, device: str = "cpu", batch_size: int = 64, backend: str = "auto",
-         threads: int | None = None, morph: str | None = None, treebank: str | None = None):
+         threads: int | None = None, morph: str | None = None, treebank: str | None = None,
+         lexicon: bool = True):
     """A Tagger for a model folder; thread-safe, load it once. treebank: tag as that treebank
-    annotates (a model trained with treebank hints: `tagger.treebank_hints` lists them)."""
+    annotates (a model trained with treebank hints: `tagger.treebank_hints` lists them).
+    lexicon: use the folder's word lexicon where it has one (core.word_lexicon)."""
     folder = Path(folder)
     check_positive("batch_size", batch_size)
     check_positive("threads", threads, allow_none=True)
@@ -110,6 +113,7 @@ def load(folder, device: str = "cpu", batch_size: int = 64, backend: str = "auto
     tagger = tagger_class(config.arch)(runner, tokenizer, labels, config, batch_size, morph)
     tagger.languages = [entry["code"] for entry in model_languages(load_metadata(folder))] or None
     tagger.folder = folder
+    tagger.lexicon = load_lexicon(folder) if lexicon else None
     if treebank is not None:
         tagger.set_treebank(treebank)
     return tagger

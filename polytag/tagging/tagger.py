@@ -23,6 +23,7 @@ from ..core.encoding import Chunk, WordChars, WordPieces, collate_numpy, make_ch
 from ..core.errors import InputError, check_positive
 from ..core.folder import NO_HINT, segmenter_hints, treebank_hint_index
 from ..core.labels import Labels
+from ..core.word_lexicon import WordLexicon
 from .coverage import CoverageCheck
 
 X_INDEX_NAME = "X"
@@ -47,6 +48,7 @@ class Tagger:
     # skip __init__ (MetaLSTMTagger) have them too
     hint: int = NO_HINT
     treebank: str | None = None
+    lexicon: WordLexicon | None = None  # the folder's word lexicon (tagging.load sets it)
 
     def __init__(self, backend, tokenizer, labels: Labels, config, batch_size: int = 64, morph: str | None = None):
         self.backend = backend
@@ -72,7 +74,7 @@ class Tagger:
     def set_treebank(self, treebank: str | None) -> "Tagger":
         """Tag as treebank `treebank` annotates (a model trained with treebank hints; see
         nn.transformer), or with no hint (None). An unknown id is an InputError naming the known ones."""
-        self.hint = treebank_hint_index(self.config, treebank, self.segmenter_hints)
+        self.hint = treebank_hint_index(self.config, treebank, self.other_hints)
         self.treebank = treebank
         return self
 
@@ -87,6 +89,12 @@ class Tagger:
         set_treebank, and tag with no hint where the tagger does not know them."""
         folder = getattr(self, "folder", None)
         return segmenter_hints(folder) if folder is not None else []
+
+    @property
+    def other_hints(self) -> list[str]:
+        """Treebank ids the network takes no hint for but the folder's segmenter or word lexicon
+        does: accepted (the network then tags with no hint)."""
+        return [*self.segmenter_hints, *(self.lexicon.treebanks if self.lexicon is not None else [])]
 
     # object arrays: decoding is one numpy take per batch, not a Python loop per word
     # (cached properties: subclasses such as MetaLSTMTagger do not run this __init__)
@@ -105,7 +113,7 @@ class Tagger:
 
     def hint_row(self, treebank: str | None) -> int:
         """The hint row of a call: `treebank`'s where one is given, else the tagger's (set_treebank)."""
-        return self.hint if treebank is None else treebank_hint_index(self.config, treebank, self.segmenter_hints)
+        return self.hint if treebank is None else treebank_hint_index(self.config, treebank, self.other_hints)
 
     def run(self, sentences: list[list[str]], heads: tuple[str, ...], hint: int | None = None) -> dict[str, np.ndarray]:
         """Backend outputs for every word, flat over all sentences in input order: (n_words, ...).
@@ -201,7 +209,10 @@ class Tagger:
         feats = self.decode_morph(morph, morph_ids)
         bounds = np.cumsum([0] + [len(s) for s in sentences]).tolist()
         pairs = list(zip(bounds[:-1], bounds[1:]))
-        return [upos[a:b] for a, b in pairs], [feats[a:b] for a, b in pairs]
+        upos_lists, feats_lists = [upos[a:b] for a, b in pairs], [feats[a:b] for a, b in pairs]
+        if self.lexicon is not None:
+            self.lexicon.restrict(sentences, upos_lists, feats_lists, self.treebank if treebank is None else treebank)
+        return upos_lists, feats_lists
 
     def decide_upos(self, logits: np.ndarray, x_second_best: bool) -> np.ndarray:
         """argmax; with x_second_best, words whose best label is X get their second best

@@ -76,3 +76,18 @@ def test_a_broken_tokenizer_file_is_named(tiny_model_dir, tmp_path):
     (tmp_path / "tokenizer" / "tokenizer.json").write_text("{")
     with pytest.raises(InputError, match="tokenizer: cannot load tokenizer"):
         load_fast_tokenizer(tmp_path)
+
+
+def test_a_folder_with_compacted_labels_loads_alike(tiny_model_dir, tmp_path):
+    from polytag.core.folder import LABELS_XZ, check_folder, compact_labels, load_labels  # noqa: PLC0415
+
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, folder)
+    before = load_labels(folder)
+    assert compact_labels(folder).name == LABELS_XZ and not (folder / "labels.json").exists()
+    assert check_folder(folder) == folder
+    after = load_labels(folder)
+    assert (after.upos, after.bundles, after.features) == (before.upos, before.bundles, before.features)
+    (folder / LABELS_XZ).write_bytes(b"broken")
+    with pytest.raises(InputError, match="labels.json.xz: not a polytag label file"):
+        load_labels(folder)

@@ -177,3 +177,33 @@ def test_load_without_a_path_uses_the_default_model(monkeypatch, tiny_model_dir,
         polytag.load()
     monkeypatch.setattr(polytag, "DEFAULT_MODEL", tiny_model_dir)
     assert polytag.load(backend="torch").tag([["Das", "ist", "gut", "."]])[0][3]["form"] == "."
+
+
+def test_the_folder_word_lexicon_corrects_labels_training_never_gave_and_can_be_turned_off(
+        capsys, tiny_model_dir, tmp_path):
+    import shutil  # noqa: PLC0415
+
+    from test_cli import run_cli  # noqa: PLC0415
+
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, model)
+    data = tmp_path / "ud" / "zz_odd"
+    data.mkdir(parents=True)
+    row = "1\tgut\t_\tSYM\t_\tFoo=Bar\t0\t_\t_\t_\n2\t.\t_\tPUNCT\t_\t_\t1\t_\t_\t_\n\n"
+    (data / "zz_odd-ud-train.conllu").write_text(row * 3, encoding="utf-8")
+    rc, out, _ = run_cli(capsys, "lexicon", tmp_path / "ud", "--model", model)
+    assert rc == 0 and "2 forms in 1 treebanks" in out
+    plain = polytag.load(model, backend="torch", lexicon=False)
+    words = [["Das", "ist", "gut", "."]]
+    assert plain.predict(words)[0][0][2] != "SYM"  # a tiny model never saw SYM there
+    with pytest.raises(InputError, match="'zz_odd'"):  # only the lexicon knows that treebank
+        plain.predict(words, treebank="zz_odd")
+    tagger = polytag.load(model, backend="torch")
+    upos, feats = tagger.predict(words, treebank="zz_odd")
+    assert upos[0][2:] == ["SYM", "PUNCT"] and feats[0][2] == "Foo=Bar"
+    assert upos[0][:2] == plain.predict(words)[0][0][:2]  # forms it does not list keep the network's labels
+    # the hint set on the tagger (or none, and no cue word of any language): the same choice
+    assert tagger.set_treebank("zz_odd").predict(words)[0][0][2] == "SYM"
+    rc, out, _ = run_cli(capsys, "tag", "--format", "words", "--model", model, "--backend", "torch",
+                         "--treebank", "zz_odd", tmp_path / "missing.txt")
+    assert rc == 2

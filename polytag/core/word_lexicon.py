@@ -1,0 +1,234 @@
+"""The word lexicon: what UPOS and FEATS each word form had in the train splits, per treebank.
+
+The network's label for a word seen in training is kept when that treebank's train split gave
+the form that label at least once; otherwise it becomes the form's most frequent label there
+(as UDPipe 1's morphological dictionary limits its tagger). Forms are looked up lowercased.
+With a treebank hint the lexicon of that treebank is used. Without one, the language comes
+from the words (frequent words typical of one language, as the segmenter guesses which
+analysis of a multiword token to take) and, among that language's treebanks, the one whose
+lexicon agrees best with the network's labels of the recent sentences is used: its
+conventions are the text's most likely (French without features, as fr_spoken writes it).
+
+The file (`lexicon.tsv.xz` in a model folder) is one JSON header line (label tables, the
+language cues, where each treebank's lines are) and then one line per form and treebank:
+`form<TAB>u.f:count,u.f:count` (ids into the header's tables, most frequent first). A
+treebank's lines are parsed the first time it is needed.
+"""
+
+from __future__ import annotations
+
+import json
+import lzma
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cached_property
+from datetime import datetime, timezone
+from pathlib import Path
+
+from .conllu_io import normalize_feats, read_conllu
+from .errors import InputError
+
+LEXICON_FILE = "lexicon.tsv.xz"
+FORMAT = "polytag-word-lexicon"
+VERSION = 1
+LANGUAGE_DECAY = 0.8  # per sentence: the language the recent words point to
+TREEBANK_DECAY = 0.9  # per sentence: the treebank whose lexicon the recent labels agree with
+
+
+def language_of(treebank: str) -> str:
+    return treebank.split("_")[0]
+
+
+def language_cues(word_counts: dict[str, Counter], per_language: int = 400) -> dict[str, str]:
+    """Frequent words (>= 90 % of their uses in one language) -> that language."""
+    totals: Counter = sum(word_counts.values(), Counter())
+    cues = {}
+    for language, counts in word_counts.items():
+        for word, n in counts.most_common(per_language):
+            if n >= 5 and n >= 0.9 * totals[word]:
+                cues[word] = language
+    return cues
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A form's labels in one treebank or language: the sets seen and the most frequent."""
+
+    upos: frozenset
+    feats: frozenset
+    best_upos: str
+    best_feats: str
+
+
+def _entries(counts: dict[str, Counter]) -> dict[str, Entry]:
+    """form -> Entry, from form -> Counter({(upos, feats): n})."""
+    out = {}
+    for form, pairs in counts.items():
+        upos: Counter = Counter()
+        feats: Counter = Counter()
+        for (u, f), n in pairs.items():
+            upos[u] += n
+            feats[f] += n
+        out[form] = Entry(frozenset(upos), frozenset(feats), upos.most_common(1)[0][0], feats.most_common(1)[0][0])
+    return out
+
+
+class WordLexicon:
+    def __init__(self, header: dict, lines: list[str]):
+        self.header, self.lines = header, lines
+        self.min_count: int = header["min_count"]
+        self.cues: dict[str, str] = header["cues"]
+        self.sections: dict[str, list[int]] = header["sections"]  # treebank -> [first line, n lines]
+        self._upos, self._feats = header["upos"], header["feats"]
+        self._entries: dict[str, dict[str, Entry]] = {}
+
+    # -- building --
+    @classmethod
+    def learn(cls, files: Iterable[str | Path], min_count: int = 2) -> WordLexicon:
+        """From treebank train files (<id>/<id>-ud-train.conllu[.xz]); machine-labelled ones
+        (ids ending in _pseudo) are left out. Forms seen fewer than min_count times in a
+        treebank are left out of its lexicon (a smaller file)."""
+        per_treebank: dict[str, dict[str, Counter]] = {}
+        word_counts: dict[str, Counter] = defaultdict(Counter)
+        for path in sorted(Path(f) for f in files):
+            treebank = path.parent.name
+            if treebank.endswith("_pseudo"):
+                continue
+            counts = per_treebank.setdefault(treebank, defaultdict(Counter))
+            for sentence in read_conllu(path):
+                for word, upos, feats in zip(sentence.words, sentence.upos or [], sentence.feats or []):
+                    form = word.lower()
+                    counts[form][(upos, normalize_feats(feats))] += 1
+                    word_counts[language_of(treebank)][form] += 1
+        if not per_treebank:
+            raise InputError("polytag lexicon: no treebank train files")
+        upos_ids: dict[str, int] = {}
+        feats_ids: dict[str, int] = {}
+        lines, sections = [], {}
+        for treebank, counts in sorted(per_treebank.items()):
+            first = len(lines)
+            for form, pairs in sorted(counts.items()):
+                if sum(pairs.values()) < min_count or "\t" in form or "\n" in form:
+                    continue
+                cells = [f"{upos_ids.setdefault(u, len(upos_ids))}.{feats_ids.setdefault(f, len(feats_ids))}:{n}"
+                         for (u, f), n in sorted(pairs.items(), key=lambda p: (-p[1], p[0]))]  # fmt: skip
+                lines.append(f"{form}\t{','.join(cells)}")
+            sections[treebank] = [first, len(lines) - first]
+        header = {"format": FORMAT, "version": VERSION, "min_count": min_count,
+                  "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                  "upos": list(upos_ids), "feats": list(feats_ids),
+                  "cues": language_cues(word_counts), "sections": sections}  # fmt: skip
+        return cls(header, lines)
+
+    def save(self, path: str | Path) -> None:
+        text = json.dumps(self.header, ensure_ascii=False, separators=(",", ":")) + "\n" + "\n".join(self.lines) + "\n"
+        Path(path).write_bytes(lzma.compress(text.encode("utf-8"), preset=9 | lzma.PRESET_EXTREME))
+
+    @classmethod
+    def load(cls, path: str | Path) -> WordLexicon:
+        try:
+            text = lzma.decompress(Path(path).read_bytes()).decode("utf-8")
+            head, _, body = text.partition("\n")
+            header = json.loads(head)
+            if header.get("format") != FORMAT or header.get("version") != VERSION:
+                raise ValueError(f"not a {FORMAT} version {VERSION} file")
+            return cls(header, body.split("\n"))
+        except (OSError, lzma.LZMAError, UnicodeDecodeError, ValueError, KeyError) as err:
+            raise InputError(f"{path}: not a word lexicon ({err})") from None
+
+    # -- lookup --
+    @property
+    def treebanks(self) -> list[str]:
+        return list(self.sections)
+
+    def entries(self, treebank: str) -> dict[str, Entry]:
+        """form -> Entry of one treebank (its lines parsed on first use)."""
+        if treebank not in self._entries:
+            first, n = self.sections[treebank]
+            upos, feats = self._upos, self._feats
+            single: dict[str, Entry] = {}  # most forms have one (UPOS, FEATS) pair: one Entry each
+            out, multi = {}, {}
+            for line in self.lines[first : first + n]:
+                form, _, cells = line.partition("\t")
+                if "," in cells:
+                    multi[form] = cells
+                    continue
+                ids = cells.partition(":")[0]
+                entry = single.get(ids)
+                if entry is None:
+                    u, _, f = ids.partition(".")
+                    label_u, label_f = upos[int(u)], feats[int(f)]
+                    entry = single[ids] = Entry(frozenset((label_u,)), frozenset((label_f,)), label_u, label_f)
+                out[form] = entry
+            counts: dict[str, Counter] = {}
+            for form, cells in multi.items():
+                pairs: Counter = Counter()
+                for cell in cells.split(","):
+                    ids, _, count = cell.partition(":")
+                    u, _, f = ids.partition(".")
+                    pairs[(upos[int(u)], feats[int(f)])] = int(count)
+                counts[form] = pairs
+            out.update(_entries(counts))
+            self._entries[treebank] = out
+        return self._entries[treebank]
+
+    @cached_property
+    def by_language(self) -> dict[str, list[str]]:
+        """language -> its treebanks, the largest lexicon first (the choice before any evidence)."""
+        out: dict[str, list[str]] = defaultdict(list)
+        for treebank in sorted(self.sections, key=lambda t: -self.sections[t][1]):
+            out[language_of(treebank)].append(treebank)
+        return dict(out)
+
+    def restrict(
+        self, sentences: list[list[str]], upos: list[list[str]], feats: list[list[str]], treebank: str | None = None
+    ) -> None:
+        """Replace, in place, each label the word never had in training by its most frequent
+        one there. treebank: that treebank's lexicon; else (or for a treebank it lacks) each
+        sentence gets the lexicon chosen from the sentences so far (see the module doc)."""
+        fixed = treebank if treebank in self.sections else None
+        languages: Counter = Counter()
+        agreement: Counter = Counter()
+        for words, sentence_upos, sentence_feats in zip(sentences, upos, feats):
+            key = fixed or self._guess(words, sentence_upos, sentence_feats, languages, agreement)
+            if key is None:
+                continue
+            entries = self.entries(key)
+            for i, word in enumerate(words):
+                entry = entries.get(word.lower())
+                if entry is None:
+                    continue
+                if sentence_upos[i] not in entry.upos:
+                    sentence_upos[i] = entry.best_upos
+                if sentence_feats[i] not in entry.feats:
+                    sentence_feats[i] = entry.best_feats
+
+    def _guess(self, words, sentence_upos, sentence_feats, languages: Counter, agreement: Counter) -> str | None:
+        """The treebank for one sentence, updating the running scores of languages and treebanks."""
+        for language in languages:
+            languages[language] *= LANGUAGE_DECAY
+        for word in words:
+            language = self.cues.get(word.lower())
+            if language is not None:
+                languages[language] += 1.0
+        if not languages:
+            return None
+        candidates = self.by_language.get(max(languages, key=languages.__getitem__), [])
+        if len(candidates) < 2:
+            return candidates[0] if candidates else None
+        for treebank in agreement:
+            agreement[treebank] *= TREEBANK_DECAY
+        for treebank in candidates:
+            entries = self.entries(treebank)
+            for word, u, f in zip(words, sentence_upos, sentence_feats):
+                entry = entries.get(word.lower())
+                if entry is not None:
+                    agreement[treebank] += 1.0 if u in entry.upos and f in entry.feats else -1.0
+        return max(candidates, key=lambda t: agreement[t])  # ties: the largest lexicon
+
+
+def load_lexicon(folder: str | Path) -> WordLexicon | None:
+    """The model folder's word lexicon, or None when it has none."""
+    path = Path(folder) / LEXICON_FILE
+    return WordLexicon.load(path) if path.is_file() else None

@@ -1,0 +1,102 @@
+"""The word lexicon: learned per treebank, saved compactly, and used to replace labels a form
+never had in training (with a hint, or with the treebank guessed from the text)."""
+
+from __future__ import annotations
+
+import lzma
+
+import pytest
+
+from polytag.core.errors import InputError
+from polytag.core.word_lexicon import WordLexicon, load_lexicon
+
+
+def conllu(*sentences: list[tuple[str, str, str]]) -> str:
+    blocks = []
+    for words in sentences:
+        lines = [f"{i}\t{form}\t_\t{upos}\t_\t{feats}\t{0 if i == 1 else 1}\t_\t_\t_"
+                 for i, (form, upos, feats) in enumerate(words, 1)]  # fmt: skip
+        blocks.append("\n".join(lines) + "\n")
+    return "\n".join(blocks) + "\n"
+
+
+# xx_a writes features, xx_b (the same language) none; 'the' and 'and' are the language's cues
+XX_A = [("The", "DET", "Definite=Def"), ("cat", "NOUN", "Number=Sing"), ("and", "CCONJ", "_"),
+        ("runs", "VERB", "Number=Sing|Person=3")]  # fmt: skip
+XX_B = [("the", "DET", "_"), ("cat", "NOUN", "_"), ("and", "CCONJ", "_"), ("runs", "VERB", "_"),
+        ("well", "ADV", "_")]  # fmt: skip
+YY = [("el", "DET", "Definite=Def"), ("gato", "NOUN", "Gender=Masc"), ("corre", "VERB", "Mood=Ind")]
+
+
+@pytest.fixture
+def lexicon(tmp_path) -> WordLexicon:
+    for treebank, words, n in (("xx_a", XX_A, 6), ("xx_b", XX_B, 5), ("yy_c", YY, 6), ("xx_pseudo", XX_B, 9)):
+        folder = tmp_path / treebank
+        folder.mkdir()
+        # 'runs' is a NOUN once in xx_a: seen, but not its most frequent label
+        extra = [[("runs", "NOUN", "Number=Plur")]] if treebank == "xx_a" else []
+        (folder / f"{treebank}-ud-train.conllu").write_text(conllu(*([words] * n), *extra), encoding="utf-8")
+    return WordLexicon.learn(sorted(tmp_path.glob("*/*-ud-train.conllu")), min_count=2)
+
+
+def test_learned_per_treebank_without_machine_labelled_ones_and_saved_compactly(lexicon, tmp_path):
+    assert lexicon.treebanks == ["xx_a", "xx_b", "yy_c"]
+    runs = lexicon.entries("xx_a")["runs"]
+    assert runs.upos == {"VERB", "NOUN"} and runs.best_upos == "VERB"
+    assert runs.feats == {"Number=Sing|Person=3", "Number=Plur"}
+    assert lexicon.entries("xx_b")["the"].feats == {"_"}
+    assert lexicon.cues["the"] == "xx" and lexicon.cues["el"] == "yy"
+    lexicon.save(tmp_path / "lexicon.tsv.xz")
+    again = load_lexicon(tmp_path)
+    assert again.entries("xx_a") == lexicon.entries("xx_a") and again.cues == lexicon.cues
+    # a form seen fewer than min_count times is left out
+    rare = WordLexicon.learn(sorted(tmp_path.glob("*/*-ud-train.conllu")), min_count=6)
+    assert "well" not in rare.entries("xx_b") and "the" in rare.entries("xx_a")
+    assert load_lexicon(tmp_path / "xx_a") is None  # no lexicon file: none
+
+
+def test_a_broken_lexicon_file_is_one_clear_error(tmp_path):
+    (tmp_path / "lexicon.tsv.xz").write_bytes(b"not xz")
+    with pytest.raises(InputError, match="lexicon.tsv.xz: not a word lexicon"):
+        load_lexicon(tmp_path)
+    (tmp_path / "lexicon.tsv.xz").write_bytes(lzma.compress(b'{"format": "other"}\n'))
+    with pytest.raises(InputError, match="not a word lexicon"):
+        load_lexicon(tmp_path)
+    with pytest.raises(InputError, match="no treebank train files"):
+        WordLexicon.learn([])
+
+
+def test_with_a_hint_labels_the_form_never_had_there_become_its_most_frequent(lexicon):
+    words = [["The", "cat", "runs", "unknown"]]
+    upos = [["PRON", "NOUN", "NOUN", "X"]]
+    feats = [["_", "Number=Plur", "Number=Plur", "Foo=Bar"]]
+    lexicon.restrict(words, upos, feats, treebank="xx_a")
+    assert upos == [["DET", "NOUN", "NOUN", "X"]]  # 'runs' was a NOUN once there: kept
+    assert feats == [["Definite=Def", "Number=Sing", "Number=Plur", "Foo=Bar"]]
+    # xx_b's conventions: no features
+    feats = [["Definite=Def", "Number=Sing", "_", "Foo=Bar"]]
+    lexicon.restrict(words, [["DET", "NOUN", "VERB", "X"]], feats, treebank="xx_b")
+    assert feats == [["_", "_", "_", "Foo=Bar"]]
+
+
+def test_without_a_hint_the_treebank_whose_lexicon_agrees_with_the_labels_is_used(lexicon):
+    # labels without features: xx_b's lexicon agrees with them, so 'well' keeps none
+    words = [["the", "cat", "and", "well"]] * 3
+    upos = [["DET", "NOUN", "CCONJ", "NOUN"] for _ in words]
+    feats = [["_", "_", "_", "Degree=Pos"] for _ in words]
+    lexicon.restrict(words, upos, feats)
+    assert upos[0] == ["DET", "NOUN", "CCONJ", "ADV"] and feats[0][3] == "_"
+    # labels with features: xx_a agrees (it has no 'well', which is left as it is)
+    upos = [["DET", "NOUN", "CCONJ", "NOUN"] for _ in words]
+    feats = [["Definite=Def", "Number=Sing", "_", "Degree=Pos"] for _ in words]
+    lexicon.restrict(words, upos, feats)
+    assert upos[0][3] == "NOUN" and feats[0] == ["Definite=Def", "Number=Sing", "_", "Degree=Pos"]
+    # another language's words: its own (single) treebank
+    upos, feats = [["DET", "VERB", "VERB"]], [["_", "_", "_"]]
+    lexicon.restrict([["el", "gato", "corre"]], upos, feats)
+    assert upos == [["DET", "NOUN", "VERB"]] and feats == [["Definite=Def", "Gender=Masc", "Mood=Ind"]]
+    # no cue word yet: nothing is known about the text, the labels stay
+    lexicon.cues = {}
+    upos, feats = [["PRON"]], [["_"]]
+    lexicon.restrict([["cat"]], upos, feats)
+    assert upos == [["PRON"]]
