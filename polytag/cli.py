@@ -529,9 +529,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("data", help="treebank folder (<id>/<id>-ud-train.conllu[.gz/.xz]); ids ending in _pseudo "
                    "(machine-labelled) are left out")
     p.add_argument("--model", default=None, help="model folder to write lexicon.tsv.xz into (default: the shipped model)")
-    p.add_argument("--min-count", type=int, default=2,
-                   help="leave out forms seen fewer times in a treebank (a smaller file; 2 keeps the shipped "
-                   "folder under 20 MB)")
+    p.add_argument("--min-count", type=int, default=1,
+                   help="leave out forms seen fewer times in a treebank (a smaller file: 0.8 MB with 2 for "
+                   "the 72 treebanks, 1.9 MB with 1, which is 0.3 UPOS and UFeats better on dev)")
     p.set_defaults(func=cmd_lexicon)
     _add_corpus_commands(sub)
     _add_serving_commands(sub)

@@ -8,8 +8,9 @@
    `--weights fp16` to keep fp16);
 2. exports the int8 ONNX graph next to them (no fp32 copy: the shipped folder stays small);
    learns the word lexicon of the data folder's train splits into lexicon.tsv.xz (`polytag
-   lexicon`, forms seen at least --lexicon-min-count times) and stores labels.json xz-compressed,
-   so that the folder stays under 20 MB;
+   lexicon`, forms seen at least --lexicon-min-count times), and stores labels.json and the
+   segmenter's mwt.json xz-compressed and its weights as fp16 (`compact_segmenter`), so that the
+   folder stays under 20 MB (checked);
 3. evaluates every dev file of the data folder with the shipped model, with the default
    backend (ONNX int8) and with PyTorch on the stored weights, and writes
    docs/results/default_model.json, which scripts/make_results.py renders; a model trained with
@@ -42,8 +43,12 @@ from polytag.nn.model_io import load_model, save_model  # noqa: E402
 from polytag.nn.transformer import count_parameters  # noqa: E402
 from polytag.tagging import load as load_tagger  # noqa: E402
 from polytag.training.data import find_treebanks  # noqa: E402
+from polytag.training.segmenter import compact_segmenter  # noqa: E402
 
 DEST = ROOT / "polytag" / "models" / "default"
+
+
+MAX_MB = 20  # the shipped folder's size limit (MiB, as folder_mb counts)
 
 
 def folder_mb(folder: Path) -> float:
@@ -160,7 +165,7 @@ def main() -> int:
     parser.add_argument("source", type=Path, help="trained model folder (e.g. runs/default)")
     parser.add_argument("data", type=Path, help="treebank folder whose dev files are scored")
     parser.add_argument("--weights", choices=["int8", "fp16"], default="int8")
-    parser.add_argument("--lexicon-min-count", type=int, default=2)
+    parser.add_argument("--lexicon-min-count", type=int, default=1)
     args = parser.parse_args()
     source, data = args.source, args.data
     model, tokenizer, labels, config = load_model(source)
@@ -186,6 +191,11 @@ def main() -> int:
         return 1
     WordLexicon.learn(sorted(data.glob("*/*-ud-train.conllu*")), args.lexicon_min_count).save(DEST / LEXICON_FILE)
     compact_labels(DEST)
+    if (DEST / "segmenter").is_dir():
+        compact_segmenter(DEST / "segmenter")
+    if folder_mb(DEST) > MAX_MB:
+        print(f"{DEST}: {folder_mb(DEST)} MB, over the {MAX_MB} MB the folder may take", file=sys.stderr)
+        return 1
 
     dev_files = sorted(tb.dev for tb in find_treebanks(data).values() if tb.dev)
     tagger = load_tagger(DEST)

@@ -370,6 +370,15 @@ BLANK_FORM = "_"  # a syntactic word a treebank gives no form
 BLANK_ENDING = 3  # characters of a surface's ending that blank rules look at
 
 
+MWT_FILE = "mwt.json"
+
+
+def mwt_path(folder: str | Path) -> Path:
+    """A segmenter folder's multiword lexicon: mwt.json, or mwt.json.xz where only that is there."""
+    plain, packed = Path(folder) / MWT_FILE, Path(folder) / (MWT_FILE + ".xz")
+    return packed if packed.exists() and not plain.exists() else plain
+
+
 @dataclass
 class MwtLexicon:
     """Expands multiword tokens: a learned dictionary, then affix rules for unseen tokens.
@@ -493,15 +502,21 @@ class MwtLexicon:
         return MwtExpander(self, treebank)
 
     def save(self, path: Path) -> None:
-        # one line per top-level table, compact inside: the file ships in the model folder
+        """mwt.json, one line per top-level table, compact inside; xz-compressed where the name
+        ends in .xz (the shipped folder's, `compact_segmenter`)."""
         tables = (f"{json.dumps(k)}:{json.dumps(v, ensure_ascii=False, separators=(',', ':'))}"
                   for k, v in asdict(self).items())
-        path.write_text("{\n" + ",\n".join(tables) + "\n}\n", encoding="utf-8")
+        text = "{\n" + ",\n".join(tables) + "\n}\n"
+        if Path(path).suffix == ".xz":
+            Path(path).write_bytes(lzma.compress(text.encode("utf-8"), preset=9 | lzma.PRESET_EXTREME))
+        else:
+            Path(path).write_text(text, encoding="utf-8")
 
     @classmethod
     def load(cls, path: Path) -> MwtLexicon:
         try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
+            data = Path(path).read_bytes()
+            raw = json.loads(lzma.decompress(data) if Path(path).suffix == ".xz" else data)
             optional = {"joins", "counts", "blanks", "hyphen_pieces", "hyphens"}  # files written before they were learned
             lexicon = cls(**{f.name: dict(raw[f.name] if f.name not in optional else raw.get(f.name, {}))
                              for f in fields(cls)})  # fmt: skip
@@ -510,7 +525,7 @@ class MwtLexicon:
                     if not isinstance(rule, list) or len(rule) not in (2, 3):
                         raise ValueError(f"bad affix rule for {cut!r}")
                     rules[cut] = rule if len(rule) == 3 else rule + [1]  # early files: no count
-        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
+        except (OSError, lzma.LZMAError, UnicodeDecodeError, KeyError, TypeError, ValueError) as err:
             raise InputError(f"{path}: not an MWT lexicon ({err})") from None
         return lexicon
 

@@ -19,14 +19,16 @@ import onnxruntime as ort
 
 from polytag.core.errors import InputError
 from polytag.core.segmentation import (
+    MWT_FILE,
     MwtLexicon,
     RawSentence,
     SegmenterConfig,
+    mwt_path,
     segment_with,
     text_chunks,
 )
 
-ONNX_NAME, CONFIG_NAME, MWT_NAME = "segmenter.onnx", "segmenter.json", "mwt.json"
+ONNX_NAME, CONFIG_NAME, MWT_NAME = "segmenter.onnx", "segmenter.json", MWT_FILE
 
 
 class Segmenter:
@@ -38,9 +40,9 @@ class Segmenter:
     @classmethod
     def load(cls, folder: str | Path, threads: int = 1) -> Segmenter:
         folder = Path(folder)
-        for name in (ONNX_NAME, CONFIG_NAME, MWT_NAME):
-            if not (folder / name).is_file():
-                raise InputError(f"{folder / name}: missing (not a segmenter folder)")
+        for path in (folder / ONNX_NAME, folder / CONFIG_NAME, mwt_path(folder)):
+            if not path.is_file():
+                raise InputError(f"{path}: missing (not a segmenter folder)")
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
@@ -49,7 +51,7 @@ class Segmenter:
             str(folder / ONNX_NAME), options, providers=["CPUExecutionProvider"]
         )
         config = SegmenterConfig.load(folder / CONFIG_NAME)
-        return cls(session, config, MwtLexicon.load(folder / MWT_NAME))
+        return cls(session, config, MwtLexicon.load(mwt_path(folder)))
 
     @property
     def treebank_hints(self) -> list[str]:

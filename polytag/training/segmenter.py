@@ -37,7 +37,8 @@ from .loop import CHECKPOINT_DIR, Loop, LoopSettings, Task, read_checkpoint
 FOLDER = "segmenter"
 RUN_FOLDER = "segmenter-run"  # checkpoint/ and metrics.jsonl of the training run
 NET_FILE = "segmenter_net.pt"
-ONNX_NAME, CONFIG_NAME, MWT_NAME = "segmenter.onnx", "segmenter.json", "mwt.json"
+ONNX_NAME, CONFIG_NAME, MWT_NAME = "segmenter.onnx", "segmenter.json", seg.MWT_FILE
+FP16_SUFFIX = ".fp16"  # a weight stored as fp16, cast back to fp32 in the graph (compact_segmenter)
 
 
 @dataclass
@@ -346,8 +347,9 @@ def onnx_weights(path: Path) -> dict:
         model = onnx.load(str(path))
     except (OSError, ValueError, DecodeError) as err:
         raise InputError(f"{path}: not an ONNX file ({err})") from None
-    weights = {i.name.removeprefix("net."): torch.from_numpy(numpy_helper.to_array(i).copy())
+    weights = {i.name.removeprefix("net.").removesuffix(FP16_SUFFIX): torch.from_numpy(numpy_helper.to_array(i).copy())
                for i in model.graph.initializer if i.name.startswith("net.")}
+    weights = {k: w.float() if w.dtype == torch.float16 else w for k, w in weights.items()}
     if not weights or any(w.dtype != torch.float32 for w in weights.values()):
         raise InputError(f"{path}: no float segmenter weights (a quantised segmenter cannot be trained on)")
     return weights
@@ -377,13 +379,13 @@ def average_segmenters(folders: list[Path], weights: list[float] | None = None):
             raise InputError(f"{folder}: segmenter shape differs from {folders[0]}")
         if config.treebank_hints and config.treebank_hints != configs[hinted[0]].treebank_hints:
             raise InputError(f"{folder}: treebank hints differ from {folders[hinted[0]]}")
-        if (Path(folder) / MWT_NAME).read_bytes() != (Path(folders[0]) / MWT_NAME).read_bytes():
+        if seg.MwtLexicon.load(seg.mwt_path(folder)) != seg.MwtLexicon.load(seg.mwt_path(folders[0])):
             raise InputError(f"{folder}: multiword lexicon differs from {folders[0]}")
     config = configs[hinted[0]] if hinted else configs[0]
     states = [onnx_weights(Path(f) / ONNX_NAME) for f in folders]
     net = SegmenterNet(config)
     net.load_state_dict(weighted_mean(net.state_dict(), states, weights, absent="skip"))
-    return net.eval(), config, seg.MwtLexicon.load(Path(folders[0]) / MWT_NAME)
+    return net.eval(), config, seg.MwtLexicon.load(seg.mwt_path(folders[0]))
 
 
 def write_average_segmenter(folders: list[Path], output: Path, weights: list[float] | None = None) -> Path:
@@ -392,6 +394,37 @@ def write_average_segmenter(folders: list[Path], output: Path, weights: list[flo
     record = {"averaged_from": [str(f) for f in folders], "weights": normalised_weights(weights, len(folders))}
     (output / AVERAGE_NAME).write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
     return output
+
+
+def compact_segmenter(folder: Path) -> None:
+    """Halve a segmenter folder for shipping: float weights stored as fp16, each cast back to
+    fp32 by a node at the head of the graph (ONNX Runtime folds the casts when it loads, so it
+    computes in fp32 as before, on fp16-rounded weights), and mwt.json stored xz-compressed."""
+    import onnx  # noqa: PLC0415
+    from onnx import TensorProto, helper, numpy_helper  # noqa: PLC0415
+
+    path = Path(folder) / ONNX_NAME
+    model = onnx.load(str(path))
+    kept, casts = [], []
+    for init in model.graph.initializer:
+        array = numpy_helper.to_array(init)
+        if array.dtype == np.float32 and array.size >= 256:
+            kept.append(numpy_helper.from_array(array.astype(np.float16), init.name + FP16_SUFFIX))
+            casts.append(helper.make_node("Cast", [init.name + FP16_SUFFIX], [init.name], to=TensorProto.FLOAT))
+        else:
+            kept.append(init)
+    if casts:
+        nodes = casts + list(model.graph.node)
+        del model.graph.initializer[:]
+        model.graph.initializer.extend(kept)
+        del model.graph.node[:]
+        model.graph.node.extend(nodes)
+        onnx.checker.check_model(model)
+        onnx.save(model, str(path))
+    plain = Path(folder) / MWT_NAME
+    if plain.exists():
+        seg.MwtLexicon.load(plain).save(Path(folder) / (MWT_NAME + ".xz"))
+        plain.unlink()
 
 
 def _weights(spec: str) -> dict[str, float]:

@@ -218,9 +218,18 @@ def test_lexicon_dictionary_case_and_affix_rules(tmp_path):
     assert lexicon.expand("xyz") == ["xyz"]
     lexicon.save(tmp_path / "mwt.json")
     assert seg.MwtLexicon.load(tmp_path / "mwt.json") == lexicon
+    assert seg.mwt_path(tmp_path) == tmp_path / "mwt.json"
+    # the shipped folder's: xz-compressed, found and read alike
+    lexicon.save(tmp_path / "mwt.json.xz")
+    (tmp_path / "mwt.json").unlink()
+    assert seg.mwt_path(tmp_path) == tmp_path / "mwt.json.xz"
+    assert seg.MwtLexicon.load(seg.mwt_path(tmp_path)) == lexicon
     (tmp_path / "bad.json").write_text("[]")
     with pytest.raises(InputError, match="bad.json"):
         seg.MwtLexicon.load(tmp_path / "bad.json")
+    (tmp_path / "bad.json.xz").write_bytes(b"not xz")
+    with pytest.raises(InputError, match="bad.json.xz: not an MWT lexicon"):
+        seg.MwtLexicon.load(tmp_path / "bad.json.xz")
 
 
 def test_tokens_whose_words_a_treebank_leaves_blank_expand_to_blank_words(tmp_path):

@@ -161,6 +161,32 @@ def test_training_continues_from_an_exported_segmenter_without_hints(trained, tm
     assert torch.equal(net(chars, cats, torch.tensor([1, 2])), plain(chars, cats))
 
 
+def test_a_compacted_segmenter_is_half_the_size_segments_alike_and_still_trains_and_averages(trained, tmp_path):
+    import shutil  # noqa: PLC0415
+
+    from polytag.tagging.segmenter import Segmenter  # noqa: PLC0415
+
+    _, folder, _ = trained
+    packed = tmp_path / "packed"
+    shutil.copytree(folder, packed)
+    training.compact_segmenter(packed)
+    assert {p.name for p in packed.iterdir()} == {"segmenter.onnx", "segmenter.json", "mwt.json.xz"}
+    assert (packed / "segmenter.onnx").stat().st_size < 0.6 * (folder / "segmenter.onnx").stat().st_size
+    text = "Le chat dort du matin au soir. Der Hund schläft zum Glück!\n\nNeu hier."
+    before, after = Segmenter.load(folder), Segmenter.load(packed)
+    assert after.lexicon == before.lexicon
+    assert [[(t.start, t.end, t.words) for t in s.tokens] for s in after.segment(text)] == \
+        [[(t.start, t.end, t.words) for t in s.tokens] for s in before.segment(text)]
+    weights = training.onnx_weights(packed / "segmenter.onnx")
+    exact = training.onnx_weights(folder / "segmenter.onnx")
+    assert weights.keys() == exact.keys() and all(w.dtype == torch.float32 for w in weights.values())
+    assert all(torch.allclose(weights[k], exact[k], rtol=1e-3, atol=1e-4) for k in exact)
+    net, _, lexicon = training.average_segmenters([folder, packed])
+    assert lexicon == before.lexicon
+    training.compact_segmenter(packed)  # a second time: nothing left to do, nothing broken
+    assert Segmenter.load(packed).lexicon == before.lexicon
+
+
 def test_a_file_that_is_not_onnx_is_an_input_error(tmp_path):
     bad = tmp_path / "segmenter.onnx"
     bad.write_bytes(b"not a protobuf at all \xff\xfe")
