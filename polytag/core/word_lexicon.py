@@ -32,6 +32,8 @@ from .errors import InputError
 LEXICON_FILE = "lexicon.tsv.xz"
 FORMAT = "polytag-word-lexicon"
 VERSION = 1
+SUFFIX = 3  # an unseen word's FEATS are checked against words of its ending and UPOS
+SUFFIX_MIN_TYPES = 3  # ... where that many forms of the treebank have them
 LANGUAGE_DECAY = 0.8  # per sentence: the language the recent words point to
 TREEBANK_DECAY = 0.9  # per sentence: the treebank whose lexicon the recent labels agree with
 
@@ -74,6 +76,21 @@ def _entries(counts: dict[str, Counter]) -> dict[str, Entry]:
     return out
 
 
+def _suffix_table(entries: dict[str, Entry], counts: dict[str, Counter]) -> dict[tuple[str, str], tuple[frozenset, str]]:
+    """(last SUFFIX characters, UPOS) -> (FEATS seen, the most frequent) over the forms longer
+    than SUFFIX, each form counted once per (UPOS, FEATS) it had; kept where SUFFIX_MIN_TYPES
+    forms attest it."""
+    types: dict[tuple[str, str], Counter] = defaultdict(Counter)
+    for form, entry in entries.items():
+        if len(form) <= SUFFIX:
+            continue
+        pairs = counts[form] if form in counts else ((entry.best_upos, entry.best_feats),)
+        for upos, feats in pairs:
+            types[(form[-SUFFIX:], upos)][feats] += 1
+    return {key: (frozenset(c), c.most_common(1)[0][0]) for key, c in types.items()
+            if sum(c.values()) >= SUFFIX_MIN_TYPES}  # fmt: skip
+
+
 class WordLexicon:
     def __init__(self, header: dict, lines: list[str]):
         self.header, self.lines = header, lines
@@ -82,6 +99,7 @@ class WordLexicon:
         self.sections: dict[str, list[int]] = header["sections"]  # treebank -> [first line, n lines]
         self._upos, self._feats = header["upos"], header["feats"]
         self._entries: dict[str, dict[str, Entry]] = {}
+        self._suffixes: dict[str, dict[tuple[str, str], tuple[frozenset, str]]] = {}
 
     # -- building --
     @classmethod
@@ -171,6 +189,7 @@ class WordLexicon:
                 counts[form] = pairs
             out.update(_entries(counts))
             self._entries[treebank] = out
+            self._suffixes[treebank] = _suffix_table(out, counts)
         return self._entries[treebank]
 
     @cached_property
@@ -194,10 +213,15 @@ class WordLexicon:
             key = fixed or self._guess(words, sentence_upos, sentence_feats, languages, agreement)
             if key is None:
                 continue
-            entries = self.entries(key)
+            entries, suffixes = self.entries(key), self._suffixes[key]
             for i, word in enumerate(words):
-                entry = entries.get(word.lower())
-                if entry is None:
+                form = word.lower()
+                entry = entries.get(form)
+                if entry is None:  # unseen: FEATS that words of its ending and UPOS never have
+                    if len(form) > SUFFIX:
+                        ending = suffixes.get((form[-SUFFIX:], sentence_upos[i]))
+                        if ending is not None and sentence_feats[i] not in ending[0]:
+                            sentence_feats[i] = ending[1]
                     continue
                 if sentence_upos[i] not in entry.upos:
                     sentence_upos[i] = entry.best_upos

@@ -100,3 +100,19 @@ def test_without_a_hint_the_treebank_whose_lexicon_agrees_with_the_labels_is_use
     upos, feats = [["PRON"]], [["_"]]
     lexicon.restrict([["cat"]], upos, feats)
     assert upos == [["PRON"]]
+
+
+def test_an_unseen_word_gets_no_feats_that_words_of_its_ending_and_upos_never_have(tmp_path):
+    folder = tmp_path / "zz_suf"
+    folder.mkdir()
+    words = [("walking", "VERB", "VerbForm=Ger"), ("talking", "VERB", "VerbForm=Ger"),
+             ("barking", "VERB", "VerbForm=Ger"), ("sing", "VERB", "VerbForm=Inf"),
+             ("king", "NOUN", "Number=Sing"), ("cat", "NOUN", "Number=Sing")]  # fmt: skip
+    (folder / "zz_suf-ud-train.conllu").write_text(conllu(words), encoding="utf-8")
+    lexicon = WordLexicon.learn([folder / "zz_suf-ud-train.conllu"], min_count=1)
+    upos = [["VERB", "VERB", "NOUN", "VERB"]]
+    feats = [["VerbForm=Fin", "VerbForm=Ger", "Number=Plur", "VerbForm=Fin"]]
+    lexicon.restrict([["parking", "joking", "parking", "sang"]], upos, feats, treebank="zz_suf")
+    # three VERB forms in -ing, all gerunds: an unseen one is too; one NOUN in -ing, or a word
+    # of three letters: too little to go by, the network's FEATS stay
+    assert feats == [["VerbForm=Ger", "VerbForm=Ger", "Number=Plur", "VerbForm=Fin"]]
