@@ -128,7 +128,8 @@ class Batcher:
         x_second_best, treebank = options
         try:
             upos, feats = await loop.run_in_executor(
-                self.executor, partial(self.tagger.predict, sentences, x_second_best, treebank=treebank))
+                self.executor, partial(self.tagger.predict, sentences, x_second_best, treebank=treebank,
+                                       documents=[len(item[0]) for item in group]))
         except Exception as err:  # noqa: BLE001 - handed to each waiting request
             for item in group:
                 if not item[2].done():

@@ -49,10 +49,10 @@ class PolytagComponent:
 
     def _tag(self, docs: list[Doc]) -> None:
         """One tagger call for a batch of docs: every sentence (or doc) without its space tokens."""
-        spans = [span for doc in docs for span in (doc.sents if doc.has_annotation("SENT_START") else [doc[:]])]
-        tokens = [[t for t in span if not t.is_space] for span in spans]
+        per_doc = [list(doc.sents) if doc.has_annotation("SENT_START") else [doc[:]] for doc in docs]
+        tokens = [[t for t in span if not t.is_space] for spans in per_doc for span in spans]
         upos, feats = self.tagger.predict([[t.text for t in ts] for ts in tokens], self.x_second_best,
-                                          treebank=self.treebank)
+                                          treebank=self.treebank, documents=[len(spans) for spans in per_doc])
         for ts, us, fs in zip(tokens, upos, feats):
             for token, u, f in zip(ts, us, fs):
                 token.pos_ = u

@@ -201,11 +201,28 @@ class WordLexicon:
         return dict(out)
 
     def restrict(
-        self, sentences: list[list[str]], upos: list[list[str]], feats: list[list[str]], treebank: str | None = None
+        self,
+        sentences: list[list[str]],
+        upos: list[list[str]],
+        feats: list[list[str]],
+        treebank: str | None = None,
+        documents: list[int] | None = None,
     ) -> None:
         """Replace, in place, each label the word never had in training by its most frequent
         one there. treebank: that treebank's lexicon; else (or for a treebank it lacks) each
-        sentence gets the lexicon chosen from the sentences so far (see the module doc)."""
+        sentence gets the lexicon chosen from the sentences so far (see the module doc).
+        documents: the sizes of runs of sentences that are unrelated texts (a server's requests
+        batched together): each starts with nothing known, so none depends on the others."""
+        sizes = [len(sentences)] if documents is None else documents
+        if sum(sizes) != len(sentences) or any(n < 0 for n in sizes):
+            raise ValueError(f"documents {documents} do not add up to {len(sentences)} sentences")
+        start = 0
+        for n in sizes:
+            end = start + n
+            self._restrict_document(sentences[start:end], upos[start:end], feats[start:end], treebank)
+            start = end
+
+    def _restrict_document(self, sentences, upos, feats, treebank: str | None) -> None:
         fixed = treebank if treebank in self.sections else None
         languages: Counter = Counter()
         agreement: Counter = Counter()

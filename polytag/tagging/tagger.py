@@ -197,9 +197,11 @@ class Tagger:
         return names[inverse.reshape(-1)].tolist()
 
     def predict(self, sentences: list[list[str]], x_second_best: bool = False, morph: str | None = None,
-                treebank: str | None = None):
+                treebank: str | None = None, documents: list[int] | None = None):
         """-> (upos per sentence, feats per sentence). treebank: this call's treebank hint instead
-        of the tagger's (thread-safe, unlike set_treebank)."""
+        of the tagger's (thread-safe, unlike set_treebank). documents: sizes of runs of unrelated
+        sentences (requests batched together), so that the word lexicon's guess of each text's
+        language and treebank starts afresh at each (core.word_lexicon)."""
         morph = morph or self.morph
         hint = self.hint_row(treebank)
         if not sentences:
@@ -211,7 +213,8 @@ class Tagger:
         pairs = list(zip(bounds[:-1], bounds[1:]))
         upos_lists, feats_lists = [upos[a:b] for a, b in pairs], [feats[a:b] for a, b in pairs]
         if self.lexicon is not None:
-            self.lexicon.restrict(sentences, upos_lists, feats_lists, self.treebank if treebank is None else treebank)
+            self.lexicon.restrict(sentences, upos_lists, feats_lists, self.treebank if treebank is None else treebank,
+                                  documents)
         return upos_lists, feats_lists
 
     def decide_upos(self, logits: np.ndarray, x_second_best: bool) -> np.ndarray:

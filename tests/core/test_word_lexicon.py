@@ -116,3 +116,17 @@ def test_an_unseen_word_gets_no_feats_that_words_of_its_ending_and_upos_never_ha
     # three VERB forms in -ing, all gerunds: an unseen one is too; one NOUN in -ing, or a word
     # of three letters: too little to go by, the network's FEATS stay
     assert feats == [["VerbForm=Ger", "VerbForm=Ger", "Number=Plur", "VerbForm=Fin"]]
+
+
+def test_unrelated_texts_batched_together_are_guessed_apart(lexicon):
+    """A server batches requests: with their sizes given, none depends on the others."""
+    first = [["el", "gato", "corre"]]
+    second = [["cat", "runs"]]  # no cue word: alone, nothing is known about its language
+    alone_upos, alone_feats = [["PRON", "PRON"]], [["_", "_"]]
+    lexicon.restrict(second, alone_upos, alone_feats)
+    upos, feats = [["DET", "VERB", "VERB"], ["PRON", "PRON"]], [["_", "_", "_"], ["_", "_"]]
+    lexicon.restrict(first + second, upos, feats, documents=[1, 1])
+    assert upos[1] == alone_upos[0] and feats[1] == alone_feats[0]
+    assert upos[0] == ["DET", "NOUN", "VERB"]
+    with pytest.raises(ValueError, match="do not add up"):
+        lexicon.restrict(first + second, upos, feats, documents=[1])
