@@ -149,6 +149,7 @@ def cmd_languages(args) -> None:
     from . import DEFAULT_MODEL  # noqa: PLC0415
     from .core.folder import load_config, load_metadata, segmenter_hints  # noqa: PLC0415
     from .core.languages import format_languages, model_languages  # noqa: PLC0415
+    from .core.word_lexicon import load_lexicon  # noqa: PLC0415
 
     folder = check_folder(args.model or DEFAULT_MODEL)
     table = model_languages(load_metadata(folder))
@@ -156,11 +157,15 @@ def cmd_languages(args) -> None:
         raise InputError(f"{folder}: metadata.json lists no languages")
     print(format_languages(table, args.style))
     hints = load_config(folder).treebank_hints
-    raw_hints = [h for h in segmenter_hints(folder) if h not in hints]
+    lexicon = load_lexicon(folder)
+    other = dict.fromkeys([*segmenter_hints(folder), *(lexicon.treebanks if lexicon is not None else [])])
+    other_hints = [h for h in other if h not in hints]
     if hints and args.style == "text":
         print(f"\ntreebank hints (polytag tag --treebank ID): {', '.join(hints)}")
-    if raw_hints and args.style == "text":
-        print(f"\ntreebank hints for raw-text segmentation only: {', '.join(raw_hints)}")
+    if other_hints and args.style == "text":
+        users = " and ".join(name for name, used in (("raw-text segmentation", segmenter_hints(folder)),
+                                                      ("the word lexicon", lexicon)) if used)
+        print(f"\ntreebank hints for {users} only: {', '.join(other_hints)}")
 
 
 def cmd_average(args) -> None:

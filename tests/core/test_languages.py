@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import polytag
-from polytag.core.folder import load_metadata
+from polytag.core.folder import labels_path, load_metadata
 from polytag.core.languages import (README_END, README_START, format_languages, languages_from_scores,
                                     model_languages, replace_readme_table)
 
@@ -56,13 +56,15 @@ def test_cli_lists_languages(capsys, tmp_path):
     # the shipped model's treebank hints, languages with several treebanks only ...
     hints = out.split("treebank hints (polytag tag --treebank ID): ")[1].split("\n")[0].split(", ")
     assert "fr_sequoia" in hints and "en_ewt" in hints and "lt_hse" not in hints
-    # ... and its segmenter's, every train treebank: the others are listed apart
-    raw_only = out.split("treebank hints for raw-text segmentation only: ")[1].split("\n")[0].split(", ")
+    # ... and its segmenter's and word lexicon's, every train treebank: the others are listed apart
+    line = next(line for line in out.splitlines() if line.startswith("treebank hints for raw-text segmentation"))
+    raw_only = line.split(" only: ")[1].split(", ")
     assert "lt_hse" in raw_only and not set(raw_only) & set(hints) and len(raw_only) + len(hints) == 72
     folder = tmp_path / "m"
     folder.mkdir()
-    for name in ("config.json", "labels.json", "model.safetensors"):
-        (folder / name).write_bytes((polytag.DEFAULT_MODEL / name).read_bytes())
+    for path in (polytag.DEFAULT_MODEL / "config.json", labels_path(polytag.DEFAULT_MODEL),
+                 polytag.DEFAULT_MODEL / "model.safetensors"):
+        (folder / path.name).write_bytes(path.read_bytes())
     (folder / "tokenizer").mkdir()
     (folder / "metadata.json").write_text(json.dumps({"treebanks": TREEBANKS}))
     assert main(["languages", "--model", str(folder)]) == 0
