@@ -8,6 +8,8 @@ from the words (frequent words typical of one language, as the segmenter guesses
 analysis of a multiword token to take) and, among that language's treebanks, the one whose
 lexicon agrees best with the network's labels of the recent sentences is used: its
 conventions are the text's most likely (French without features, as fr_spoken writes it).
+A word not in the lexicon keeps its UPOS; its FEATS are checked the same way against the forms
+of the treebank that end in its last three letters and had that UPOS (UDPipe's guesser, small).
 
 The file (`lexicon.tsv.xz` in a model folder) is one JSON header line (label tables, the
 language cues, where each treebank's lines are) and then one line per form and treebank:
@@ -22,8 +24,8 @@ import lzma
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cached_property
 from datetime import datetime, timezone
+from functools import cached_property
 from pathlib import Path
 
 from .conllu_io import normalize_feats, read_conllu
@@ -55,7 +57,7 @@ def language_cues(word_counts: dict[str, Counter], per_language: int = 400) -> d
 
 @dataclass(frozen=True, slots=True)
 class Entry:
-    """A form's labels in one treebank or language: the sets seen and the most frequent."""
+    """A form's labels in one treebank: the sets seen and the most frequent."""
 
     upos: frozenset
     feats: frozenset
@@ -103,7 +105,7 @@ class WordLexicon:
 
     # -- building --
     @classmethod
-    def learn(cls, files: Iterable[str | Path], min_count: int = 2) -> WordLexicon:
+    def learn(cls, files: Iterable[str | Path], min_count: int = 1) -> WordLexicon:
         """From treebank train files (<id>/<id>-ud-train.conllu[.xz]); machine-labelled ones
         (ids ending in _pseudo) are left out. Forms seen fewer than min_count times in a
         treebank are left out of its lexicon (a smaller file)."""
@@ -188,8 +190,9 @@ class WordLexicon:
                     pairs[(upos[int(u)], feats[int(f)])] = int(count)
                 counts[form] = pairs
             out.update(_entries(counts))
-            self._entries[treebank] = out
+            # suffixes first: a thread that sees the entries finds them (threads share a tagger)
             self._suffixes[treebank] = _suffix_table(out, counts)
+            self._entries[treebank] = out
         return self._entries[treebank]
 
     @cached_property
