@@ -197,7 +197,7 @@ def cmd_lexicon(args) -> None:
     lexicon = WordLexicon.learn(files, args.min_count)
     lexicon.save(folder / LEXICON_FILE)
     size = (folder / LEXICON_FILE).stat().st_size
-    print(f"{folder / LEXICON_FILE}: {len(lexicon.lines):,} forms in {len(lexicon.treebanks)} treebanks, "
+    print(f"{folder / LEXICON_FILE}: {sum(lexicon.forms.values()):,} forms in {len(lexicon.treebanks)} treebanks, "
           f"{size / 1e6:.2f} MB")
 
 

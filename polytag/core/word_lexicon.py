@@ -11,10 +11,11 @@ conventions are the text's most likely (French without features, as fr_spoken wr
 A word not in the lexicon keeps its UPOS; its FEATS are checked the same way against the forms
 of the treebank that end in its last three letters and had that UPOS (UDPipe's guesser, small).
 
-The file (`lexicon.tsv.xz` in a model folder) is one JSON header line (label tables, the
-language cues, where each treebank's lines are) and then one line per form and treebank:
-`form<TAB>u.f:count,u.f:count` (ids into the header's tables, most frequent first). A
-treebank's lines are parsed the first time it is needed.
+The file (`lexicon.tsv.xz` in a model folder): a first line `polytag-word-lexicon 2 N`, then N
+bytes of xz-compressed JSON header (label tables, the language cues, where each treebank's block
+is), then one xz block per treebank of lines `form<TAB>u.f:count,u.f:count` (ids into the
+header's tables, most frequent first). A treebank's block is read the first time it is needed,
+so a process that tags a few languages holds a few treebanks' forms, not all 72.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from .errors import InputError
 
 LEXICON_FILE = "lexicon.tsv.xz"
 FORMAT = "polytag-word-lexicon"
-VERSION = 1
+VERSION = 2
 SUFFIX = 3  # an unseen word's FEATS are checked against words of its ending and UPOS
 SUFFIX_MIN_TYPES = 3  # ... where that many forms of the treebank have them
 LANGUAGE_DECAY = 0.8  # per sentence: the language the recent words point to
@@ -94,11 +95,12 @@ def _suffix_table(entries: dict[str, Entry], counts: dict[str, Counter]) -> dict
 
 
 class WordLexicon:
-    def __init__(self, header: dict, lines: list[str]):
-        self.header, self.lines = header, lines
+    def __init__(self, header: dict, blocks: dict[str, bytes]):
+        self.header = header
         self.min_count: int = header["min_count"]
         self.cues: dict[str, str] = header["cues"]
-        self.sections: dict[str, list[int]] = header["sections"]  # treebank -> [first line, n lines]
+        self.forms: dict[str, int] = header["forms"]  # treebank -> forms it lists
+        self._blocks = blocks  # treebank -> its xz-compressed lines
         self._upos, self._feats = header["upos"], header["feats"]
         self._entries: dict[str, dict[str, Entry]] = {}
         self._suffixes: dict[str, dict[tuple[str, str], tuple[frozenset, str]]] = {}
@@ -125,51 +127,63 @@ class WordLexicon:
             raise InputError("polytag lexicon: no treebank train files")
         upos_ids: dict[str, int] = {}
         feats_ids: dict[str, int] = {}
-        lines, sections = [], {}
+        blocks, forms = {}, {}
         for treebank, counts in sorted(per_treebank.items()):
-            first = len(lines)
+            lines = []
             for form, pairs in sorted(counts.items()):
                 if sum(pairs.values()) < min_count or "\t" in form or "\n" in form:
                     continue
                 cells = [f"{upos_ids.setdefault(u, len(upos_ids))}.{feats_ids.setdefault(f, len(feats_ids))}:{n}"
                          for (u, f), n in sorted(pairs.items(), key=lambda p: (-p[1], p[0]))]  # fmt: skip
                 lines.append(f"{form}\t{','.join(cells)}")
-            sections[treebank] = [first, len(lines) - first]
+            blocks[treebank] = _pack("\n".join(lines))
+            forms[treebank] = len(lines)
         header = {"format": FORMAT, "version": VERSION, "min_count": min_count,
                   "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                   "upos": list(upos_ids), "feats": list(feats_ids),
-                  "cues": language_cues(word_counts), "sections": sections}  # fmt: skip
-        return cls(header, lines)
+                  "cues": language_cues(word_counts), "forms": forms}  # fmt: skip
+        return cls(header, blocks)
 
     def save(self, path: str | Path) -> None:
-        text = json.dumps(self.header, ensure_ascii=False, separators=(",", ":")) + "\n" + "\n".join(self.lines) + "\n"
-        Path(path).write_bytes(lzma.compress(text.encode("utf-8"), preset=9 | lzma.PRESET_EXTREME))
+        offsets, at = {}, 0
+        for treebank, block in self._blocks.items():
+            offsets[treebank] = [at, len(block)]
+            at += len(block)
+        head = _pack(json.dumps({**self.header, "blocks": offsets}, ensure_ascii=False, separators=(",", ":")))
+        with open(path, "wb") as f:
+            f.write(f"{FORMAT} {VERSION} {len(head)}\n".encode("ascii"))
+            f.write(head)
+            for block in self._blocks.values():
+                f.write(block)
 
     @classmethod
     def load(cls, path: str | Path) -> WordLexicon:
         try:
-            text = lzma.decompress(Path(path).read_bytes()).decode("utf-8")
-            head, _, body = text.partition("\n")
-            header = json.loads(head)
-            if header.get("format") != FORMAT or header.get("version") != VERSION:
+            data = Path(path).read_bytes()
+            first, _, rest = data.partition(b"\n")
+            name, version, size = first.decode("ascii").split(" ")
+            if name != FORMAT or int(version) != VERSION:
                 raise ValueError(f"not a {FORMAT} version {VERSION} file")
-            return cls(header, body.split("\n"))
-        except (OSError, lzma.LZMAError, UnicodeDecodeError, ValueError, KeyError) as err:
+            header = json.loads(lzma.decompress(rest[: int(size)]))
+            body = memoryview(rest)[int(size) :]
+            blocks = {tb: body[at : at + n] for tb, (at, n) in header.pop("blocks").items()}
+            return cls(header, blocks)
+        except (OSError, lzma.LZMAError, UnicodeDecodeError, ValueError, KeyError, TypeError) as err:
             raise InputError(f"{path}: not a word lexicon ({err})") from None
 
     # -- lookup --
     @property
     def treebanks(self) -> list[str]:
-        return list(self.sections)
+        return list(self.forms)
 
     def entries(self, treebank: str) -> dict[str, Entry]:
-        """form -> Entry of one treebank (its lines parsed on first use)."""
+        """form -> Entry of one treebank (its block read on first use)."""
         if treebank not in self._entries:
-            first, n = self.sections[treebank]
+            text = lzma.decompress(self._blocks[treebank]).decode("utf-8")
             upos, feats = self._upos, self._feats
             single: dict[str, Entry] = {}  # most forms have one (UPOS, FEATS) pair: one Entry each
             out, multi = {}, {}
-            for line in self.lines[first : first + n]:
+            for line in text.split("\n") if text else ():
                 form, _, cells = line.partition("\t")
                 if "," in cells:
                     multi[form] = cells
@@ -199,7 +213,7 @@ class WordLexicon:
     def by_language(self) -> dict[str, list[str]]:
         """language -> its treebanks, the largest lexicon first (the choice before any evidence)."""
         out: dict[str, list[str]] = defaultdict(list)
-        for treebank in sorted(self.sections, key=lambda t: -self.sections[t][1]):
+        for treebank in sorted(self.forms, key=lambda t: -self.forms[t]):
             out[language_of(treebank)].append(treebank)
         return dict(out)
 
@@ -226,7 +240,7 @@ class WordLexicon:
             start = end
 
     def _restrict_document(self, sentences, upos, feats, treebank: str | None) -> None:
-        fixed = treebank if treebank in self.sections else None
+        fixed = treebank if treebank in self.forms else None
         languages: Counter = Counter()
         agreement: Counter = Counter()
         for words, sentence_upos, sentence_feats in zip(sentences, upos, feats):
@@ -270,6 +284,10 @@ class WordLexicon:
                 if entry is not None:
                     agreement[treebank] += 1.0 if u in entry.upos and f in entry.feats else -1.0
         return max(candidates, key=lambda t: agreement[t])  # ties: the largest lexicon
+
+
+def _pack(text: str) -> bytes:
+    return lzma.compress(text.encode("utf-8"), preset=9 | lzma.PRESET_EXTREME)
 
 
 def load_lexicon(folder: str | Path) -> WordLexicon | None:
