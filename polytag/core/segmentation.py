@@ -24,7 +24,7 @@ import numpy as np
 
 from polytag.core.errors import InputError, where
 from polytag.core.folder import NO_HINT, hint_rows
-from polytag.core.word_lexicon import language_cues
+from polytag.core.word_lexicon import language_cues, language_of
 
 # Per-character labels. A boundary label sits on the LAST character of a token.
 CONTINUE = 0  # no boundary after this character (or: a whitespace separator)
@@ -491,7 +491,7 @@ class MwtLexicon:
         if row and row[0] + row[1] >= MIN_HYPHENS:
             return HyphenPolicy(row[1] >= row[0], frozenset(row[2]))
         rates = [r[1] / (r[0] + r[1]) for tb, r in self.hyphens.items()
-                 if language and tb.split("_")[0] == language and r[0] + r[1] >= MIN_HYPHENS]  # fmt: skip
+                 if language and language_of(tb) == language and r[0] + r[1] >= MIN_HYPHENS]  # fmt: skip
         if rates and min(rates) >= self.SURE:
             return HyphenPolicy(True, frozenset())
         if rates and max(rates) <= 1 - self.SURE:

@@ -30,6 +30,7 @@ from torch.nn import functional as F
 
 from ..core import segmentation as seg
 from ..core.errors import InputError
+from ..core.word_lexicon import language_of
 from ..nn.segmenter import SegmenterLabels, SegmenterNet
 from .average import normalised_weights, weighted_mean
 from .loop import CHECKPOINT_DIR, Loop, LoopSettings, Task, read_checkpoint
@@ -102,10 +103,6 @@ def joined_paragraphs(paragraphs: list[seg.GoldParagraph], max_chars: int | None
         if max_chars is not None and size >= max_chars:
             break
     return "".join(texts), np.concatenate(labels)
-
-
-def language_of(treebank: str) -> str:
-    return treebank.split("_")[0]
 
 
 def load_training_data(ud_dir: Path, n_buckets: int, log: Callable[[str], None]):
