@@ -560,3 +560,14 @@ def test_treebank_hints_train_tag_and_evaluate(capsys, tiny_treebank_dir, tiny_m
     rc, _, err = run_cli(capsys, "evaluate", *dev, "--model", tiny_model_dir, "--backend", "torch",
                          "--treebank", "xx_test")
     assert_one_error_line(rc, err, "trained without treebank hints")
+
+
+def test_lexicon_errors_are_one_line_and_leave_the_folder_as_it_was(capsys, model_copy, tmp_path):
+    rc, _, err = run_cli(capsys, "lexicon", tmp_path / "nothere", "--model", model_copy)
+    assert_one_error_line(rc, err, "nothere: no */*-ud-train.conllu")
+    bad = tmp_path / "ud" / "xx_bad"
+    bad.mkdir(parents=True)
+    (bad / "xx_bad-ud-train.conllu").write_text("1\tHi\t_\tINTJ\t_\t_\t0\t_\t_\t_\nnot a word line\n\n", encoding="utf-8")
+    rc, _, err = run_cli(capsys, "lexicon", tmp_path / "ud", "--model", model_copy)
+    assert_one_error_line(rc, err, "xx_bad-ud-train.conllu:2:")
+    assert not (model_copy / "lexicon.tsv.xz").exists()
