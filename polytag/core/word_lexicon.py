@@ -6,7 +6,7 @@ the form that label at least once; otherwise it becomes the form's most frequent
 With a treebank hint the lexicon of that treebank is used. Without one, the language comes
 from the words (frequent words typical of one language, as the segmenter guesses which
 analysis of a multiword token to take) and, among that language's treebanks, the one whose
-lexicon agrees best with the network's labels of the recent sentences is used: its
+lexicon has the network's labels for the most words of the recent sentences is used: its
 conventions are the text's most likely (French without features, as fr_spoken writes it).
 A word not in the lexicon keeps its UPOS; its FEATS are checked the same way against the forms
 of the treebank that end in its last three letters and had that UPOS (UDPipe's guesser, small).
@@ -281,8 +281,8 @@ class WordLexicon:
             entries = self.entries(treebank)
             for word, u, f in zip(words, sentence_upos, sentence_feats):
                 entry = entries.get(word.lower())
-                if entry is not None:
-                    agreement[treebank] += 1.0 if u in entry.upos and f in entry.feats else -1.0
+                if entry is not None and u in entry.upos and f in entry.feats:
+                    agreement[treebank] += 1.0  # no penalty: a lexicon that lacks a word would win by it
         return max(candidates, key=lambda t: agreement[t])  # ties: the largest lexicon
 
 
