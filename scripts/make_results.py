@@ -434,8 +434,18 @@ def render_ensemble(data: dict) -> str:
 
 
 # file stem in docs/results/ -> renderer; sections appear in this order
+def render_lexicon_short_texts(data: dict) -> str:
+    """The word lexicon when each text is a file or a single sentence."""
+    rows = [[way, f"{m['upos']:.2f}", f"{m['ufeats']:.2f}"] for way, m in data.items() if isinstance(m, dict)]
+    return "\n".join(["## The word lexicon on short texts (dev, gold tokens, no hint)", "",
+                      "Each sentence a text of its own is what a server sees from one-sentence requests: the "
+                      "lexicon's guess of the language and treebank has that sentence alone to go by.", "",
+                      table(["tagging", "UPOS", "UFeats"], rows), ""])
+
+
 SECTIONS = {
     "default_model": render_default_model,
+    "lexicon_short_texts": render_lexicon_short_texts,
     "paper_comparison": render_paper_comparison,
     "peers": render_peers,
     "treebank_hint": render_treebank_hint,

@@ -88,3 +88,10 @@ def test_joint_training_runs_sit_beside_the_synchronized_ones(make_results):
     assert "| aa_one | 90.00 | 80.00 | 2.5 | 88.50 | 81.00 | 2 | -1.50 |" in text
     assert "- joint runs: `polytag train J`" in text
     assert "joint training" not in make_results.render_meta_lstm(meta_lstm_data())
+
+
+def test_the_lexicon_on_short_texts_is_one_table(make_results):
+    data = {"network alone": {"upos": 92.05, "ufeats": 87.28},
+            "lexicon, each sentence one text": {"upos": 92.83, "ufeats": 87.97}, "command": "python x"}
+    text = make_results.render_lexicon_short_texts(data)
+    assert "| lexicon, each sentence one text | 92.83 | 87.97 |" in text and "python x" not in text
