@@ -75,18 +75,18 @@ def hint_rows(treebanks: list[str]) -> dict[str, int]:
     return {tb: i + 1 for i, tb in enumerate(treebanks)}
 
 
-def treebank_hint_index(config: ModelConfig, treebank: str | None, segmenter_ids: list[str] = ()) -> int:
+def treebank_hint_index(config: ModelConfig, treebank: str | None, other_ids: list[str] = ()) -> int:
     """The tagger's hint row of `treebank` (None: no hint). An id only the folder's segmenter
-    or word lexicon (`segmenter_ids`: see segmenter_hints, Tagger.other_hints) is "no hint" for the
-    tagger; an id none knows is an error."""
+    or word lexicon knows (`other_ids`: see segmenter_hints, Tagger.other_hints) is "no hint" for
+    the tagger; an id none knows is an error."""
     if treebank is None:
         return NO_HINT
     hints = getattr(config, "treebank_hints", None) or []
     if treebank in hints:
         return hint_rows(hints)[treebank]
-    if treebank in segmenter_ids:
+    if treebank in other_ids:
         return NO_HINT
-    known = sorted(set(hints) | set(segmenter_ids))
+    known = sorted(set(hints) | set(other_ids))
     if not known:
         raise InputError(f"treebank hint {treebank!r}: this model was trained without treebank hints")
     raise InputError(f"treebank hint {treebank!r}: unknown (this model knows {', '.join(known)})")
