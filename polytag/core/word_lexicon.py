@@ -239,6 +239,16 @@ class WordLexicon:
             self._restrict_document(sentences[start:end], upos[start:end], feats[start:end], treebank)
             start = end
 
+    def guess_treebank(self, sentences: list[list[str]], upos: list[list[str]], feats: list[list[str]]) -> str | None:
+        """The treebank the lexicon takes for a text after these sentences and their labels, as
+        `restrict` guesses without a hint (None: no language found)."""
+        languages: Counter = Counter()
+        agreement: Counter = Counter()
+        guess = None
+        for words, sentence_upos, sentence_feats in zip(sentences, upos, feats):
+            guess = self._guess(words, sentence_upos, sentence_feats, languages, agreement) or guess
+        return guess
+
     def _restrict_document(self, sentences, upos, feats, treebank: str | None) -> None:
         fixed = treebank if treebank in self.forms else None
         languages: Counter = Counter()

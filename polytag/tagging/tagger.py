@@ -27,6 +27,7 @@ from ..core.word_lexicon import WordLexicon
 from .coverage import CoverageCheck
 
 X_INDEX_NAME = "X"
+AUTO_HINT_SENTENCES = 20  # without a hint: the sentences of a text the treebank is guessed from
 MORPH_HEADS = ("bundle", "factored")
 
 
@@ -201,9 +202,26 @@ class Tagger:
         """-> (upos per sentence, feats per sentence). treebank: this call's treebank hint instead
         of the tagger's (thread-safe, unlike set_treebank). documents: sizes of runs of unrelated
         sentences (requests batched together), so that the word lexicon's guess of each text's
-        language and treebank starts afresh at each (core.word_lexicon)."""
+        language and treebank starts afresh at each (core.word_lexicon).
+
+        With no hint, a model with hints and a word lexicon tags each text's first
+        AUTO_HINT_SENTENCES sentences with none, and the rest with the hint of the treebank the
+        lexicon guesses from them (no more network work than one pass)."""
         morph = morph or self.morph
+        given = self.treebank if treebank is None else treebank
         hint = self.hint_row(treebank)
+        if not sentences:
+            return [], []
+        if given is None and self.lexicon is not None and self.treebank_hints:
+            upos_lists, feats_lists = self._guessing_hints(sentences, x_second_best, morph, documents)
+        else:
+            upos_lists, feats_lists = self._network(sentences, x_second_best, morph, hint)
+        if self.lexicon is not None:
+            self.lexicon.restrict(sentences, upos_lists, feats_lists, given, documents)
+        return upos_lists, feats_lists
+
+    def _network(self, sentences: list[list[str]], x_second_best: bool, morph: str, hint: int):
+        """The network's labels alone: (upos per sentence, feats per sentence)."""
         if not sentences:
             return [], []
         upos_logits, morph_ids = self.word_outputs(sentences, morph, hint)
@@ -211,11 +229,29 @@ class Tagger:
         feats = self.decode_morph(morph, morph_ids)
         bounds = np.cumsum([0] + [len(s) for s in sentences]).tolist()
         pairs = list(zip(bounds[:-1], bounds[1:]))
-        upos_lists, feats_lists = [upos[a:b] for a, b in pairs], [feats[a:b] for a, b in pairs]
-        if self.lexicon is not None:
-            self.lexicon.restrict(sentences, upos_lists, feats_lists, self.treebank if treebank is None else treebank,
-                                  documents)
-        return upos_lists, feats_lists
+        return [upos[a:b] for a, b in pairs], [feats[a:b] for a, b in pairs]
+
+    def _guessing_hints(self, sentences, x_second_best: bool, morph: str, documents: list[int] | None):
+        """The network's labels, each text's head with no hint and its rest with the hint of the
+        treebank the lexicon guesses from the head (one network call per distinct hint)."""
+        sizes = [len(sentences)] if documents is None else documents
+        starts = np.cumsum([0] + sizes[:-1]).tolist()
+        heads = [(start, start + min(n, AUTO_HINT_SENTENCES)) for start, n in zip(starts, sizes)]
+        upos: list = [None] * len(sentences)
+        feats: list = [None] * len(sentences)
+        head_ids = [i for a, b in heads for i in range(a, b)]
+        for i, u, f in zip(head_ids, *self._network([sentences[i] for i in head_ids], x_second_best, morph, NO_HINT)):
+            upos[i], feats[i] = u, f
+        rest: dict[int, list[int]] = {}
+        for (a, b), start, n in zip(heads, starts, sizes):
+            if b < start + n:
+                guess = self.lexicon.guess_treebank(sentences[a:b], upos[a:b], feats[a:b])
+                row = self.hint_row(guess) if guess in self.treebank_hints else NO_HINT
+                rest.setdefault(row, []).extend(range(b, start + n))
+        for row, ids in rest.items():
+            for i, u, f in zip(ids, *self._network([sentences[i] for i in ids], x_second_best, morph, row)):
+                upos[i], feats[i] = u, f
+        return upos, feats
 
     def decide_upos(self, logits: np.ndarray, x_second_best: bool) -> np.ndarray:
         """argmax; with x_second_best, words whose best label is X get their second best

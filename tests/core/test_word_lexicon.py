@@ -130,3 +130,12 @@ def test_unrelated_texts_batched_together_are_guessed_apart(lexicon):
     assert upos[0] == ["DET", "NOUN", "VERB"]
     with pytest.raises(ValueError, match="do not add up"):
         lexicon.restrict(first + second, upos, feats, documents=[1])
+
+
+def test_guess_treebank_is_the_choice_restrict_makes_without_a_hint(lexicon):
+    words = [["the", "cat", "and"]] * 2
+    assert lexicon.guess_treebank(words, [["DET", "NOUN", "CCONJ"]] * 2, [["_", "_", "_"]] * 2) == "xx_b"
+    with_feats = [["Definite=Def", "Number=Sing", "_"]] * 2
+    assert lexicon.guess_treebank(words, [["DET", "NOUN", "CCONJ"]] * 2, with_feats) == "xx_a"
+    assert lexicon.guess_treebank([["el", "gato"]], [["DET", "NOUN"]], [["_", "_"]]) == "yy_c"
+    assert lexicon.guess_treebank([["nothing", "known"]], [["X", "X"]], [["_", "_"]]) is None

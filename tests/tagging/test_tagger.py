@@ -207,3 +207,45 @@ def test_the_folder_word_lexicon_corrects_labels_training_never_gave_and_can_be_
     rc, out, _ = run_cli(capsys, "tag", "--format", "words", "--model", model, "--backend", "torch",
                          "--treebank", "zz_odd", tmp_path / "missing.txt")
     assert rc == 2
+
+
+def test_without_a_hint_the_rest_of_a_text_takes_the_hint_of_the_treebank_guessed_from_its_head(
+        tiny_model_dir, monkeypatch):
+    import dataclasses  # noqa: PLC0415
+
+    from polytag.core.folder import NO_HINT  # noqa: PLC0415
+    from polytag.tagging.tagger import AUTO_HINT_SENTENCES  # noqa: PLC0415
+
+    tagger = polytag.load(tiny_model_dir, backend="torch")
+    tagger.config = dataclasses.replace(tagger.config, treebank_hints=["xx_a", "xx_b"])
+
+    class GuessesXxB:
+        treebanks = ["xx_a", "xx_b"]
+        heads: list[int] = []
+
+        def guess_treebank(self, sentences, upos, feats):
+            self.heads.append(len(sentences))
+            return "xx_b"
+
+        def restrict(self, *args):
+            pass
+
+    tagger.lexicon = GuessesXxB()
+    calls = []
+
+    def network(sentences, x_second_best, morph, hint):
+        calls.append((len(sentences), hint))
+        return [["X"] * len(s) for s in sentences], [["_"] * len(s) for s in sentences]
+
+    monkeypatch.setattr(tagger, "_network", network)
+    sentences = [["a"]] * (AUTO_HINT_SENTENCES + 5)
+    upos, _ = tagger.predict(sentences)
+    assert calls == [(AUTO_HINT_SENTENCES, NO_HINT), (5, 2)] and len(upos) == len(sentences)  # xx_b: row 2
+    # texts batched together: each its own head and guess; a text no longer than a head has no rest
+    calls.clear()
+    tagger.predict(sentences, documents=[3, AUTO_HINT_SENTENCES + 2])
+    assert calls == [(3 + AUTO_HINT_SENTENCES, NO_HINT), (2, 2)] and tagger.lexicon.heads[-1] == AUTO_HINT_SENTENCES
+    # a hint given: the network takes it for everything
+    calls.clear()
+    tagger.predict(sentences, treebank="xx_a")
+    assert calls == [(len(sentences), 1)]
