@@ -147,9 +147,9 @@ def cmd_train(args) -> None:
 
 def cmd_languages(args) -> None:
     from . import DEFAULT_MODEL  # noqa: PLC0415
-    from .core.folder import load_config, load_metadata, segmenter_hints  # noqa: PLC0415
+    from .core.folder import load_config, load_metadata, other_hints, segmenter_hints  # noqa: PLC0415
     from .core.languages import format_languages, model_languages  # noqa: PLC0415
-    from .core.word_lexicon import load_lexicon  # noqa: PLC0415
+    from .core.word_lexicon import LEXICON_FILE  # noqa: PLC0415
 
     folder = check_folder(args.model or DEFAULT_MODEL)
     table = model_languages(load_metadata(folder))
@@ -157,15 +157,13 @@ def cmd_languages(args) -> None:
         raise InputError(f"{folder}: metadata.json lists no languages")
     print(format_languages(table, args.style))
     hints = load_config(folder).treebank_hints
-    lexicon = load_lexicon(folder)
-    other = dict.fromkeys([*segmenter_hints(folder), *(lexicon.treebanks if lexicon is not None else [])])
-    other_hints = [h for h in other if h not in hints]
+    others = [h for h in other_hints(folder) if h not in hints]
     if hints and args.style == "text":
         print(f"\ntreebank hints (polytag tag --treebank ID): {', '.join(hints)}")
-    if other_hints and args.style == "text":
+    if others and args.style == "text":
         users = " and ".join(name for name, used in (("raw-text segmentation", segmenter_hints(folder)),
-                                                      ("the word lexicon", lexicon)) if used)
-        print(f"\ntreebank hints for {users} only: {', '.join(other_hints)}")
+                                                      ("the word lexicon", (folder / LEXICON_FILE).is_file())) if used)
+        print(f"\ntreebank hints for {users} only: {', '.join(others)}")
 
 
 def cmd_average(args) -> None:
@@ -191,10 +189,7 @@ def cmd_lexicon(args) -> None:
     from .core.word_lexicon import LEXICON_FILE, WordLexicon  # noqa: PLC0415
 
     folder = check_folder(args.model or DEFAULT_MODEL)
-    files = sorted(Path(args.data).glob("*/*-ud-train.conllu*"))
-    if not files:
-        raise InputError(f"{args.data}: no */*-ud-train.conllu(.gz/.xz) files")
-    lexicon = WordLexicon.learn(files, args.min_count)
+    lexicon = WordLexicon.learn_folder(args.data, args.min_count)
     lexicon.save(folder / LEXICON_FILE)
     size = (folder / LEXICON_FILE).stat().st_size
     print(f"{folder / LEXICON_FILE}: {sum(lexicon.forms.values()):,} forms in {len(lexicon.treebanks)} treebanks, "
@@ -296,13 +291,10 @@ def cmd_tag_corpus(args) -> None:
                     output_format=args.output_format or "conllu", threads=args.threads, batch_size=args.batch_size,
                     treebank=args.treebank)
     if args.treebank is not None:  # an unknown id: one error here, not one per worker and shard
-        from .core.folder import load_config, segmenter_hints, treebank_hint_index  # noqa: PLC0415
-        from .core.word_lexicon import load_lexicon  # noqa: PLC0415
+        from .core.folder import load_config, other_hints, treebank_hint_index  # noqa: PLC0415
 
         folder = check_folder(job.model)
-        lexicon = load_lexicon(folder)
-        others = segmenter_hints(folder) + (lexicon.treebanks if lexicon is not None else [])
-        treebank_hint_index(load_config(folder), args.treebank, others)
+        treebank_hint_index(load_config(folder), args.treebank, other_hints(folder))
     try:
         summary = tag_corpus(args.input, job, args.engine, args.workers, args.scheduler)
     except ImportError as err:

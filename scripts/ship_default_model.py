@@ -189,7 +189,7 @@ def main() -> int:
     print("export:", "ok" if export.returncode == 0 else export.stderr.strip()[-500:], file=sys.stderr)
     if export.returncode != 0:
         return 1
-    WordLexicon.learn(sorted(data.glob("*/*-ud-train.conllu*")), args.lexicon_min_count).save(DEST / LEXICON_FILE)
+    WordLexicon.learn_folder(data, args.lexicon_min_count).save(DEST / LEXICON_FILE)
     compact_labels(DEST)
     if (DEST / "segmenter").is_dir():
         compact_segmenter(DEST / "segmenter")

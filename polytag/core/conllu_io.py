@@ -78,6 +78,21 @@ def open_binary(path: str | Path | IO[bytes]) -> IO[bytes]:
     return open(path, "rb")
 
 
+XZ_PRESET = 9 | lzma.PRESET_EXTREME  # files the model folder ships: smallest, read once
+
+
+def read_bytes(path: str | Path) -> bytes:
+    """A file's bytes, decompressed where the name ends in .gz or .xz."""
+    with open_binary(path) as f:
+        return f.read()
+
+
+def write_text(path: str | Path, text: str) -> None:
+    """UTF-8 text, xz-compressed where the name ends in .xz."""
+    data = text.encode("utf-8")
+    Path(path).write_bytes(lzma.compress(data, preset=XZ_PRESET) if Path(path).suffix == ".xz" else data)
+
+
 def open_text(path: str | Path) -> IO[str]:
     """Open plain, .gz or .xz text; '-' is stdin. A UTF-8 byte order mark is skipped."""
     if str(path) == "-":

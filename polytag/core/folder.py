@@ -27,6 +27,7 @@ from pathlib import Path
 
 from .errors import InputError
 from .labels import Labels
+from .word_lexicon import load_lexicon
 
 CONFIG_FILE = "config.json"
 LABELS_FILE = "labels.json"
@@ -101,6 +102,13 @@ def segmenter_hints(folder: str | Path) -> list[str]:
         return []  # no segmenter, or a broken one: loading it says so
 
 
+def other_hints(folder: str | Path) -> list[str]:
+    """Treebank ids the folder's segmenter or word lexicon takes and the network may not: a
+    hint with one of them is accepted (see treebank_hint_index)."""
+    lexicon = load_lexicon(folder)
+    return list(dict.fromkeys([*segmenter_hints(folder), *(lexicon.treebanks if lexicon is not None else [])]))
+
+
 def _arch(folder: Path) -> str:
     try:
         return json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8")).get("arch", "transformer")
@@ -146,7 +154,7 @@ def load_labels(folder) -> Labels:
     path = labels_path(folder)
     try:
         return Labels.load(path)
-    except (OSError, ValueError, KeyError, TypeError, lzma.LZMAError) as err:
+    except (OSError, EOFError, ValueError, KeyError, TypeError, lzma.LZMAError) as err:
         raise InputError(f"{path}: not a polytag label file ({err!r})") from None
 
 

@@ -8,13 +8,14 @@ the factored head can still produce it, one feature at a time.
 from __future__ import annotations
 
 import json
-import lzma
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
 import numpy as np
+
+from .conllu_io import read_bytes, write_text
 
 UPOS = [
     "ADJ", "ADP", "ADV", "AUX", "CCONJ", "DET", "INTJ", "NOUN", "NUM",
@@ -117,15 +118,10 @@ class Labels:
     # -- persistence --
     def save(self, path: Path) -> None:
         """labels.json, or xz-compressed where the name ends in .xz (a shipped folder)."""
-        data = {"upos": self.upos, "bundles": self.bundles, "features": self.features}
-        text = json.dumps(data, ensure_ascii=False, indent=0)
-        if Path(path).suffix == ".xz":
-            Path(path).write_bytes(lzma.compress(text.encode("utf-8"), preset=9 | lzma.PRESET_EXTREME))
-        else:
-            Path(path).write_text(text, encoding="utf-8")
+        write_text(path, json.dumps({"upos": self.upos, "bundles": self.bundles, "features": self.features},
+                                    ensure_ascii=False, indent=0))
 
     @classmethod
     def load(cls, path: Path) -> "Labels":
-        raw = Path(path).read_bytes()
-        data = json.loads(lzma.decompress(raw) if Path(path).suffix == ".xz" else raw)
+        data = json.loads(read_bytes(path))
         return cls(bundles=data["bundles"], features=data["features"], upos=data["upos"])

@@ -22,6 +22,7 @@ from typing import TextIO
 
 import numpy as np
 
+from polytag.core.conllu_io import read_bytes, write_text
 from polytag.core.errors import InputError, where
 from polytag.core.folder import NO_HINT, hint_rows
 from polytag.core.word_lexicon import language_cues, language_of
@@ -506,17 +507,12 @@ class MwtLexicon:
         ends in .xz (the shipped folder's, `compact_segmenter`)."""
         tables = (f"{json.dumps(k)}:{json.dumps(v, ensure_ascii=False, separators=(',', ':'))}"
                   for k, v in asdict(self).items())
-        text = "{\n" + ",\n".join(tables) + "\n}\n"
-        if Path(path).suffix == ".xz":
-            Path(path).write_bytes(lzma.compress(text.encode("utf-8"), preset=9 | lzma.PRESET_EXTREME))
-        else:
-            Path(path).write_text(text, encoding="utf-8")
+        write_text(path, "{\n" + ",\n".join(tables) + "\n}\n")
 
     @classmethod
     def load(cls, path: Path) -> MwtLexicon:
         try:
-            data = Path(path).read_bytes()
-            raw = json.loads(lzma.decompress(data) if Path(path).suffix == ".xz" else data)
+            raw = json.loads(read_bytes(path))
             optional = {"joins", "counts", "blanks", "hyphen_pieces", "hyphens"}  # files written before they were learned
             lexicon = cls(**{f.name: dict(raw[f.name] if f.name not in optional else raw.get(f.name, {}))
                              for f in fields(cls)})  # fmt: skip
@@ -525,7 +521,7 @@ class MwtLexicon:
                     if not isinstance(rule, list) or len(rule) not in (2, 3):
                         raise ValueError(f"bad affix rule for {cut!r}")
                     rules[cut] = rule if len(rule) == 3 else rule + [1]  # early files: no count
-        except (OSError, lzma.LZMAError, UnicodeDecodeError, KeyError, TypeError, ValueError) as err:
+        except (OSError, EOFError, lzma.LZMAError, UnicodeDecodeError, KeyError, TypeError, ValueError) as err:
             raise InputError(f"{path}: not an MWT lexicon ({err})") from None
         return lexicon
 

@@ -29,7 +29,7 @@ from datetime import datetime, timezone
 from functools import cached_property
 from pathlib import Path
 
-from .conllu_io import normalize_feats, read_conllu
+from .conllu_io import XZ_PRESET, normalize_feats, read_conllu
 from .errors import InputError
 
 LEXICON_FILE = "lexicon.tsv.xz"
@@ -143,6 +143,14 @@ class WordLexicon:
                   "upos": list(upos_ids), "feats": list(feats_ids),
                   "cues": language_cues(word_counts), "forms": forms}  # fmt: skip
         return cls(header, blocks)
+
+    @classmethod
+    def learn_folder(cls, data: str | Path, min_count: int = 1) -> WordLexicon:
+        """From every <id>/<id>-ud-train.conllu[.gz/.xz] of a treebank folder (see learn)."""
+        files = sorted(Path(data).glob("*/*-ud-train.conllu*"))
+        if not files:
+            raise InputError(f"{data}: no */*-ud-train.conllu(.gz/.xz) files")
+        return cls.learn(files, min_count)
 
     def save(self, path: str | Path) -> None:
         offsets, at = {}, 0
@@ -297,7 +305,7 @@ class WordLexicon:
 
 
 def _pack(text: str) -> bytes:
-    return lzma.compress(text.encode("utf-8"), preset=9 | lzma.PRESET_EXTREME)
+    return lzma.compress(text.encode("utf-8"), preset=XZ_PRESET)
 
 
 def load_lexicon(folder: str | Path) -> WordLexicon | None:
