@@ -443,9 +443,27 @@ def render_lexicon_short_texts(data: dict) -> str:
                       table(["tagging", "UPOS", "UFeats"], rows), ""])
 
 
+def render_code_mixed(data: dict) -> str:
+    """Pairs of dev files interleaved sentence by sentence, against each apart and the network alone."""
+    ways = list(data["macro"])
+    rows = []
+    for pair, row in data["pairs"].items():
+        for treebank, scores in row.items():
+            if isinstance(scores, dict):
+                rows.append([pair, treebank, *(f"{scores[w]['upos']:.2f} / {scores[w]['ufeats']:.2f}" for w in ways)])
+    rows.append(["**macro**", "", *(f"**{data['macro'][w]['upos']:.2f} / {data['macro'][w]['ufeats']:.2f}**"
+                                    for w in ways)])
+    return "\n".join(["## Text that changes language between sentences (dev, gold tokens, no hint)", "",
+                      "Two dev files' first sentences interleaved into one text (A1 B1 A2 B2 ...), UPOS / UFeats "
+                      "of each file's part. The word lexicon takes a sentence's language from the recent "
+                      "sentences unless the sentence's own cue words clearly say another.", "",
+                      table(["pair", "file", *ways], rows), ""])
+
+
 SECTIONS = {
     "default_model": render_default_model,
     "lexicon_short_texts": render_lexicon_short_texts,
+    "code_mixed": render_code_mixed,
     "paper_comparison": render_paper_comparison,
     "peers": render_peers,
     "treebank_hint": render_treebank_hint,

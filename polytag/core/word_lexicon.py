@@ -8,6 +8,10 @@ from the words (frequent words typical of one language, as the segmenter guesses
 analysis of a multiword token to take) and, among that language's treebanks, the one whose
 lexicon has the network's labels for the most words of the recent sentences is used: its
 conventions are the text's most likely (French without features, as fr_spoken writes it).
+The recent sentences decide the language unless a sentence's own words say otherwise (text
+that changes language from one sentence to the next): with clearly more cue words of another
+language it takes that one; with a few of another and none of the recent one it gets no
+lexicon, as a foreign lexicon forces wrong labels on the words it shares.
 A word not in the lexicon keeps its UPOS; its FEATS are checked the same way against the forms
 of the treebank that end in its last three letters and had that UPOS (UDPipe's guesser, small).
 
@@ -38,6 +42,7 @@ VERSION = 2
 SUFFIX = 3  # an unseen word's FEATS are checked against words of its ending and UPOS
 SUFFIX_MIN_TYPES = 3  # ... where that many forms of the treebank have them
 LANGUAGE_DECAY = 0.8  # per sentence: the language the recent words point to
+OWN_CUES = 2  # a sentence with this many cue words of a language, twice the recent one's, is in it
 TREEBANK_DECAY = 0.9  # per sentence: the treebank whose lexicon the recent labels agree with
 
 
@@ -280,17 +285,36 @@ class WordLexicon:
                 if sentence_feats[i] not in entry.feats:
                     sentence_feats[i] = entry.best_feats
 
+    def sentence_cues(self, words: Iterable[str]) -> Counter:
+        """language -> how many of the words are its cue words."""
+        cues = self.cues
+        return Counter(lang for lang in map(cues.get, map(str.lower, words)) if lang is not None)
+
+    def points_elsewhere(self, words: Iterable[str], language: str) -> bool:
+        """Whether a sentence's cue words point to another language than `language`, as `restrict`
+        decides: clearly more of another's, or some of another's and none of its own."""
+        own = self.sentence_cues(words)
+        if not own:
+            return False
+        top = max(own, key=own.__getitem__)
+        return own[language] == 0 or (own[top] >= OWN_CUES and own[top] >= 2 * own[language] and top != language)
+
     def _guess(self, words, sentence_upos, sentence_feats, languages: Counter, agreement: Counter) -> str | None:
         """The treebank for one sentence, updating the running scores of languages and treebanks."""
         for language in languages:
             languages[language] *= LANGUAGE_DECAY
-        for word in words:
-            language = self.cues.get(word.lower())
-            if language is not None:
-                languages[language] += 1.0
+        own = self.sentence_cues(words)
+        languages.update(own)
         if not languages:
             return None
-        candidates = self.by_language.get(max(languages, key=languages.__getitem__), [])
+        language = max(languages, key=languages.__getitem__)
+        if own:
+            top = max(own, key=lambda lang: (own[lang], languages[lang]))
+            if own[top] >= OWN_CUES and own[top] >= 2 * own[language]:
+                language = top
+            elif own[language] == 0:
+                return None
+        candidates = self.by_language.get(language, [])
         if len(candidates) < 2:
             return candidates[0] if candidates else None
         for treebank in agreement:

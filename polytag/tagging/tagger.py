@@ -23,7 +23,7 @@ from ..core.encoding import Chunk, WordChars, WordPieces, collate_numpy, make_ch
 from ..core.errors import InputError, check_positive
 from ..core.folder import NO_HINT, segmenter_hints, treebank_hint_index
 from ..core.labels import Labels
-from ..core.word_lexicon import WordLexicon
+from ..core.word_lexicon import WordLexicon, language_of
 from .coverage import CoverageCheck
 
 X_INDEX_NAME = "X"
@@ -206,7 +206,8 @@ class Tagger:
 
         With no hint, a model with hints and a word lexicon tags each text's first
         AUTO_HINT_SENTENCES sentences with none, and the rest with the hint of the treebank the
-        lexicon guesses from them (no more network work than one pass)."""
+        lexicon guesses from them (no more network work than one pass); a sentence whose words
+        point to another language than that treebank's gets none."""
         morph = morph or self.morph
         given = self.treebank if treebank is None else treebank
         hint = self.hint_row(treebank)
@@ -247,7 +248,9 @@ class Tagger:
             if b < start + n:
                 guess = self.lexicon.guess_treebank(sentences[a:b], upos[a:b], feats[a:b])
                 row = self.hint_row(guess) if guess in self.treebank_hints else NO_HINT
-                rest.setdefault(row, []).extend(range(b, start + n))
+                for i in range(b, start + n):  # a sentence in another language goes without
+                    elsewhere = row != NO_HINT and self.lexicon.points_elsewhere(sentences[i], language_of(guess))
+                    rest.setdefault(NO_HINT if elsewhere else row, []).append(i)
         for row, ids in rest.items():
             for i, u, f in zip(ids, *self._network([sentences[i] for i in ids], x_second_best, morph, row)):
                 upos[i], feats[i] = u, f

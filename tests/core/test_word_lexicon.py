@@ -102,6 +102,30 @@ def test_without_a_hint_the_treebank_whose_lexicon_agrees_with_the_labels_is_use
     assert upos == [["PRON"]]
 
 
+def test_a_sentence_whose_own_words_say_another_language_is_not_given_the_texts(lexicon):
+    """Text that changes language between sentences: each sentence's own cue words can overrule
+    the recent ones."""
+    before = [["the", "cat", "and", "runs"]] * 3
+    before_upos = [["DET", "NOUN", "CCONJ", "VERB"] for _ in before]
+    before_feats = [["_"] * 4 for _ in before]
+    # clearly Spanish (three cue words, none of xx): Spanish lexicon, though the text was xx
+    upos, feats = before_upos + [["DET", "VERB", "VERB"]], before_feats + [["_", "_", "_"]]
+    lexicon.restrict(before + [["el", "gato", "corre"]], upos, feats)
+    assert upos[-1] == ["DET", "NOUN", "VERB"] and feats[-1] == ["Definite=Def", "Gender=Masc", "Mood=Ind"]
+    # one Spanish cue word and none of xx: no lexicon at all ('cat', here no cue word, is not
+    # forced to xx's NOUN)
+    del lexicon.cues["cat"]
+    upos, feats = before_upos + [["VERB", "VERB"]], before_feats + [["_", "_"]]
+    lexicon.restrict(before + [["gato", "cat"]], upos, feats)
+    assert upos[-1] == ["VERB", "VERB"]
+    assert lexicon.points_elsewhere(["gato", "cat"], "xx") and lexicon.points_elsewhere(["el", "gato", "the"], "xx")
+    # as many of xx's as of the other's: still the text's language
+    upos, feats = before_upos + [["VERB", "VERB", "VERB"]], before_feats + [["_", "_", "_"]]
+    lexicon.restrict(before + [["gato", "the", "cat"]], upos, feats)
+    assert upos[-1] == ["VERB", "DET", "NOUN"]
+    assert not lexicon.points_elsewhere(["gato", "the"], "xx") and not lexicon.points_elsewhere(["cat"], "xx")
+
+
 def test_an_unseen_word_gets_no_feats_that_words_of_its_ending_and_upos_never_have(tmp_path):
     folder = tmp_path / "zz_suf"
     folder.mkdir()

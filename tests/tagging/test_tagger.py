@@ -227,6 +227,9 @@ def test_without_a_hint_the_rest_of_a_text_takes_the_hint_of_the_treebank_guesse
             self.heads.append(len(sentences))
             return "xx_b"
 
+        def points_elsewhere(self, words, language):
+            return words == ["el"]  # a sentence of another language than xx
+
         def restrict(self, *args):
             pass
 
@@ -249,3 +252,7 @@ def test_without_a_hint_the_rest_of_a_text_takes_the_hint_of_the_treebank_guesse
     calls.clear()
     tagger.predict(sentences, treebank="xx_a")
     assert calls == [(len(sentences), 1)]
+    # a sentence of the rest in another language than the guessed treebank's goes without it
+    calls.clear()
+    tagger.predict(sentences[:-1] + [["el"]])
+    assert sorted(calls) == sorted([(AUTO_HINT_SENTENCES, NO_HINT), (4, 2), (1, NO_HINT)])
