@@ -460,10 +460,24 @@ def render_code_mixed(data: dict) -> str:
                       table(["pair", "file", *ways], rows), ""])
 
 
+def render_capitals(data: dict) -> str:
+    """Text as written, in capitals and lowercased: tagging and segmentation."""
+    rows = [[way, f"{data['tagging'][way]['upos']:.2f} / {data['tagging'][way]['ufeats']:.2f}",
+             f"{data['segmentation'][way]['tokens']:.2f} / {data['segmentation'][way]['sentences']:.2f}"]
+            for way in data["tagging"]]
+    return "\n".join(["## Text in capitals and in lowercase (dev, no hint)", "",
+                      f"Tagging: gold tokens, UPOS / UFeats, macro over {data['tagging_files']} files. Segmentation: "
+                      f"the raw text, Tokens / Sentences span F1, macro over the {data['segmentation_files']} "
+                      "files whose casing keeps every character's position. A sentence in capitals reaches "
+                      "the tagger lowercased, and a segmenter window in capitals is read as lowercase.", "",
+                      table(["text", "tagging", "segmentation"], rows), ""])
+
+
 SECTIONS = {
     "default_model": render_default_model,
     "lexicon_short_texts": render_lexicon_short_texts,
     "code_mixed": render_code_mixed,
+    "capitals": render_capitals,
     "paper_comparison": render_paper_comparison,
     "peers": render_peers,
     "treebank_hint": render_treebank_hint,

@@ -6,6 +6,10 @@ in a first+last model, its last one too).
 A word the tokenizer drops entirely (e.g. only zero-width characters) becomes [UNK],
 so every word keeps a first wordpiece.
 
+A sentence written in capitals (a headline, a shouted post) is lowercased first
+(`fold_capitals`): training text has few, and the network read them as strings of rare
+pieces (dev text in capitals: 81.6 UPOS against 93.0 as written).
+
 `WordChars` gives a model with a character encoder (`ModelConfig.word_chars`) each word's
 characters as hashed ids, between begin and end markers, so its prefix and suffix are visible.
 """
@@ -120,6 +124,19 @@ def windows(lengths: list[int], budget: int, overlap: bool) -> list[tuple[int, i
     return out
 
 
+FOLD_SHARE = 0.8  # a sentence whose words of 2+ cased characters are this much in capitals is folded
+
+
+def fold_capitals(words: list[str]) -> list[str]:
+    """The words lowercased if the sentence is written in capitals (at least two words of two or
+    more characters, and FOLD_SHARE of those with cased characters, all in capitals); else the
+    words themselves. Turkish dotted capital I folds to a plain i."""
+    capitals = sum(1 for w in words if len(w) > 1 and w.isupper())
+    if capitals < 2 or capitals < FOLD_SHARE * sum(1 for w in words if len(w) > 1 and w.lower() != w.upper()):
+        return words
+    return [w.lower().replace("i\u0307", "i") for w in words]
+
+
 @dataclass
 class Chunk:
     """One encoder input: a window of one sentence."""
@@ -138,6 +155,7 @@ def make_chunks(
 ) -> list[Chunk]:
     budget = max_len - 2
     chunks = []
+    sentences = [fold_capitals(words) for words in sentences]
     wp.fill(chain.from_iterable(sentences))  # one tokenizer call for the whole batch
     cache, cls_id, sep_id = wp.cache, wp.cls_id, wp.sep_id
     for si, words in enumerate(sentences):

@@ -17,6 +17,7 @@ from polytag.core.encoding import (
     WordPieces,
     char_ids,
     collate,
+    fold_capitals,
     make_chunks,
     windows,
 )
@@ -100,6 +101,16 @@ def test_first_wordpiece_alignment(tokenizer):
         hf_first.setdefault(word_id, enc["input_ids"][position])
     for i in range(len(words)):
         assert ids[chunk.first[i]] == hf_first.get(i, wp.unk_id)
+
+
+def test_a_sentence_in_capitals_reaches_the_network_lowercased(tokenizer):
+    assert fold_capitals(["THE", "CAT", "SLEEPS", "."]) == ["the", "cat", "sleeps", "."]
+    assert fold_capitals(["İSTANBUL", "BÜYÜK"]) == ["istanbul", "büyük"]  # no combining dot left
+    for words in (["I", "love", "NASA", "."], ["A", "B", "C"], ["Hello", "WORLD", "NEWS", "TODAY", "now"], ["EU"]):
+        assert fold_capitals(words) is words  # acronyms, letters, a few capitals: as written
+    wp = WordPieces(tokenizer)
+    shouted, plain = make_chunks(wp, [["THE", "CAT", "SLEEPS", "."], ["the", "cat", "sleeps", "."]], max_len=64)
+    assert shouted.input_ids == plain.input_ids and shouted.words == plain.words
 
 
 def test_cache_gives_same_pieces():

@@ -302,6 +302,28 @@ def segment(text, predict=arbitrary_labels, chunks=None, config=SMALL):
     return list(seg.segment_with(predict, config, lexicon, chunks or [text]))
 
 
+def test_a_window_written_in_capitals_is_read_as_lowercase():
+    lu, ll, po = (seg._CAT_INDEX[c] for c in ("Lu", "Ll", "Po"))
+    shouting = np.array([[lu] * 24 + [ll] * 4 + [po] * 4])  # 24 of 28 cased letters capitals
+    mixed = np.array([[lu] * 20 + [ll] * 8 + [po] * 4])  # 20 of 28: text as usually written
+    short = np.array([[lu] * 10 + [po] * 22])  # a heading of 10 capitals
+    windows = np.concatenate([shouting, mixed, short])
+    folded = seg.fold_capital_windows(windows.copy())
+    assert (folded[0] != lu).all() and (folded[0][:28] == ll).all()
+    assert (folded[1:] == windows[1:]).all()
+    # what the network is given when segmenting a text in capitals
+    seen = []
+
+    def recording(char_ids, cat_ids):
+        seen.append(cat_ids.copy())
+        return punctuation_labels(char_ids, cat_ids)
+
+    wide = seg.SegmenterConfig(context=8, core=48, batch_windows=2)  # windows with 20+ capitals
+    text = "THE CAT SLEEPS ON THE MAT. THE DOG DOES NOT."
+    assert [s.text for s in segment(text, recording, config=wide)] == ["THE CAT SLEEPS ON THE MAT.", "THE DOG DOES NOT."]
+    assert seen and not any((c == lu).any() for c in seen)
+
+
 def test_rule_network_segments_sentences_tokens_and_paragraphs():
     sentences = segment("Hi, you. Fine\n\nNew para", punctuation_labels)
     assert [s.text for s in sentences] == ["Hi, you.", "Fine", "New para"]
