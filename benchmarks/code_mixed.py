@@ -1,7 +1,8 @@
-"""Text that changes language from one sentence to the next: dev UPOS / UFeats (gold tokens, no
-hint) of pairs of dev files whose sentences are interleaved into one text (A1 B1 A2 B2 ...),
-against each file tagged as a text of its own and against the network alone (no word lexicon),
-so that what the lexicon's guess of the text's language does to mixed text is measured.
+"""Text that changes language: dev UPOS / UFeats (gold tokens, no hint) of pairs of dev files
+whose sentences are interleaved into one text (A1 B1 A2 B2 ...), or joined two by two into
+sentences of two languages (A1+B1, A2+B2, ...), against each file tagged as a text of its own and
+against the network alone (no word lexicon), so that what the lexicon's guess of the text's
+language does to mixed text is measured.
 
     python benchmarks/code_mixed.py ../shared/ud [--model DIR] [--sentences 300] [--json FILE]
 """
@@ -22,7 +23,8 @@ from polytag.tagging import load  # noqa: E402
 # related languages (and conventions) side by side, and distant ones
 PAIRS = [("en_ewt", "fr_sequoia"), ("en_ewt", "pt_gsd"), ("fr_sequoia", "it_partut"), ("sv_lines", "af_afribooms"),
          ("tr_imst", "hu_szeged"), ("el_gdt", "be_hse"), ("cs_cltt", "lt_hse"), ("en_gum", "ko_gsd")]
-WAYS = ("interleaved, one text", "each file one text", "network alone, interleaved")
+WAYS = ("interleaved, one text", "joined sentences, one text", "each file one text", "network alone, interleaved",
+        "network alone, joined")
 
 
 def main() -> None:
@@ -44,17 +46,22 @@ def main() -> None:
         n = min(len(g) for g in gold)
         first, second = gold[0][:n], gold[1][:n]
         words = [s.words for pair in zip(first, second) for s in pair]
-        mixed_upos, mixed_feats = tagger.predict(words)
-        alone_upos, alone_feats = network.predict(words)
+        joined = [x.words + y.words for x, y in zip(first, second)]
+        cut = [len(x.words) for x in first]
+        outputs = {WAYS[0]: tagger.predict(words), WAYS[1]: tagger.predict(joined),
+                   WAYS[3]: network.predict(words), WAYS[4]: network.predict(joined)}
         key = f"{a} + {b}"
         rows[key] = {"sentences each": n}
         for i, (treebank, part) in enumerate(((a, first), (b, second))):
-            apart = tagger.predict([s.words for s in part])
-            rows[key][treebank] = {
-                WAYS[0]: score(part, mixed_upos[i::2], mixed_feats[i::2]),
-                WAYS[1]: score(part, *apart),
-                WAYS[2]: score(part, alone_upos[i::2], alone_feats[i::2]),
-            }
+            rows[key][treebank] = {WAYS[2]: score(part, *tagger.predict([s.words for s in part]))}
+            for way, (upos, feats) in outputs.items():
+                if way in (WAYS[0], WAYS[3]):  # interleaved: every other sentence
+                    upos, feats = upos[i::2], feats[i::2]
+                else:  # joined: each sentence's words before or after the cut
+                    upos = [u[:k] if i == 0 else u[k:] for u, k in zip(upos, cut)]
+                    feats = [f[:k] if i == 0 else f[k:] for f, k in zip(feats, cut)]
+                rows[key][treebank][way] = score(part, upos, feats)
+            rows[key][treebank] = {way: rows[key][treebank][way] for way in WAYS}
         print(key, json.dumps(rows[key]), flush=True)
     files = [scores for row in rows.values() for name, scores in row.items() if name != "sentences each"]
     result = {"pairs": rows, "macro": {way: macro({i: f[way] for i, f in enumerate(files)}) for way in WAYS},

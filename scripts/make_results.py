@@ -453,10 +453,12 @@ def render_code_mixed(data: dict) -> str:
                 rows.append([pair, treebank, *(f"{scores[w]['upos']:.2f} / {scores[w]['ufeats']:.2f}" for w in ways)])
     rows.append(["**macro**", "", *(f"**{data['macro'][w]['upos']:.2f} / {data['macro'][w]['ufeats']:.2f}**"
                                     for w in ways)])
-    return "\n".join(["## Text that changes language between sentences (dev, gold tokens, no hint)", "",
-                      "Two dev files' first sentences interleaved into one text (A1 B1 A2 B2 ...), UPOS / UFeats "
-                      "of each file's part. The word lexicon takes a sentence's language from the recent "
-                      "sentences unless the sentence's own cue words clearly say another.", "",
+    return "\n".join(["## Text that changes language (dev, gold tokens, no hint)", "",
+                      "Two dev files' first sentences interleaved into one text (A1 B1 A2 B2 ...), or joined two "
+                      "by two into sentences of two languages (A1+B1, A2+B2, ...); UPOS / UFeats of each file's "
+                      "part. The word lexicon takes a sentence's language from the recent sentences unless the "
+                      "sentence's own cue words clearly say another; in a sentence with runs of cue words of "
+                      "two languages, each word takes the language of the nearest run.", "",
                       table(["pair", "file", *ways], rows), ""])
 
 

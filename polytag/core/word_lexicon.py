@@ -11,7 +11,9 @@ conventions are the text's most likely (French without features, as fr_spoken wr
 The recent sentences decide the language unless a sentence's own words say otherwise (text
 that changes language from one sentence to the next): with clearly more cue words of another
 language it takes that one; with a few of another and none of the recent one it gets no
-lexicon, as a foreign lexicon forces wrong labels on the words it shares.
+lexicon, as a foreign lexicon forces wrong labels on the words it shares. A sentence with runs
+of three cue words or more of two languages is in both: each word is looked up in the language
+of the nearest run's cue word.
 A word not in the lexicon keeps its UPOS; its FEATS are checked the same way against the forms
 of the treebank that end in its last three letters and had that UPOS (UDPipe's guesser, small).
 
@@ -43,6 +45,7 @@ SUFFIX = 3  # an unseen word's FEATS are checked against words of its ending and
 SUFFIX_MIN_TYPES = 3  # ... where that many forms of the treebank have them
 LANGUAGE_DECAY = 0.8  # per sentence: the language the recent words point to
 OWN_CUES = 2  # a sentence with this many cue words of a language, twice the recent one's, is in it
+MIXED_RUN = 3  # a sentence with runs of this many cue words of two languages is in both
 TREEBANK_DECAY = 0.9  # per sentence: the treebank whose lexicon the recent labels agree with
 
 
@@ -270,8 +273,13 @@ class WordLexicon:
             key = fixed or self._guess(words, sentence_upos, sentence_feats, languages, agreement)
             if key is None:
                 continue
+            keys = None if fixed else self._mixed_keys(words, key, agreement)
             entries, suffixes = self.entries(key), self._suffixes[key]
             for i, word in enumerate(words):
+                if keys is not None:
+                    if keys[i] is None:
+                        continue
+                    entries, suffixes = self.entries(keys[i]), self._suffixes[keys[i]]
                 form = word.lower()
                 entry = entries.get(form)
                 if entry is None:  # unseen: FEATS that words of its ending and UPOS never have
@@ -284,6 +292,38 @@ class WordLexicon:
                     sentence_upos[i] = entry.best_upos
                 if sentence_feats[i] not in entry.feats:
                     sentence_feats[i] = entry.best_feats
+
+    def language_runs(self, words: list[str]) -> list[tuple[str, list[int]]]:
+        """The runs of MIXED_RUN or more consecutive cue words of one language (positions of the
+        cue words; other words between them do not break a run): a sentence with runs of two
+        languages is in both. A lone cue word of another language inside a run is not one."""
+        marks = [(i, language) for i, language in enumerate(map(self.cues.get, map(str.lower, words)))
+                 if language is not None]  # fmt: skip
+        runs: list[tuple[str, list[int]]] = []
+        for i, language in marks:
+            if runs and runs[-1][0] == language:
+                runs[-1][1].append(i)
+            else:
+                runs.append((language, [i]))
+        return [run for run in runs if len(run[1]) >= MIXED_RUN]
+
+    def _mixed_keys(self, words: list[str], key: str, agreement: Counter) -> list[str | None] | None:
+        """For a sentence in two languages or more (`language_runs`), each word's treebank: that
+        of the language of the nearest cue word of a run (`key` for its own language, else the
+        language's treebank that agrees best so far); None for a sentence in one language."""
+        runs = self.language_runs(words)
+        if len({language for language, _ in runs}) < 2:
+            return None
+        placed = sorted((i, language) for language, positions in runs for i in positions)
+        chosen: dict[str, str | None] = {language_of(key): key}
+        out = []
+        for i in range(len(words)):
+            _, language = min(placed, key=lambda p: (abs(p[0] - i), p[0]))  # a tie: the left one
+            if language not in chosen:
+                candidates = self.by_language.get(language, [])
+                chosen[language] = max(candidates, key=agreement.__getitem__) if candidates else None
+            out.append(chosen[language])
+        return out
 
     def sentence_cues(self, words: Iterable[str]) -> Counter:
         """language -> how many of the words are its cue words."""

@@ -126,6 +126,23 @@ def test_a_sentence_whose_own_words_say_another_language_is_not_given_the_texts(
     assert not lexicon.points_elsewhere(["gato", "the"], "xx") and not lexicon.points_elsewhere(["cat"], "xx")
 
 
+def test_a_sentence_in_two_languages_is_looked_up_in_both(lexicon):
+    """Runs of three cue words of two languages: each word takes the language of the nearest."""
+    words = ["the", "cat", "and", "runs", "el", "gato", "corre"]
+    assert [(language, len(positions)) for language, positions in lexicon.language_runs(words)] == [("xx", 4), ("yy", 3)]
+    upos = [["DET", "NOUN", "CCONJ", "VERB", "PRON", "VERB", "VERB"]]
+    feats = [["Definite=Def", "Number=Sing", "_", "Number=Sing|Person=3", "_", "_", "_"]]
+    lexicon.restrict([words], upos, feats)
+    assert upos[0][4:] == ["DET", "NOUN", "VERB"] and feats[0][4:] == ["Definite=Def", "Gender=Masc", "Mood=Ind"]
+    assert upos[0][:4] == ["DET", "NOUN", "CCONJ", "VERB"]  # the xx part as xx_a (its labels) has it
+    # a lone cue word of another language is not a run: the sentence stays in one language
+    words = ["the", "cat", "and", "runs", "el", "the", "cat"]
+    assert [language for language, _ in lexicon.language_runs(words)] == ["xx"]
+    upos = [["DET", "NOUN", "CCONJ", "VERB", "PRON", "DET", "NOUN"]]
+    lexicon.restrict([words], upos, [["_"] * 7])
+    assert upos[0][4] == "PRON"  # not looked up in yy
+
+
 def test_an_unseen_word_gets_no_feats_that_words_of_its_ending_and_upos_never_have(tmp_path):
     folder = tmp_path / "zz_suf"
     folder.mkdir()
