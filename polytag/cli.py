@@ -19,7 +19,7 @@ from .core.folder import check_folder
 
 # numeric options whose range is not "at least 1" (whole numbers) or "above 0" (decimals)
 RANGES = {"seed": (0, None), "word_chars": (0, None), "min_chars": (0, None), "weight_decay": (0, None),
-          "dropout": (0, 1), "wordpiece_dropout": (0, 1), "treebank_hint_dropout": (0, 1), "warmup": (0, 1), "mask_prob": (0, 1),
+          "dropout": (0, 1), "wordpiece_dropout": (0, 1), "lowercase_share": (0, 1), "treebank_hint_dropout": (0, 1), "warmup": (0, 1), "mask_prob": (0, 1),
           "batch_wait_ms": (0, None)}
 
 
@@ -446,6 +446,9 @@ def _add_train_command(sub) -> None:
     p.add_argument("--wordpiece-dropout", type=float,
                    help="transformer, training only: replace each input wordpiece by [UNK] with this "
                    "probability (word dropout; default 0)")
+    p.add_argument("--lowercase-share", type=float,
+                   help="transformer, training only: add this share of each treebank's sentences with capitals "
+                   "again, lowercased (default 0)")
     p.add_argument("--sampling-temperature", type=float)
     p.add_argument("--save-half", action="store_true", default=None, help="save fp16 weights")
     p.add_argument("--head-lr-scale", type=float,

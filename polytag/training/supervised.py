@@ -75,6 +75,9 @@ class TrainConfig:
     # training only: each input wordpiece becomes [UNK] with this probability (word dropout, as in
     # UDPipe 2), so the model must read context and the word's other pieces instead of memorising
     wordpiece_dropout: float = 0.0
+    # training only: this share of each treebank's cased sentences is added again lowercased, so
+    # the model does not need capitals (text in lowercase; text in capitals reaches it lowercased)
+    lowercase_share: float = 0.0
     sampling_temperature: float | None = None  # None = concatenate and shuffle (the paper)
     seed: int = 42
     device: str = "auto"
@@ -137,6 +140,15 @@ def encode_examples(wp: WordPieces, labels: Labels, sentences: list[Sentence], m
             chars(c.words).astype(np.int16) if chars is not None else None,
         ))
     return out
+
+
+def lowercased_copies(sentences: list[Sentence], share: float, seed: int) -> list[Sentence]:
+    """Copies, words lowercased, of a seeded random `share` of the sentences that have capitals."""
+    if share <= 0:
+        return []
+    rng = random.Random(seed)
+    return [Sentence([w.lower() for w in s.words], s.upos, s.feats, meta=s.meta)
+            for s in sentences if any(w != w.lower() for w in s.words) and rng.random() < share]
 
 
 def factored_table(labels: Labels) -> torch.Tensor:
@@ -378,7 +390,8 @@ class Trainer(Task):
         wp = WordPieces(tokenizer)
         chars = WordChars(self.word_chars) if self.word_chars else None
         examples = []
-        for sents in tqdm(self.train.values(), desc="encoding", unit="tb"):
+        for k, sents in enumerate(tqdm(self.train.values(), desc="encoding", unit="tb")):
+            sents = sents + lowercased_copies(sents, self.cfg.lowercase_share, self.cfg.seed + k)
             examples += encode_examples(wp, labels, sents, self.cfg.max_len, chars)
         table = factored_table(labels)
         lengths = np.array([len(e.input_ids) for e in examples])

@@ -31,6 +31,7 @@ from polytag.training.supervised import (
     drop_wordpieces,
     encode_examples,
     factored_table,
+    lowercased_copies,
     tagging_loss,
 )
 from polytag.training.tasks import train
@@ -122,6 +123,25 @@ def test_wordpiece_dropout_replaces_only_real_non_special_pieces():
     rate = (drop_wordpieces(many, torch.ones_like(many), 0.2, unk, keep) == unk).float().mean().item()
     assert 0.18 < rate < 0.22
     assert many.min() >= 5  # the input is not changed in place
+
+
+def test_lowercased_copies_of_a_share_of_the_sentences_with_capitals():
+    sentences = [Sentence([f"Word{i}", "and", "MORE"], ["NOUN", "CCONJ", "ADJ"], ["_", "_", "_"],
+                          meta={"treebank": "xx"}) for i in range(200)] + [Sentence(["all", "lower"])] * 50
+    copies = lowercased_copies(sentences, 0.25, seed=1)
+    assert 25 < len(copies) < 75  # about a quarter of the 200 with capitals, none of the others
+    assert all(c.words[1:] == ["and", "more"] and c.words[0].startswith("word") for c in copies)
+    assert copies[0].upos == ["NOUN", "CCONJ", "ADJ"] and copies[0].meta["treebank"] == "xx"
+    assert lowercased_copies(sentences, 0.25, seed=1) == copies  # seeded
+    assert lowercased_copies(sentences, 0.0, seed=1) == []
+
+
+def test_training_takes_a_lowercase_share(tiny_treebank_dir, tmp_path):
+    out = tmp_path / "lower"
+    assert main(["train", str(tiny_treebank_dir), "-o", str(out), "--epochs", "1", "--lowercase-share", "0.5",
+                 "--treebanks", "yy", *TINY_TRAIN_ARGS]) == 0
+    assert json.loads((out / "train_config.json").read_text())["lowercase_share"] == 0.5
+    assert main(["train", str(tiny_treebank_dir), "-o", str(tmp_path / "bad"), "--lowercase-share", "1.5"]) == 2
 
 
 def test_batches_cover_every_example_once():
