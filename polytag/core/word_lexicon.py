@@ -330,14 +330,23 @@ class WordLexicon:
         cues = self.cues
         return Counter(lang for lang in map(cues.get, map(str.lower, words)) if lang is not None)
 
+    @staticmethod
+    def _sentence_language(own: Counter, recent: str) -> str | None:
+        """The language of a sentence with these cue word counts in a text whose recent sentences
+        are in `recent`: that one, unless its own words clearly say another (that one), or say
+        another and nothing of it (None: no lexicon, a foreign one would do harm)."""
+        if own:
+            top = max(own, key=own.__getitem__)
+            if own[top] >= OWN_CUES and own[top] >= 2 * own[recent]:
+                return top
+            if own[recent] == 0:
+                return None
+        return recent
+
     def points_elsewhere(self, words: Iterable[str], language: str) -> bool:
         """Whether a sentence's cue words point to another language than `language`, as `restrict`
-        decides: clearly more of another's, or some of another's and none of its own."""
-        own = self.sentence_cues(words)
-        if not own:
-            return False
-        top = max(own, key=own.__getitem__)
-        return own[language] == 0 or (own[top] >= OWN_CUES and own[top] >= 2 * own[language] and top != language)
+        decides."""
+        return self._sentence_language(self.sentence_cues(words), language) != language
 
     def _guess(self, words, sentence_upos, sentence_feats, languages: Counter, agreement: Counter) -> str | None:
         """The treebank for one sentence, updating the running scores of languages and treebanks."""
@@ -347,13 +356,9 @@ class WordLexicon:
         languages.update(own)
         if not languages:
             return None
-        language = max(languages, key=languages.__getitem__)
-        if own:
-            top = max(own, key=lambda lang: (own[lang], languages[lang]))
-            if own[top] >= OWN_CUES and own[top] >= 2 * own[language]:
-                language = top
-            elif own[language] == 0:
-                return None
+        language = self._sentence_language(own, max(languages, key=languages.__getitem__))
+        if language is None:
+            return None
         candidates = self.by_language.get(language, [])
         if len(candidates) < 2:
             return candidates[0] if candidates else None
