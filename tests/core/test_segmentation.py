@@ -302,15 +302,16 @@ def segment(text, predict=arbitrary_labels, chunks=None, config=SMALL):
     return list(seg.segment_with(predict, config, lexicon, chunks or [text]))
 
 
-def test_a_window_written_in_capitals_is_read_as_lowercase():
-    lu, ll, po = (seg._CAT_INDEX[c] for c in ("Lu", "Ll", "Po"))
-    shouting = np.array([[lu] * 24 + [ll] * 4 + [po] * 4])  # 24 of 28 cased letters capitals
-    mixed = np.array([[lu] * 20 + [ll] * 8 + [po] * 4])  # 20 of 28: text as usually written
-    short = np.array([[lu] * 10 + [po] * 22])  # a heading of 10 capitals
-    windows = np.concatenate([shouting, mixed, short])
+def test_a_stretch_written_in_capitals_is_read_as_lowercase():
+    lu, ll, po, zs = (seg._CAT_INDEX[c] for c in ("Lu", "Ll", "Po", "Zs"))
+    heading = ([lu] * 5 + [zs]) * 5 + [po] + [zs]  # a headline in capitals ...
+    body = [lu] + [ll] * 5 + [zs] + ([ll] * 6 + [zs]) * 12  # ... then text as usually written
+    acronyms = ([ll] * 4 + [zs] + [lu] * 3 + [zs]) * 10  # capitals here and there
+    windows = np.array([heading + body, acronyms + [zs] * (len(heading + body) - len(acronyms))])
     folded = seg.fold_capital_windows(windows.copy())
-    assert (folded[0] != lu).all() and (folded[0][:28] == ll).all()
-    assert (folded[1:] == windows[1:]).all()
+    assert (folded[0][: len(heading)] != lu).all()  # the whole headline, its last word too
+    assert (folded[0][len(heading):] == windows[0][len(heading):]).all()  # the body's first capital stays
+    assert (folded[1] == windows[1]).all()
     # what the network is given when segmenting a text in capitals
     seen = []
 
