@@ -171,7 +171,8 @@ def featurize(text: str, n_buckets: int) -> tuple[np.ndarray, np.ndarray, np.nda
     return char_ids, cats, space
 
 
-_CAPITAL_CATS = (_CAT_INDEX["Lu"], _CAT_INDEX["Lt"])
+CAPITAL_CATS = (_CAT_INDEX["Lu"], _CAT_INDEX["Lt"])
+LOWERCASE_CAT = _CAT_INDEX["Ll"]
 _OTHER_LETTER_CATS = (_CAT_INDEX["Lm"], _CAT_INDEX["Lo"])
 CAPITALS_REACH = 32  # a capital is read as lowercase where, this many characters either side, ...
 CAPITALS_SHARE = 0.8  # ... this share of the cased letters are capitals ...
@@ -186,7 +187,7 @@ def fold_capital_windows(cat_ids: np.ndarray) -> np.ndarray:
     to CAPITALS_REACH before, or after, or on both sides are CAPITALS_SHARE capitals and
     CAPITALS_MIN or more; so "The" after a headline keeps its capital. Windows sit at fixed
     offsets of the text, so this does not depend on how the text was chunked."""
-    capital = np.isin(cat_ids, _CAPITAL_CATS)
+    capital = np.isin(cat_ids, CAPITAL_CATS)
     if not capital.any():
         return cat_ids
     lower = cat_ids == _CAT_INDEX["Ll"]

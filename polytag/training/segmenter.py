@@ -64,6 +64,9 @@ class TrainConfig:
     # replace it by "no hint" at this rate, so the net still segments text of unknown origin;
     # None: no hints
     hint_dropout: float | None = None
+    # this share of the training crops is shown lowercased (capitals marked lowercase; the
+    # characters are lowercased already), so the net splits lowercased text better
+    lowercase_share: float = 0.0
 
 
 @dataclass
@@ -180,6 +183,9 @@ class BatchSampler:
             chars[row, at : at + hi - lo] = tb.char_ids[lo:hi]
             cats[row, at : at + hi - lo] = tb.cat_ids[lo:hi]
             labels[row, at : at + hi - lo] = tb.labels[lo:hi]
+        if self.config.lowercase_share > 0:
+            lowered = self.rng.random(n) < self.config.lowercase_share
+            cats[lowered[:, None] & np.isin(cats, seg.CAPITAL_CATS)] = seg.LOWERCASE_CAT
         batch = torch.from_numpy(chars), torch.from_numpy(cats), torch.from_numpy(labels)
         if self.hint_rows is None:
             return batch
@@ -478,6 +484,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hint-dropout", type=float,
                         help="learn a convention hint per train treebank, replaced by 'no hint' at this rate "
                         "(e.g. 0.5), so that it still segments text of unknown origin (default: no hints)")
+    parser.add_argument("--lowercase-share", type=float, default=0.0,
+                        help="show this share of the training crops lowercased (default 0)")
     parser.add_argument("--upweight", type=_weights, default={},
                         help="sample these treebanks more, e.g. vi_vtb=3,en_ewt=1.5")
     parser.add_argument("--lexicon-only", action="store_true",
@@ -489,7 +497,8 @@ def main(argv: list[str] | None = None) -> int:
         lexicon.save(args.out_dir / FOLDER / MWT_NAME)
         return 0
     config = TrainConfig(threads=args.threads, quantize=args.quantize, resume=not args.no_resume, lr=args.lr,
-                         init=args.init, upweight=args.upweight, hint_dropout=args.hint_dropout)
+                         init=args.init, upweight=args.upweight, hint_dropout=args.hint_dropout,
+                         lowercase_share=args.lowercase_share)
     model_config = seg.SegmenterConfig(channels=args.channels)
     try:
         train_segmenter(args.ud_dir, args.out_dir, args.minutes, config, model_config,

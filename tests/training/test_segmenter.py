@@ -236,3 +236,19 @@ def test_polytag_average_takes_segmenter_folders(capsys, trained, continued_with
     rc, _, err = run_cli(capsys, "average", plain, plain.parent, "-o", tmp_path / "bad")
     assert_one_error_line(rc, err, str(plain.parent), "not a segmenter folder")
     assert not (tmp_path / "bad").exists()
+
+
+def test_a_share_of_the_training_crops_is_shown_lowercased():
+    import numpy as np  # noqa: PLC0415
+
+    text = "The Cat Sleeps. The Dog Eats. " * 20
+    char_ids, cat_ids, _ = seg.featurize(text, seg.SegmenterConfig.n_buckets)
+    arrays = training.TreebankArrays("xx_a", char_ids.astype(np.int32), cat_ids.astype(np.int8),
+                                     np.zeros(len(text), np.uint8))
+    capital = seg.CAPITAL_CATS[0]
+    for share, lowered in ((0.0, 0), (1.0, 64)):
+        config = training.TrainConfig(batch_size=64, crop=32, lowercase_share=share)
+        chars, cats, _ = training.BatchSampler([arrays], config, seed=1).batch()
+        rows_without = int(((cats == capital).sum(dim=1) == 0).sum())
+        assert rows_without >= lowered and (share or rows_without < 64)
+        assert chars.max() > 0  # the characters themselves are as they were (lowercased already)
