@@ -47,6 +47,10 @@ LANGUAGE_DECAY = 0.8  # per sentence: the language the recent words point to
 OWN_CUES = 2  # a sentence with this many cue words of a language, twice the recent one's, is in it
 MIXED_RUN = 3  # a sentence with runs of this many cue words of two languages is in both
 TREEBANK_DECAY = 0.9  # per sentence: the treebank whose lexicon the recent labels agree with
+# cue words: each language's this many most frequent words, where 90% of their uses are its
+# (more cue words, more sentences that say their own language: 400 gave single sentences
+# 92.82 / 87.97, 3,000 gives 92.86 / 88.02, for 0.06 MB)
+CUES_PER_LANGUAGE = 3000
 
 
 def language_of(treebank: str) -> str:
@@ -149,7 +153,7 @@ class WordLexicon:
         header = {"format": FORMAT, "version": VERSION, "min_count": min_count,
                   "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                   "upos": list(upos_ids), "feats": list(feats_ids),
-                  "cues": language_cues(word_counts), "forms": forms}  # fmt: skip
+                  "cues": language_cues(word_counts, CUES_PER_LANGUAGE), "forms": forms}  # fmt: skip
         return cls(header, blocks)
 
     @classmethod
