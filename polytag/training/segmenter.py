@@ -183,6 +183,7 @@ class BatchSampler:
             chars[row, at : at + hi - lo] = tb.char_ids[lo:hi]
             cats[row, at : at + hi - lo] = tb.cat_ids[lo:hi]
             labels[row, at : at + hi - lo] = tb.labels[lo:hi]
+        seg.fold_capital_windows(cats)  # as segmenting does: text in capitals read as lowercase
         if self.config.lowercase_share > 0:
             lowered = self.rng.random(n) < self.config.lowercase_share
             cats[lowered[:, None] & np.isin(cats, seg.CAPITAL_CATS)] = seg.LOWERCASE_CAT
