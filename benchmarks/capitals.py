@@ -9,43 +9,23 @@ whose capitalised form keeps every character's position (str.upper() turns ß in
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from polytag import DEFAULT_MODEL  # noqa: E402
 from polytag.core.conllu_io import read_conllu  # noqa: E402
 from polytag.core.evaluate import file_keys, macro, score  # noqa: E402
 from polytag.core.segmentation import raw_text, read_gold_sentences, segmentation_items, span_f1  # noqa: E402
 from polytag.tagging import load  # noqa: E402
 from polytag.tagging.raw import load_segmenter  # noqa: E402
+from dev_files import dev_parser, gold_spans  # noqa: E402 - beside this file
 
 CASINGS = {"as written": lambda s: s, "in capitals": str.upper, "lowercased": str.lower}
 
 
-def gold_spans(sentences, text: str) -> tuple[set, set]:
-    """(token spans, sentence spans) of the gold segmentation in the rebuilt raw text."""
-    tokens, spans, pos = set(), set(), 0
-    for sentence in sentences:
-        first = None
-        for token in sentence.tokens:
-            at = text.find(token.form, pos)
-            if at >= 0:
-                tokens.add((at, at + len(token.form)))
-                pos = at + len(token.form)
-                first = at if first is None else first
-        spans.add((first, pos))
-    return tokens, spans
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("data", type=Path, help="treebank folder with <id>/<id>-ud-dev.conllu[.xz]")
-    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
-    parser.add_argument("--json")
-    args = parser.parse_args()
+    args = dev_parser(__doc__.splitlines()[0]).parse_args()
     paths = sorted(args.data.glob("*/*-ud-dev.conllu*"))
     tagger, segmenter = load(args.model), load_segmenter(args.model)
     tagging: dict[str, dict] = {way: {} for way in CASINGS}

@@ -9,16 +9,15 @@ language does to mixed text is measured.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from polytag import DEFAULT_MODEL  # noqa: E402
 from polytag.core.conllu_io import read_conllu  # noqa: E402
 from polytag.core.evaluate import macro, score  # noqa: E402
 from polytag.tagging import load  # noqa: E402
+from dev_files import dev_parser  # noqa: E402 - beside this file
 
 # related languages (and conventions) side by side, and distant ones
 PAIRS = [("en_ewt", "fr_sequoia"), ("en_ewt", "pt_gsd"), ("fr_sequoia", "it_partut"), ("sv_lines", "af_afribooms"),
@@ -28,11 +27,8 @@ WAYS = ("interleaved, one text", "joined sentences, one text", "each file one te
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("data", type=Path, help="treebank folder with <id>/<id>-ud-dev.conllu[.xz]")
-    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
+    parser = dev_parser(__doc__.splitlines()[0])
     parser.add_argument("--sentences", type=int, default=300, help="at most this many of each file")
-    parser.add_argument("--json")
     args = parser.parse_args()
     tagger, network = load(args.model), load(args.model, lexicon=False)
     rows: dict[str, dict] = {}

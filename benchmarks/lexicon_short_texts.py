@@ -8,24 +8,19 @@ beside the network alone.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from polytag import DEFAULT_MODEL  # noqa: E402
 from polytag.core.conllu_io import read_conllu  # noqa: E402
 from polytag.core.evaluate import file_keys, macro, score  # noqa: E402
 from polytag.tagging import load  # noqa: E402
+from dev_files import dev_parser  # noqa: E402 - beside this file
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("data", type=Path, help="treebank folder with <id>/<id>-ud-dev.conllu[.xz]")
-    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
-    parser.add_argument("--json")
-    args = parser.parse_args()
+    args = dev_parser(__doc__.splitlines()[0]).parse_args()
     paths = sorted(args.data.glob("*/*-ud-dev.conllu*"))
     tagger, network = load(args.model), load(args.model, lexicon=False)
     ways = {"network alone": {}, "lexicon, each file one text": {}, "lexicon, each sentence one text": {}}

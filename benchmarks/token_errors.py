@@ -15,18 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from polytag import DEFAULT_MODEL  # noqa: E402
 from polytag.core.segmentation import raw_text, read_gold_sentences, segmentation_items  # noqa: E402
 from polytag.tagging.segmenter import Segmenter  # noqa: E402
-
-
-def gold_spans(sentences, text: str) -> set[tuple[int, int]]:
-    """Character spans of the gold tokens in the rebuilt raw text."""
-    spans, pos = set(), 0
-    for sentence in sentences:
-        for token in sentence.tokens:
-            at = text.find(token.form, pos)
-            if at >= 0:
-                spans.add((at, at + len(token.form)))
-                pos = at + len(token.form)
-    return spans
+from dev_files import gold_spans  # noqa: E402 - beside this file
 
 
 def main() -> None:
@@ -44,7 +33,7 @@ def main() -> None:
             sys.exit(f"{args.data / treebank}: no dev file")
         sentences = read_gold_sentences(path)
         text = raw_text(sentences)
-        gold = gold_spans(sentences, text)
+        gold, _ = gold_spans(sentences, text)
         system = segmentation_items(segmenter.segment(text, treebank if args.hint else None))["tokens"]
         missed = Counter(text[a:b] for a, b in gold - system)
         extra = Counter(text[a:b] for a, b in system - gold)
