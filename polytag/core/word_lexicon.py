@@ -274,10 +274,11 @@ class WordLexicon:
         languages: Counter = Counter()
         agreement: Counter = Counter()
         for words, sentence_upos, sentence_feats in zip(sentences, upos, feats):
-            key = fixed or self._guess(words, sentence_upos, sentence_feats, languages, agreement)
+            own = None if fixed else self.sentence_cues(words)
+            key = fixed or self._guess(words, sentence_upos, sentence_feats, languages, agreement, own)
             if key is None:
                 continue
-            keys = None if fixed else self._mixed_keys(words, key, agreement)
+            keys = None if fixed or len(own) < 2 else self._mixed_keys(words, key, agreement)
             entries, suffixes = self.entries(key), self._suffixes[key]
             for i, word in enumerate(words):
                 if keys is not None:
@@ -352,11 +353,13 @@ class WordLexicon:
         decides."""
         return self._sentence_language(self.sentence_cues(words), language) != language
 
-    def _guess(self, words, sentence_upos, sentence_feats, languages: Counter, agreement: Counter) -> str | None:
-        """The treebank for one sentence, updating the running scores of languages and treebanks."""
+    def _guess(self, words, sentence_upos, sentence_feats, languages: Counter, agreement: Counter,
+               own: Counter | None = None) -> str | None:
+        """The treebank for one sentence, updating the running scores of languages and treebanks.
+        own: the sentence's cue word counts, if counted already."""
         for language in languages:
             languages[language] *= LANGUAGE_DECAY
-        own = self.sentence_cues(words)
+        own = self.sentence_cues(words) if own is None else own
         languages.update(own)
         if not languages:
             return None
