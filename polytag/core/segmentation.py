@@ -618,6 +618,20 @@ def apply_joins(text: str, labels: np.ndarray, joins: dict[str, list[int]], fina
     return labels
 
 
+def join_hangul(text: str, labels: np.ndarray) -> np.ndarray:
+    """Labels with no boundary between two adjacent Hangul syllables: the Korean train splits
+    never have one (0 of 143,281 pairs in ko_gsd and ko_kaist), and the network put a few
+    inside long words (ko_gsd dev: 12)."""
+    cps = code_points(text)
+    hangul = (cps >= 0xAC00) & (cps <= 0xD7A3)
+    inside = hangul[:-1] & hangul[1:] & _ENDS[labels[:-1].astype(np.int64)]
+    if not inside.any():
+        return labels
+    labels = labels.copy()
+    labels[:-1][inside] = CONTINUE
+    return labels
+
+
 _GLUED_HYPHEN = re.compile(r"(?<=\w)[-\u2010](?=\w)")  # a hyphen between two word characters
 _HYPHEN_PIECE = re.compile(r"^(?:[-\u2010]\w.*|.*\w[-\u2010])$")
 
@@ -838,6 +852,7 @@ def decode_region(
     """Sentences of `text` (offsets + base); when not `final`, only the complete ones."""
     space = is_space(text)
     labels = apply_joins(text, labels, expander.lexicon.joins, final)
+    labels = join_hangul(text, labels)
     labels = apply_hyphen_pieces(text, labels, expander.lexicon.hyphen_pieces, final)
     starts, ends = find_tokens(text, labels, space, final, config.max_token_chars)
     open_start = int(starts[len(ends)]) if len(starts) > len(ends) else len(text)

@@ -394,3 +394,13 @@ def test_a_token_open_at_a_block_end_is_kept():
     """Found by hypothesis: one token longer than the first block of windows."""
     text = "0000000👩\u200d👩\u200d👧👩\u200d👩\u200d👧"
     check_covers_text(text, segment(text, punctuation_labels))
+
+
+def test_no_token_ends_between_two_hangul_syllables():
+    text = "반민족행위 특별조사위원회가 1,000원."
+    labels = np.full(len(text), seg.CONTINUE)
+    labels[[1, 8, 13, 20]] = seg.TOKEN_END  # inside 반민족행위 and 특별조사위원회가; after 가 and 원
+    joined = seg.join_hangul(text, labels)
+    assert joined[1] == joined[8] == seg.CONTINUE and joined[20] == seg.TOKEN_END
+    assert joined[13] == seg.TOKEN_END  # 가 then a space: not between two syllables
+    assert (labels[[1, 8]] == seg.TOKEN_END).all()  # the input is not changed
