@@ -456,6 +456,9 @@ class MwtLexicon:
     # parts for which the treebank does the opposite of its usual]: en_ewt splits 'al-Qaeda' but
     # not 'e-mail', en_gum splits none, tr_imst all (`learn_hyphen_conventions`)
     hyphens: dict[str, list] = field(default_factory=dict)
+    # script -> [adjacent letter pairs, token ends between them inside a sentence] in the train
+    # splits: scripts never cut so are not cut while segmenting (`join_unsplit_scripts`)
+    script_splits: dict[str, list[int]] = field(default_factory=dict)
 
     SURE = 0.9  # a surface that is an MWT this often (or 1 - this rarely) overrides the network
 
@@ -559,7 +562,7 @@ class MwtLexicon:
     def load(cls, path: Path) -> MwtLexicon:
         try:
             raw = json.loads(read_bytes(path))
-            optional = {"joins", "counts", "blanks", "hyphen_pieces", "hyphens"}  # files written before they were learned
+            optional = {"joins", "counts", "blanks", "hyphen_pieces", "hyphens", "script_splits"}  # files written before they were learned
             lexicon = cls(**{f.name: dict(raw[f.name] if f.name not in optional else raw.get(f.name, {}))
                              for f in fields(cls)})  # fmt: skip
             for rules in (lexicon.suffixes, lexicon.prefixes):
@@ -618,13 +621,58 @@ def apply_joins(text: str, labels: np.ndarray, joins: dict[str, list[int]], fina
     return labels
 
 
-def join_hangul(text: str, labels: np.ndarray) -> np.ndarray:
-    """Labels with no boundary between two adjacent Hangul syllables: the Korean train splits
-    never have one (0 of 143,281 pairs in ko_gsd and ko_kaist), and the network put a few
-    inside long words (ko_gsd dev: 12)."""
-    cps = code_points(text)
-    hangul = (cps >= 0xAC00) & (cps <= 0xD7A3)
-    inside = hangul[:-1] & hangul[1:] & _ENDS[labels[:-1].astype(np.int64)]
+UNSPLIT_MIN_PAIRS = 1000  # a script is never cut inside a word if the train splits have this many pairs
+
+
+_LETTER_KINDS: dict[str, int] = {}  # kind of letter -> id, as met (ids only live in one process)
+
+
+@lru_cache(maxsize=None)
+def _letter_kind(cp: int) -> int:
+    """The id of a code point's kind of letter (the first two words of its Unicode name: LATIN
+    SMALL, HANGUL SYLLABLE, GREEK CAPITAL...; Korean's middle dot is a HANGUL LETTER); 0 for
+    anything but a letter. Looked up per distinct character, not built for all at start-up."""
+    ch = chr(cp)
+    if not ch.isalpha():
+        return 0
+    return _LETTER_KINDS.setdefault(" ".join(unicodedata.name(ch, "?").split(" ")[:2]), len(_LETTER_KINDS) + 1)
+
+
+def _letter_scripts(text: str) -> np.ndarray:
+    """Each character's kind of letter (`_letter_kind`)."""
+    distinct, where = np.unique(code_points(text), return_inverse=True)
+    return np.array([_letter_kind(int(cp)) for cp in distinct], np.int64)[where.reshape(-1)]
+
+
+_INNER_ENDS = _ENDS & ~_SENT_ENDS  # a token ends, the sentence goes on
+
+
+def learn_script_splits(paragraphs: Iterable[GoldParagraph]) -> dict[str, list[int]]:
+    """kind of letter -> [pairs of adjacent letters of that kind, tokens ending between the two
+    inside a sentence], over the train splits. Hangul syllables, Greek, Arabic, Hebrew letters...
+    are never cut so; Latin (English 'cannot' = 'can not') and Chinese are."""
+    pairs: Counter = Counter()
+    cuts: Counter = Counter()
+    for paragraph in paragraphs:
+        scripts = _letter_scripts(paragraph.text)
+        same = (scripts[:-1] == scripts[1:]) & (scripts[:-1] > 0)
+        pairs.update(dict(zip(*np.unique(scripts[:-1][same], return_counts=True))))
+        cut = same & _INNER_ENDS[paragraph.labels[:-1].astype(np.int64)]
+        cuts.update(dict(zip(*np.unique(scripts[:-1][cut], return_counts=True))))
+    names = {i: name for name, i in _LETTER_KINDS.items()}
+    return {names[i]: [int(n), int(cuts[i])] for i, n in sorted(pairs.items())}
+
+
+def join_unsplit_scripts(text: str, labels: np.ndarray, splits: dict[str, list[int]]) -> np.ndarray:
+    """Labels with no token end (inside a sentence) between two letters of a script the train
+    splits never cut so (`learn_script_splits`); the network put a few inside long Korean words
+    (ko_gsd dev: 12)."""
+    never = [name for name, (pairs, cuts) in splits.items() if cuts == 0 and pairs >= UNSPLIT_MIN_PAIRS]
+    if not never:
+        return labels
+    scripts = _letter_scripts(text)  # (meets the kinds of this text first)
+    wanted = np.isin(scripts[:-1], [_LETTER_KINDS.get(name, -1) for name in never])
+    inside = wanted & (scripts[:-1] == scripts[1:]) & _INNER_ENDS[labels[:-1].astype(np.int64)]
     if not inside.any():
         return labels
     labels = labels.copy()
@@ -852,7 +900,7 @@ def decode_region(
     """Sentences of `text` (offsets + base); when not `final`, only the complete ones."""
     space = is_space(text)
     labels = apply_joins(text, labels, expander.lexicon.joins, final)
-    labels = join_hangul(text, labels)
+    labels = join_unsplit_scripts(text, labels, expander.lexicon.script_splits)
     labels = apply_hyphen_pieces(text, labels, expander.lexicon.hyphen_pieces, final)
     starts, ends = find_tokens(text, labels, space, final, config.max_token_chars)
     open_start = int(starts[len(ends)]) if len(starts) > len(ends) else len(text)

@@ -130,6 +130,7 @@ def load_training_data(ud_dir: Path, n_buckets: int, log: Callable[[str], None])
     lexicon.joins = seg.learn_joins(all_paragraphs)
     lexicon.hyphen_pieces = seg.learn_hyphen_pieces(sum(word_counts.values(), Counter()))
     lexicon.hyphens = hyphens
+    lexicon.script_splits = seg.learn_script_splits(all_paragraphs)
     log(f"{len(lexicon.joins):,} pairs of runs the train splits join into one token")
     return treebanks, lexicon
 

@@ -396,11 +396,17 @@ def test_a_token_open_at_a_block_end_is_kept():
     check_covers_text(text, segment(text, punctuation_labels))
 
 
-def test_no_token_ends_between_two_hangul_syllables():
-    text = "반민족행위 특별조사위원회가 1,000원."
+def test_letters_of_a_kind_the_train_splits_never_cut_are_not_cut():
+    text = "반민족행위 cannot"
     labels = np.full(len(text), seg.CONTINUE)
-    labels[[1, 8, 13, 20]] = seg.TOKEN_END  # inside 반민족행위 and 특별조사위원회가; after 가 and 원
-    joined = seg.join_hangul(text, labels)
-    assert joined[1] == joined[8] == seg.CONTINUE and joined[20] == seg.TOKEN_END
-    assert joined[13] == seg.TOKEN_END  # 가 then a space: not between two syllables
-    assert (labels[[1, 8]] == seg.TOKEN_END).all()  # the input is not changed
+    labels[[3, 8]] = seg.TOKEN_END  # inside 반민족행위; 'can' + 'not'
+    learned = seg.learn_script_splits([seg.GoldParagraph(text, labels)])
+    assert learned == {"HANGUL SYLLABLE": [4, 1], "LATIN SMALL": [5, 1]}
+    splits = {"HANGUL SYLLABLE": [seg.UNSPLIT_MIN_PAIRS, 0], "LATIN SMALL": [seg.UNSPLIT_MIN_PAIRS, 3]}
+    joined = seg.join_unsplit_scripts(text, labels, splits)
+    assert joined[3] == seg.CONTINUE and joined[8] == seg.TOKEN_END  # Latin is cut in training: kept
+    assert labels[3] == seg.TOKEN_END  # the input is not changed
+    labels[1] = seg.SENTENCE_END  # a sentence may still end there
+    assert seg.join_unsplit_scripts(text, labels, splits)[1] == seg.SENTENCE_END
+    few = {"HANGUL SYLLABLE": [seg.UNSPLIT_MIN_PAIRS - 1, 0]}  # too few pairs to go by
+    assert seg.join_unsplit_scripts(text, labels, few) is labels
