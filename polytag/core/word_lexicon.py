@@ -302,10 +302,10 @@ class WordLexicon:
         """The runs of MIXED_RUN or more consecutive cue words of one language (positions of the
         cue words; other words between them do not break a run): a sentence with runs of two
         languages is in both. A lone cue word of another language inside a run is not one."""
-        marks = [(i, language) for i, language in enumerate(map(self.cues.get, map(str.lower, words)))
-                 if language is not None]  # fmt: skip
         runs: list[tuple[str, list[int]]] = []
-        for i, language in marks:
+        for i, language in enumerate(self._cue_languages(words)):
+            if language is None:
+                continue
             if runs and runs[-1][0] == language:
                 runs[-1][1].append(i)
             else:
@@ -330,10 +330,13 @@ class WordLexicon:
             out.append(chosen[language])
         return out
 
+    def _cue_languages(self, words: Iterable[str]) -> Iterable[str | None]:
+        """Each word's language if it is a cue word, else None."""
+        return map(self.cues.get, map(str.lower, words))
+
     def sentence_cues(self, words: Iterable[str]) -> Counter:
         """language -> how many of the words are its cue words."""
-        cues = self.cues
-        return Counter(lang for lang in map(cues.get, map(str.lower, words)) if lang is not None)
+        return Counter(language for language in self._cue_languages(words) if language is not None)
 
     @staticmethod
     def _sentence_language(own: Counter, recent: str) -> str | None:
