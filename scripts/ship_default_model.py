@@ -39,10 +39,11 @@ sys.path.insert(0, str(ROOT))
 from polytag.core.evaluate import AUTO_TREEBANK, evaluate_files  # noqa: E402
 from polytag.core.folder import branch_stages, compact_labels, run_id, training_stages  # noqa: E402
 from polytag.core.word_lexicon import LEXICON_FILE, WordLexicon  # noqa: E402
+from polytag.nn.heads import prune_bundle_head  # noqa: E402
 from polytag.nn.model_io import load_model, save_model  # noqa: E402
 from polytag.nn.transformer import count_parameters  # noqa: E402
 from polytag.tagging import load as load_tagger  # noqa: E402
-from polytag.training.data import find_treebanks  # noqa: E402
+from polytag.training.data import feats_counts, find_treebanks  # noqa: E402
 from polytag.training.segmenter import compact_segmenter  # noqa: E402
 
 DEST = ROOT / "polytag" / "models" / "default"
@@ -166,12 +167,20 @@ def main() -> int:
     parser.add_argument("data", type=Path, help="treebank folder whose dev files are scored")
     parser.add_argument("--weights", choices=["int8", "fp16"], default="int8")
     parser.add_argument("--lexicon-min-count", type=int, default=1)
+    parser.add_argument("--min-bundle-count", type=int, default=5,
+                        help="keep only the bundle-head columns of FEATS bundles seen this often in the train "
+                             "splits (the head's cost per word is its width; 1 keeps every bundle seen)")
     args = parser.parse_args()
     source, data = args.source, args.data
     model, tokenizer, labels, config = load_model(source)
     metadata = json.loads((source / "metadata.json").read_text(encoding="utf-8"))
     n_params_trained = count_parameters(model)
     drop_unused_heads(model)
+    n_bundles = len(labels.bundles)
+    if model.bundle_head is not None and args.min_bundle_count > 1:
+        keep = labels.frequent_bundles(feats_counts(data), args.min_bundle_count)
+        prune_bundle_head(model, keep)
+        labels = labels.with_bundles(keep)
     n_params = count_parameters(model)
     # the raw-text segmenter is trained apart: the source's if it has one, else the one shipped now
     segmenter = source / "segmenter" if (source / "segmenter").is_dir() else DEST / "segmenter"
@@ -207,7 +216,7 @@ def main() -> int:
     torch_macro = evaluate_files(torch_tagger, dev_files)["macro"]
     result = {
         "command": f"python scripts/ship_default_model.py {source} {data} --weights {args.weights} "
-                   f"--lexicon-min-count {args.lexicon_min_count}",
+                   f"--lexicon-min-count {args.lexicon_min_count} --min-bundle-count {args.min_bundle_count}",
         "evaluation": evaluation,
         "torch_backend_macro": torch_macro,
         "model": {
@@ -218,6 +227,8 @@ def main() -> int:
                 "" if n_params_trained == n_params
                 else f" ({n_params_trained:,} trained, with the unused morphology head)"),
             "morphology head used": config.morph_decode,
+            "bundle head": f"{len(labels.bundles):,} of the {n_bundles:,} bundles it was trained with "
+                           f"(those seen at least {args.min_bundle_count} times in the train splits)",
             "word pooling": config.word_pooling,
             "character CNN": f"{config.word_chars} characters per word" if config.word_chars else "none",
             "stored weights": f"{args.weights} safetensors + int8 ONNX",

@@ -11,7 +11,7 @@ import json
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -55,6 +55,16 @@ class Labels:
                 values.setdefault(name, set()).add(value)
         features = {name: [NONE] + sorted(vals) for name, vals in sorted(values.items())}
         return cls(bundles=bundles, features=features)
+
+    def frequent_bundles(self, counts: Mapping[str, int], min_count: int) -> list[int]:
+        """Ids of the bundles seen at least `min_count` times in `counts` (and "_", always), in
+        order: the ones worth a column of the bundle head. Each column costs every word
+        the same, however rarely its bundle is right (nn.heads.prune_bundle_head)."""
+        return [i for i, b in enumerate(self.bundles) if b == "_" or counts.get(b, 0) >= min_count]
+
+    def with_bundles(self, keep: Sequence[int]) -> "Labels":
+        """These labels with only the bundles `keep` (ids, in order); features and UPOS as they are."""
+        return Labels(bundles=[self.bundles[i] for i in keep], features=self.features, upos=list(self.upos))
 
     # -- sizes and lookup tables (cached: building dicts per call would be wasteful) --
     def __post_init__(self):

@@ -42,3 +42,19 @@ def head_logits(module: nn.Module, states: torch.Tensor, which=None) -> dict[str
         logits = module.factored_head(states).unflatten(-1, module.factored_shape)
         out["factored"] = logits + module.factored_bias_mask
     return out
+
+
+def prune_bundle_head(module: nn.Module, keep: list[int]) -> None:
+    """Keep only the bundle head's columns `keep` (Labels.frequent_bundles): its cost per word
+    is proportional to its width, and a bundle seen a handful of times in training is almost
+    never the right answer. The labels must be cut the same way (Labels.with_bundles)."""
+    head = module.bundle_head
+    if head is None:
+        raise ValueError("this model has no bundle head to prune")
+    index = torch.tensor(keep, dtype=torch.long)
+    pruned = nn.Linear(head.in_features, len(keep), bias=head.bias is not None)
+    with torch.no_grad():
+        pruned.weight.copy_(head.weight[index])
+        if head.bias is not None:
+            pruned.bias.copy_(head.bias[index])
+    module.bundle_head = pruned.to(head.weight.device, head.weight.dtype)

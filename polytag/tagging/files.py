@@ -6,6 +6,8 @@ import sys
 from dataclasses import dataclass
 from typing import Callable
 
+from polytag.core.read_ahead import read_ahead
+
 from .tagger import Tagger
 
 
@@ -23,7 +25,7 @@ def tag_file(tagger: Tagger, source: str, reader: Callable, writer: Callable, ou
     counts = TagCounts()
     out = open(output, "w", encoding="utf-8") if output else sys.stdout
     try:
-        for sentence, upos, feats in tagger.tag_stream(reader(source), x_second_best):
+        for sentence, upos, feats in tagger.tag_stream(read_ahead(reader(source)), x_second_best):
             out.write(writer(sentence, upos, feats))
             counts.sentences += 1
             if sentence.error is not None:

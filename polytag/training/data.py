@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import random
 import re
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,6 +71,16 @@ def select_treebanks(found: dict[str, Treebank], spec: str | None, split: str = 
                 raise InputError(f"unknown treebank or language {key!r} (languages here: {known})")
             chosen += [tb for tb in matches if tb not in chosen]
     return [tb for tb in chosen if getattr(tb, split) is not None]
+
+
+def feats_counts(root: str | Path) -> Counter:
+    """How often each FEATS string occurs in the train splits under `root` (words only)."""
+    counts: Counter = Counter()
+    for tb in find_treebanks(root).values():
+        if tb.train is not None:
+            for sentence in read_conllu(tb.train):
+                counts.update(sentence.feats or ())
+    return counts
 
 
 def load_sentences(path: Path, treebank: str) -> list[Sentence]:

@@ -101,3 +101,16 @@ def test_save_and_load(tmp_path):
     feats = ["Case=Nom|Number=Sing|Деепр=Да", "PronType=Int,Rel"]
     assert np.array_equal(loaded.encode_factored(feats), labels.encode_factored(feats))
     assert loaded.encode_bundles(feats) == labels.encode_bundles(feats)
+
+
+def test_frequent_bundles_and_with_bundles():
+    labels = Labels.build(TRAIN_FEATS)
+    counts = {"Case=Nom|Gender=Masc|Number=Sing": 2, "Case=Gen|Number=Plur": 1}
+    keep = labels.frequent_bundles(counts, 2)
+    assert [labels.bundles[i] for i in keep] == ["_", "Case=Nom|Gender=Masc|Number=Sing"]  # "_" always
+    pruned = labels.with_bundles(keep)
+    assert pruned.bundles == ["_", "Case=Nom|Gender=Masc|Number=Sing"]
+    assert pruned.features == labels.features and pruned.upos == labels.upos
+    # a bundle cut from the head is no longer a training target
+    assert pruned.encode_bundles(["Case=Gen|Number=Plur", "Case=Nom|Gender=Masc|Number=Sing"]) == [IGNORE, 1]
+    assert labels.frequent_bundles(counts, 1) == sorted([0] + [labels.bundle_id[b] for b in counts])

@@ -12,6 +12,7 @@ from conftest import EN, RU, write_conllu
 from polytag.core.conllu_io import Sentence
 from polytag.core.errors import InputError
 from polytag.training.data import (
+    feats_counts,
     find_treebanks,
     load_sentences,
     mix_treebanks,
@@ -117,3 +118,12 @@ def test_mix_with_temperature_flattens_the_distribution():
     proportional, flat = small_share(1.0), small_share(100.0)
     assert 0.07 < proportional < 0.13  # 100 / 1000
     assert 0.45 < flat < 0.55  # nearly uniform over treebanks
+
+
+def test_feats_counts_are_the_train_splits_words(tiny_treebank_dir):
+    counts = feats_counts(tiny_treebank_dir)
+    expected = Counter()
+    for tb in find_treebanks(tiny_treebank_dir).values():
+        for sentence in load_sentences(tb.train, tb.id):
+            expected.update(sentence.feats)
+    assert counts == expected and sum(counts.values()) > 0

@@ -1,0 +1,65 @@
+"""Reading a stream in a background thread while its consumer works on what came before.
+
+Raw text is segmented (Python, and ONNX Runtime on one thread) and then tagged (ONNX Runtime on
+the rest); done one after the other, each waits for the other. `read_ahead` runs the producer
+in its own thread, so the Python work of one overlaps the other's ONNX runs (which release the
+GIL). The queue is bounded, so memory stays bounded however long the stream is.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Iterable, Iterator
+from typing import TypeVar
+
+T = TypeVar("T")
+
+_ITEM, _ERROR, _END = range(3)
+_POLL_S = 0.1  # how often a blocked producer checks whether the consumer has gone
+
+
+def read_ahead(items: Iterable[T], depth: int = 4096) -> Iterator[T]:
+    """Yields what `items` yields, in order, produced up to `depth` items ahead in a thread.
+
+    An exception raised by `items` is raised here after every item produced before it, as a
+    plain iteration would. If the consumer stops early (break, error, close), the producer stops
+    at its next item and the thread ends."""
+    if depth < 1:
+        raise ValueError("depth must be at least 1")
+    slots: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(entry: tuple) -> bool:
+        while not stop.is_set():
+            try:
+                slots.put(entry, timeout=_POLL_S)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put((_ITEM, item)):
+                    return
+        except BaseException as error:  # noqa: BLE001 - handed to the consumer, raised there
+            put((_ERROR, error))
+            return
+        put((_END, None))
+
+    worker = threading.Thread(target=produce, name="polytag-read-ahead", daemon=True)
+    worker.start()
+    try:
+        while True:
+            kind, value = slots.get()
+            if kind == _ITEM:
+                yield value
+            elif kind == _ERROR:
+                raise value
+            else:
+                return
+    finally:
+        stop.set()
+        worker.join(timeout=1.0)  # a producer blocked inside `items` itself is left (daemon)

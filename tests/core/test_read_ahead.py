@@ -1,0 +1,52 @@
+"""Reading ahead in a thread: same items in the same order, errors after what came before,
+and a producer that stops when its consumer does."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from polytag.core.errors import InputError
+from polytag.core.read_ahead import read_ahead
+
+
+@given(st.lists(st.integers()), st.integers(min_value=1, max_value=5))
+def test_same_items_in_order(items, depth):
+    assert list(read_ahead(iter(items), depth)) == items
+
+
+def test_an_error_comes_after_the_items_before_it():
+    def items():
+        yield from range(5)
+        raise InputError("in.txt, line 6: bad")
+
+    got = []
+    with pytest.raises(InputError, match="line 6"):
+        for item in read_ahead(items(), depth=2):
+            got.append(item)
+    assert got == list(range(5))
+
+
+def test_the_producer_stops_when_the_consumer_does():
+    produced = []
+
+    def items():
+        for i in range(10_000):
+            produced.append(i)
+            yield i
+
+    stream = read_ahead(items(), depth=3)
+    assert next(stream) == 0
+    stream.close()  # the consumer goes away
+    time.sleep(0.3)
+    assert len(produced) <= 3 + 2  # the queue, one waiting in put, one taken
+    assert not any(t.name == "polytag-read-ahead" for t in threading.enumerate())
+
+
+def test_depth_must_be_positive():
+    with pytest.raises(ValueError, match="depth"):
+        next(read_ahead([1], depth=0))
