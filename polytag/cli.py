@@ -173,11 +173,17 @@ def cmd_average(args) -> None:
         if not all(segmenters):
             odd = folders[segmenters.index(False)]
             raise InputError(f"{odd}: not a segmenter folder, and {folders[segmenters.index(True)]} is one")
-        from .training.segmenter import write_average_segmenter  # noqa: PLC0415
+        from .training.segmenter import write_average_segmenter, write_ensemble_segmenter  # noqa: PLC0415
 
-        write_average_segmenter(folders, Path(args.output), args.weights)
-        print(f"{args.output}: mean of {len(folders)} segmenters")
+        if args.ensemble:
+            write_ensemble_segmenter(folders, Path(args.output), args.weights)
+            print(f"{args.output}: ensemble of {len(folders)} segmenters (their probabilities averaged)")
+        else:
+            write_average_segmenter(folders, Path(args.output), args.weights)
+            print(f"{args.output}: mean of {len(folders)} segmenters")
         return
+    if args.ensemble:
+        raise InputError("--ensemble: only segmenter folders (<model>/segmenter) can be ensembled")
     from .training.average import write_average  # noqa: PLC0415
 
     metadata = write_average(args.models, args.output, args.weights)
@@ -522,6 +528,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "segmenter folders (<model>/segmenter: same shape and multiword lexicon)")
     p.add_argument("--output", "-o", required=True, help="folder to write")
     p.add_argument("--weights", type=_float_list, help="one share per folder, e.g. 0.65,0.35 (default: equal)")
+    p.add_argument("--ensemble", action="store_true",
+                   help="segmenters trained apart: one graph that runs each and averages their probabilities "
+                        "(costs the sum of their times) instead of averaging their weights")
     p.set_defaults(func=cmd_average)
 
     p = sub.add_parser("lexicon", help="write a model folder's word lexicon: each form's UPOS and FEATS in the "

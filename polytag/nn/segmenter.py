@@ -74,3 +74,25 @@ class SegmenterLabels(nn.Module):
     def forward(self, char_ids: torch.Tensor, cat_ids: torch.Tensor,
                 hint_ids: torch.Tensor | None = None) -> torch.Tensor:
         return self.net(char_ids, cat_ids, hint_ids).argmax(dim=-1)
+
+
+class SegmenterEnsemble(nn.Module):
+    """Nets trained apart, their class probabilities averaged with `weights`: same inputs as
+    one SegmenterNet; returns the averaged probabilities (argmax-equivalent to logits). A
+    member trained without hints ignores hint_ids. Costs the sum of its members."""
+
+    def __init__(self, members: list[SegmenterNet], weights: list[float]):
+        super().__init__()
+        if len(members) != len(weights) or len(members) < 2:
+            raise ValueError("an ensemble needs two or more members, one weight each")
+        self.members = nn.ModuleList(members)
+        self.register_buffer("weights", torch.tensor(weights, dtype=torch.float32), persistent=False)
+        hinted = [m.hints for m in members if m.hints is not None]
+        self.hints = hinted[0] if hinted else None  # export_segmenter: does the graph take hint_ids
+
+    def forward(self, char_ids: torch.Tensor, cat_ids: torch.Tensor,
+                hint_ids: torch.Tensor | None = None) -> torch.Tensor:
+        total = 0
+        for i, member in enumerate(self.members):
+            total = total + self.weights[i] * torch.softmax(member(char_ids, cat_ids, hint_ids), dim=-1)
+        return total

@@ -31,7 +31,7 @@ from torch.nn import functional as F
 from ..core import segmentation as seg
 from ..core.errors import InputError
 from ..core.word_lexicon import language_of
-from ..nn.segmenter import SegmenterLabels, SegmenterNet
+from ..nn.segmenter import SegmenterEnsemble, SegmenterLabels, SegmenterNet
 from .average import normalised_weights, weighted_mean
 from .loop import CHECKPOINT_DIR, Loop, LoopSettings, Task, read_checkpoint
 
@@ -377,6 +377,7 @@ def average_segmenters(folders: list[Path], weights: list[float] | None = None):
     for folder in folders:
         if not (Path(folder) / ONNX_NAME).is_file() or not (Path(folder) / CONFIG_NAME).is_file():
             raise InputError(f"{folder}: not a segmenter folder (no {ONNX_NAME} and {CONFIG_NAME})")
+        _check_averageable(folder)
     configs = [seg.SegmenterConfig.load(Path(f) / CONFIG_NAME) for f in folders]
     hinted = [i for i, c in enumerate(configs) if c.treebank_hints]
     for folder, config in zip(folders[1:], configs[1:]):
@@ -398,6 +399,56 @@ def write_average_segmenter(folders: list[Path], output: Path, weights: list[flo
     export_segmenter(net, config, lexicon, output)
     record = {"averaged_from": [str(f) for f in folders], "weights": normalised_weights(weights, len(folders))}
     (output / AVERAGE_NAME).write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
+    return output
+
+
+ENSEMBLE_NAME = "ensemble.json"  # beside an ensemble: its members and their weights
+
+
+def _check_averageable(folder: Path) -> None:
+    if (Path(folder) / ENSEMBLE_NAME).is_file():
+        raise InputError(f"{folder}: an ensemble of segmenters (its {ENSEMBLE_NAME}): its weights cannot be "
+                         "averaged or trained on; use its members")
+
+
+def ensemble_segmenters(folders: list[Path], weights: list[float] | None = None):
+    """-> (ensemble, config, lexicon): exported float segmenters trained apart, their class
+    probabilities averaged (nets that did not continue one another cannot be weight-averaged).
+
+    Members may differ in width, but must read text the same way (buckets, window context and
+    core); those with hints must share the hint list. The multiword lexicon and its decoding
+    tables (learned from the train splits, not by the nets) are the first member's."""
+    weights = normalised_weights(weights, len(folders))
+    if len(folders) < 2:
+        raise InputError("polytag average --ensemble: give at least two segmenter folders")
+    members, configs = [], []
+    for folder in folders:
+        folder = Path(folder)
+        if not (folder / ONNX_NAME).is_file() or not (folder / CONFIG_NAME).is_file():
+            raise InputError(f"{folder}: not a segmenter folder (no {ONNX_NAME} and {CONFIG_NAME})")
+        _check_averageable(folder)
+        config = seg.SegmenterConfig.load(folder / CONFIG_NAME)
+        net = SegmenterNet(config)
+        net.load_state_dict(onnx_weights(folder / ONNX_NAME))
+        members.append(net.eval())
+        configs.append(config)
+    reading = ("n_buckets", "context", "core", "batch_windows", "max_token_chars", "max_sentence_chars")
+    hinted = [c for c in configs if c.treebank_hints]
+    for folder, config in zip(folders[1:], configs[1:]):
+        if any(getattr(config, k) != getattr(configs[0], k) for k in reading):
+            raise InputError(f"{folder}: reads text differently from {folders[0]} ({', '.join(reading)})")
+        if config.treebank_hints and config.treebank_hints != hinted[0].treebank_hints:
+            raise InputError(f"{folder}: treebank hints differ from the other members'")
+    config = hinted[0] if hinted else configs[0]
+    return (SegmenterEnsemble(members, weights).eval(), config,
+            seg.MwtLexicon.load(seg.mwt_path(folders[0])))
+
+
+def write_ensemble_segmenter(folders: list[Path], output: Path, weights: list[float] | None = None) -> Path:
+    net, config, lexicon = ensemble_segmenters(folders, weights)
+    export_segmenter(net, config, lexicon, output)
+    record = {"ensemble_of": [str(f) for f in folders], "weights": normalised_weights(weights, len(folders))}
+    (output / ENSEMBLE_NAME).write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
     return output
 
 
@@ -490,6 +541,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="show this share of the training crops lowercased (default 0)")
     parser.add_argument("--upweight", type=_weights, default={},
                         help="sample these treebanks more, e.g. vi_vtb=3,en_ewt=1.5")
+    parser.add_argument("--seed", type=int, default=TrainConfig.seed,
+                        help="seeds the initial weights and the crops (another seed: another net to ensemble)")
     parser.add_argument("--lexicon-only", action="store_true",
                         help="only relearn OUT/segmenter/mwt.json from the train splits")
     args = parser.parse_args(argv)
@@ -500,7 +553,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     config = TrainConfig(threads=args.threads, quantize=args.quantize, resume=not args.no_resume, lr=args.lr,
                          init=args.init, upweight=args.upweight, hint_dropout=args.hint_dropout,
-                         lowercase_share=args.lowercase_share)
+                         lowercase_share=args.lowercase_share, seed=args.seed)
     model_config = seg.SegmenterConfig(channels=args.channels)
     try:
         train_segmenter(args.ud_dir, args.out_dir, args.minutes, config, model_config,

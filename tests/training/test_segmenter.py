@@ -252,3 +252,67 @@ def test_a_share_of_the_training_crops_is_shown_lowercased():
         rows_without = int(((cats == capital).sum(dim=1) == 0).sum())
         assert rows_without >= lowered and (share or rows_without < 64)
         assert chars.max() > 0  # the characters themselves are as they were (lowercased already)
+
+
+def test_an_ensemble_averages_its_members_probabilities(trained, continued_with_hints, tmp_path):
+    import onnxruntime as ort  # noqa: PLC0415
+
+    from polytag.nn.segmenter import SegmenterNet  # noqa: PLC0415
+    from polytag.tagging.segmenter import Segmenter  # noqa: PLC0415
+
+    plain, hinted = trained[1], continued_with_hints
+    out = training.write_ensemble_segmenter([plain, hinted], tmp_path / "ens", [3, 1])
+    assert json.loads((out / "ensemble.json").read_text())["weights"] == [0.75, 0.25]
+    members = []
+    for folder in (plain, hinted):
+        net = SegmenterNet(seg.SegmenterConfig.load(folder / "segmenter.json")).eval()
+        net.load_state_dict(training.onnx_weights(folder / "segmenter.onnx"))
+        members.append(net)
+    torch.manual_seed(0)
+    chars, cats, hints = torch.randint(1, 512, (3, 40)), torch.randint(1, 20, (3, 40)), torch.tensor([0, 1, 2])
+    with torch.no_grad():
+        probs = 0.75 * torch.softmax(members[0](chars, cats), -1) + 0.25 * torch.softmax(members[1](chars, cats, hints), -1)
+    session = ort.InferenceSession(str(out / "segmenter.onnx"), providers=["CPUExecutionProvider"])
+    labels = session.run(None, {"char_ids": chars.numpy(), "cat_ids": cats.numpy(), "hint_ids": hints.numpy()})[0]
+    assert (labels == probs.argmax(-1).numpy()).all()
+    # the members disagree somewhere, so the weights matter
+    alone = [m(chars, cats, hints if m.hints is not None else None).argmax(-1) for m in members]
+    assert not torch.equal(alone[0], alone[1])
+    # served like any segmenter; where the members split a text differently, the weights decide
+    assert Segmenter.load(out).treebank_hints == ["en_tiny", "fr_tiny"]
+
+    def forms(folder):
+        return [t.form for s in Segmenter.load(folder).segment("Il parle du chat3.", treebank="fr_tiny")
+                for t in s.tokens]
+
+    assert forms(plain) != forms(hinted)  # the tiny members disagree on this text (seeded training)
+    assert forms(out) == forms(plain)
+    assert forms(training.write_ensemble_segmenter([plain, hinted], tmp_path / "ens2", [1, 3])) == forms(hinted)
+
+
+def test_an_ensemble_is_not_averaged_or_built_from_mismatched_members(trained, continued_with_hints, tmp_path):
+    import shutil  # noqa: PLC0415
+
+    plain, hinted = trained[1], continued_with_hints
+    ens = training.write_ensemble_segmenter([plain, hinted], tmp_path / "ens")
+    with pytest.raises(InputError, match="an ensemble of segmenters"):
+        training.average_segmenters([plain, ens])
+    with pytest.raises(InputError, match="an ensemble of segmenters"):
+        training.ensemble_segmenters([plain, ens])
+    wider = tmp_path / "wider"
+    shutil.copytree(plain, wider)
+    config = json.loads((wider / "segmenter.json").read_text())
+    (wider / "segmenter.json").write_text(json.dumps({**config, "context": config["context"] + 2}))
+    with pytest.raises(InputError, match="reads text differently"):
+        training.ensemble_segmenters([plain, wider])
+
+
+def test_polytag_average_ensemble(capsys, trained, continued_with_hints, tiny_model_dir, tmp_path):
+    from test_cli import assert_one_error_line, run_cli
+
+    plain = trained[1]
+    rc, stdout, _ = run_cli(capsys, "average", plain, continued_with_hints, "-o", tmp_path / "e", "--ensemble")
+    assert rc == 0 and "ensemble of 2 segmenters" in stdout and (tmp_path / "e" / "ensemble.json").is_file()
+    rc, _, err = run_cli(capsys, "average", tiny_model_dir, tiny_model_dir, "-o", tmp_path / "bad", "--ensemble")
+    assert_one_error_line(rc, err, "--ensemble", "only segmenter folders")
+    assert not (tmp_path / "bad").exists()
