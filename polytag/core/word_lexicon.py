@@ -29,7 +29,7 @@ from __future__ import annotations
 import json
 import lzma
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import cached_property
@@ -244,19 +244,23 @@ class WordLexicon:
         feats: list[list[str]],
         treebank: str | None = None,
         documents: list[int] | None = None,
+        identify: Callable[[list[str]], str | None] | None = None,
     ) -> None:
         """Replace, in place, each label the word never had in training by its most frequent
         one there. treebank: that treebank's lexicon; else (or for a treebank it lacks) each
         sentence gets the lexicon chosen from the sentences so far (see the module doc).
         documents: the sizes of runs of sentences that are unrelated texts (a server's requests
-        batched together): each starts with nothing known, so none depends on the others."""
+        batched together): each starts with nothing known, so none depends on the others.
+        identify: words -> a language code or None, asked for a sentence of a text whose words
+        so far hold no cue word at all (a short text: "Le chat dort ."); its answer is used for
+        that sentence only."""
         sizes = [len(sentences)] if documents is None else documents
         if sum(sizes) != len(sentences) or any(n < 0 for n in sizes):
             raise ValueError(f"documents {documents} do not add up to {len(sentences)} sentences")
         start = 0
         for n in sizes:
             end = start + n
-            self._restrict_document(sentences[start:end], upos[start:end], feats[start:end], treebank)
+            self._restrict_document(sentences[start:end], upos[start:end], feats[start:end], treebank, identify)
             start = end
 
     def guess_treebank(self, sentences: list[list[str]], upos: list[list[str]], feats: list[list[str]]) -> str | None:
@@ -269,13 +273,15 @@ class WordLexicon:
             guess = self._guess(words, sentence_upos, sentence_feats, languages, agreement) or guess
         return guess
 
-    def _restrict_document(self, sentences, upos, feats, treebank: str | None) -> None:
+    def _restrict_document(self, sentences, upos, feats, treebank: str | None, identify=None) -> None:
         fixed = treebank if treebank in self.forms else None
         languages: Counter = Counter()
         agreement: Counter = Counter()
         for words, sentence_upos, sentence_feats in zip(sentences, upos, feats):
             own = None if fixed else self.sentence_cues(words)
             key = fixed or self._guess(words, sentence_upos, sentence_feats, languages, agreement, own)
+            if key is None and identify is not None and not languages:
+                key = self.by_language.get(identify(words) or "", [None])[0]
             if key is None:
                 continue
             keys = None if fixed or len(own) < 2 else self._mixed_keys(words, key, agreement)

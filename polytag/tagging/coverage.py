@@ -12,6 +12,7 @@ from functools import lru_cache
 
 SAMPLE_CHARS = 10_000  # text read before the verdict; later text is not checked again
 MIN_LETTERS = 20  # a sentence with fewer letters is not identified: the guess would be noise
+MIN_SENTENCE_LETTERS = 4  # sentence_language: fewer letters than this are not identified at all
 MIN_SAMPLE_LETTERS = 200  # less text than this in all is not judged (short texts mislead the identifier)
 # languages a covered one stands for: the identifier tells them apart worse than their treebanks do
 RELATED = {"en": {"pcm"}, "hr": {"sr", "bs"}, "sr": {"hr", "bs"}, "no": {"nn", "nb", "da"}, "da": {"no", "nn"},
@@ -99,3 +100,14 @@ class CoverageCheck:
             warnings.warn(f"{self.source}: {share:.0%} of the text looks like languages this model was not trained "
                           f"on (mostly '{lang}'; `polytag languages` lists those it was); their tags are guesses",
                           CoverageWarning, stacklevel=3)
+
+
+def sentence_language(words: list[str], languages: frozenset[str]) -> str | None:
+    """The language of one sentence by the identifier, when its best guess is one of `languages`
+    (those a word lexicon has); else None. Short sentences are guessed badly ("Мама мыла раму ."
+    comes out Belarusian), so this only stands in where nothing better is known."""
+    text = " ".join(words)
+    if sum(ch.isalpha() for ch in text) < MIN_SENTENCE_LETTERS:
+        return None
+    language = _identifier().rank(text)[0][0]
+    return language if language in languages else None

@@ -24,7 +24,7 @@ from ..core.errors import InputError, check_positive
 from ..core.folder import NO_HINT, segmenter_hints, treebank_hint_index
 from ..core.labels import Labels
 from ..core.word_lexicon import WordLexicon, language_of
-from .coverage import CoverageCheck
+from .coverage import CoverageCheck, sentence_language
 
 X_INDEX_NAME = "X"
 AUTO_HINT_SENTENCES = 20  # without a hint: the sentences of a text the treebank is guessed from
@@ -218,8 +218,17 @@ class Tagger:
         else:
             upos_lists, feats_lists = self._network(sentences, x_second_best, morph, hint)
         if self.lexicon is not None:
-            self.lexicon.restrict(sentences, upos_lists, feats_lists, given, documents)
+            self.lexicon.restrict(sentences, upos_lists, feats_lists, given, documents, self.identify_language)
         return upos_lists, feats_lists
+
+    def identify_language(self, words: list[str]) -> str | None:
+        """For the word lexicon: the language of a sentence in which no word says it (no cue word),
+        by the language identifier, among the lexicon's languages."""
+        return sentence_language(words, self._lexicon_languages)
+
+    @cached_property
+    def _lexicon_languages(self) -> frozenset[str]:
+        return frozenset(self.lexicon.by_language) if self.lexicon is not None else frozenset()
 
     def _network(self, sentences: list[list[str]], x_second_best: bool, morph: str, hint: int):
         """The network's labels alone: (upos per sentence, feats per sentence)."""

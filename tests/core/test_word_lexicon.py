@@ -180,3 +180,26 @@ def test_guess_treebank_is_the_choice_restrict_makes_without_a_hint(lexicon):
     assert lexicon.guess_treebank(words, [["DET", "NOUN", "CCONJ"]] * 2, with_feats) == "xx_a"
     assert lexicon.guess_treebank([["el", "gato"]], [["DET", "NOUN"]], [["_", "_"]]) == "yy_c"
     assert lexicon.guess_treebank([["nothing", "known"]], [["X", "X"]], [["_", "_"]]) is None
+
+
+def test_a_text_with_no_cue_word_asks_the_identifier_for_each_sentence(lexicon):
+    asked = []
+
+    def identify(words):
+        asked.append(list(words))
+        return {"gato": "yy", "cat": "zz"}.get(words[0])  # zz: a language the lexicon lacks
+
+    lexicon.cues = {"the": "xx", "and": "xx", "el": "yy"}
+    # "gato corre": no cue word; identified as yy, so yy_c's labels apply
+    upos, feats = [["VERB", "VERB"], ["PRON"]], [["_", "_"], ["_"]]
+    lexicon.restrict([["gato", "corre"], ["cat"]], upos, feats, identify=identify)
+    assert upos == [["NOUN", "VERB"], ["PRON"]] and feats[0] == ["Gender=Masc", "Mood=Ind"]
+    assert asked == [["gato", "corre"], ["cat"]]  # 'cat' is zz: no lexicon, labels stay
+    # once a cue word is seen the text's language is known, and the identifier is not asked
+    asked.clear()
+    upos, feats = [["DET", "NOUN"], ["VERB", "VERB"]], [["_", "_"], ["_", "_"]]
+    lexicon.restrict([["the", "cat"], ["gato", "corre"]], upos, feats, identify=identify)
+    assert asked == [] and upos[1] == ["VERB", "VERB"]  # xx has no 'gato': kept
+    # with a hint nothing is guessed at all
+    lexicon.restrict([["gato", "corre"]], [["VERB", "VERB"]], [["_", "_"]], treebank="xx_a", identify=identify)
+    assert asked == []

@@ -61,3 +61,19 @@ def test_a_model_of_languages_the_identifier_does_not_know_is_not_checked():
         check.feed([ARABIC.split()] * 5)
         check.finish()
     assert check.done and check.verdict is None
+
+
+def test_a_sentence_is_identified_among_the_lexicons_languages_only():
+    from polytag.tagging.coverage import sentence_language
+
+    words = "Der Hund schläft heute im Garten .".split()
+    assert sentence_language(words, frozenset({"de", "fr"})) == "de"
+    assert sentence_language(words, frozenset({"fr", "en"})) is None  # its best guess is not one of them
+    assert sentence_language(["1", "2", "."], frozenset({"de"})) is None  # no letters: no guess
+
+
+def test_the_shipped_tagger_gives_its_lexicon_a_language_for_a_sentence_without_cue_words():
+    tagger = polytag.load()
+    assert tagger.lexicon is not None
+    assert tagger.identify_language("Der Hund schläft heute im Garten .".split()) == "de"
+    assert tagger.identify_language("Kissa nukkuu .".split()) == "fi"
