@@ -8,6 +8,8 @@ from the words (frequent words typical of one language, as the segmenter guesses
 analysis of a multiword token to take) and, among that language's treebanks, the one whose
 lexicon has the network's labels for the most words of the recent sentences is used: its
 conventions are the text's most likely (French without features, as fr_spoken writes it).
+A text whose words so far hold no cue word at all (a short request) may be given a language by
+an identifier from outside (`restrict(identify=...)`: the tagger passes py3langid's guess).
 The recent sentences decide the language unless a sentence's own words say otherwise (text
 that changes language from one sentence to the next): with clearly more cue words of another
 language it takes that one; with a few of another and none of the recent one it gets no
@@ -252,7 +254,7 @@ class WordLexicon:
         documents: the sizes of runs of sentences that are unrelated texts (a server's requests
         batched together): each starts with nothing known, so none depends on the others.
         identify: words -> a language code or None, asked for a sentence of a text whose words
-        so far hold no cue word at all (a short text: "Le chat dort ."); its answer is used for
+        so far hold no cue word at all (a short text, a one-sentence request); its answer is used for
         that sentence only."""
         sizes = [len(sentences)] if documents is None else documents
         if sum(sizes) != len(sentences) or any(n < 0 for n in sizes):
