@@ -680,6 +680,34 @@ def join_unsplit_scripts(text: str, labels: np.ndarray, splits: dict[str, list[i
     return labels
 
 
+_ZWJ = 0x200D
+
+
+@lru_cache(maxsize=None)
+def _extends_cluster(cp: int) -> bool:
+    """Whether a code point belongs to the character before it: a combining mark, a zero-width
+    joiner, a variation selector, an emoji skin tone or tag character (Unicode's grapheme
+    cluster 'Extend' and 'ZWJ', in short)."""
+    return (unicodedata.category(chr(cp)).startswith("M") or cp == _ZWJ or 0xFE00 <= cp <= 0xFE0F
+            or 0x1F3FB <= cp <= 0x1F3FF or 0xE0020 <= cp <= 0xE007F or 0xE0100 <= cp <= 0xE01EF)
+
+
+def join_grapheme_clusters(text: str, labels: np.ndarray) -> np.ndarray:
+    """Labels with no token or sentence end inside a character and its combining marks, or an
+    emoji sequence joined by zero-width joiners (👩‍👩‍👧): no token of the train splits begins
+    with one of those, but a net that never saw emoji may cut there."""
+    if len(text) < 2:
+        return labels
+    distinct, where = np.unique(code_points(text), return_inverse=True)
+    extends = np.array([_extends_cluster(int(cp)) for cp in distinct], bool)[where.reshape(-1)]
+    cut = (extends[1:] | (code_points(text)[:-1] == _ZWJ)) & _ENDS[labels[:-1].astype(np.int64)]
+    if not cut.any():
+        return labels
+    labels = labels.copy()
+    labels[:-1][cut] = CONTINUE
+    return labels
+
+
 _GLUED_HYPHEN = re.compile(r"(?<=\w)[-\u2010](?=\w)")  # a hyphen between two word characters
 _HYPHEN_PIECE = re.compile(r"^(?:[-\u2010]\w.*|.*\w[-\u2010])$")
 
@@ -901,6 +929,7 @@ def decode_region(
     space = is_space(text)
     labels = apply_joins(text, labels, expander.lexicon.joins, final)
     labels = join_unsplit_scripts(text, labels, expander.lexicon.script_splits)
+    labels = join_grapheme_clusters(text, labels)
     labels = apply_hyphen_pieces(text, labels, expander.lexicon.hyphen_pieces, final)
     starts, ends = find_tokens(text, labels, space, final, config.max_token_chars)
     open_start = int(starts[len(ends)]) if len(starts) > len(ends) else len(text)

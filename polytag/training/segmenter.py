@@ -447,7 +447,12 @@ def ensemble_segmenters(folders: list[Path], weights: list[float] | None = None)
 def write_ensemble_segmenter(folders: list[Path], output: Path, weights: list[float] | None = None) -> Path:
     net, config, lexicon = ensemble_segmenters(folders, weights)
     export_segmenter(net, config, lexicon, output)
-    record = {"ensemble_of": [str(f) for f in folders], "weights": normalised_weights(weights, len(folders))}
+    members = []
+    for folder in folders:  # with what each member was averaged from, so the history stays with it
+        history = Path(folder) / AVERAGE_NAME
+        members.append({"folder": str(folder), **(json.loads(history.read_text(encoding="utf-8"))
+                                                   if history.is_file() else {})})
+    record = {"ensemble_of": members, "weights": normalised_weights(weights, len(folders))}
     (output / ENSEMBLE_NAME).write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
     return output
 

@@ -410,3 +410,18 @@ def test_letters_of_a_kind_the_train_splits_never_cut_are_not_cut():
     assert seg.join_unsplit_scripts(text, labels, splits)[1] == seg.SENTENCE_END
     few = {"HANGUL SYLLABLE": [seg.UNSPLIT_MIN_PAIRS - 1, 0]}  # too few pairs to go by
     assert seg.join_unsplit_scripts(text, labels, few) is labels
+
+
+def test_no_token_ends_inside_a_grapheme_cluster():
+    from polytag.core.segmentation import CONTINUE, SENTENCE_END, TOKEN_END, join_grapheme_clusters
+
+    text = "a👩\u200d👧 e\u0301! 👍🏽x"
+    labels = np.full(len(text), TOKEN_END, np.uint8)
+    labels[[i for i, ch in enumerate(text) if ch == " "]] = CONTINUE
+    labels[text.index("!")] = SENTENCE_END
+    out = join_grapheme_clusters(text, labels)
+    ends = {i for i, label in enumerate(out) if label != CONTINUE}
+    # ends only where a new cluster starts after: a|👩‍👧 |e´|!| 👍🏽|x
+    assert ends == {0, 3, 6, 7, 10, 11}, [text[i] for i in ends]
+    assert out[7] == SENTENCE_END and labels[1] == TOKEN_END  # the input is not changed in place
+    assert (join_grapheme_clusters("\u0301", labels[:1]) == labels[:1]).all()  # nothing before it to join

@@ -262,7 +262,12 @@ def test_an_ensemble_averages_its_members_probabilities(trained, continued_with_
 
     plain, hinted = trained[1], continued_with_hints
     out = training.write_ensemble_segmenter([plain, hinted], tmp_path / "ens", [3, 1])
-    assert json.loads((out / "ensemble.json").read_text())["weights"] == [0.75, 0.25]
+    record = json.loads((out / "ensemble.json").read_text())
+    assert record["weights"] == [0.75, 0.25] and [m["folder"] for m in record["ensemble_of"]] == [str(plain), str(hinted)]
+    # a member that is itself an average keeps its history in the record
+    averaged = training.write_average_segmenter([plain, hinted], tmp_path / "avg", [3, 1])
+    record = json.loads((training.write_ensemble_segmenter([averaged, plain], tmp_path / "ens3") / "ensemble.json").read_text())
+    assert record["ensemble_of"][0]["averaged_from"] == [str(plain), str(hinted)] and "averaged_from" not in record["ensemble_of"][1]
     members = []
     for folder in (plain, hinted):
         net = SegmenterNet(seg.SegmenterConfig.load(folder / "segmenter.json")).eval()
