@@ -22,6 +22,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data", help="treebank folder with <id>/<id>-ud-dev.conllu.xz")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--model", help="model folder (default: the shipped model)")
     parser.add_argument("--json")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp())
@@ -35,6 +36,7 @@ def main() -> None:
     (work / "paragraph.txt").write_text("Der Hund schläft im Garten, weil die Sonne scheint. Le chat dort.\n",
                                         encoding="utf-8")
     command = [sys.executable, "-m", "polytag.cli", "tag", "--format", "raw", "--threads", str(args.threads)]
+    command += ["--model", args.model] if args.model else []
     start = time.perf_counter()
     subprocess.run(command + [str(work / "paragraph.txt"), "-o", str(work / "p.conllu")], check=True)
     cold = time.perf_counter() - start
