@@ -7,9 +7,11 @@ writes runs/segmenter/{segmenter.onnx, segmenter.json, mwt.json} (the folder
 checkpoint and metrics.jsonl), from which a rerun resumes. Small treebanks are sampled up (weight ~ size ** sample_power) so
 that the big ones do not drown them; the checkpoint kept is the best on the dev splits.
 `--hint-dropout 0.5` also learns a convention hint per train treebank; `--init` starts from a
-run's checkpoint or an exported segmenter.onnx. The shipped segmenter is a weighted average of a
-plain and a hinted run (`polytag average A/segmenter B/segmenter --weights 0.65,0.35`;
-docs/experiments.md, "Fifth session of 2026-12-06").
+run's checkpoint or an exported segmenter.onnx. The shipped segmenter is an ensemble (`polytag
+average --ensemble`: one graph, the members' probabilities averaged) of two nets: the weighted
+average of a plain and a hinted run (`polytag average A/segmenter B/segmenter --weights
+0.65,0.35`; docs/experiments.md, "Fifth session of 2026-12-06") and a hinted run trained apart
+with `--seed 2` ("Eighth session of 2026-12-06").
 """
 
 from __future__ import annotations
