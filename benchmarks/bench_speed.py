@@ -23,6 +23,10 @@ DEV = [ROOT.parent / "shared" / "ud" / "en_ewt" / "en_ewt-ud-dev.conllu.xz",
 
 def main() -> int:
     args = sys.argv[1:]
+    polytag = Path(sys.executable).with_name("polytag")
+    polytag = str(polytag) if polytag.exists() else "polytag"
+    if "-h" in args or "--help" in args:  # only the help: no run, and the JSON left as it is
+        return subprocess.call([polytag, "bench", "--help"], cwd=ROOT)
     if "--dev" not in args:
         dev = next((p for p in DEV if p.exists()), None)
         if dev:
@@ -31,10 +35,9 @@ def main() -> int:
         args += ["--json", str(OUT)]
     out = Path(args[args.index("--json") + 1])
     out.parent.mkdir(parents=True, exist_ok=True)
-    polytag = Path(sys.executable).with_name("polytag")
-    cmd = [str(polytag) if polytag.exists() else "polytag", "bench", *args]
-    rc = subprocess.call(cmd, cwd=ROOT)
-    if rc == 0:
+    before = out.stat().st_mtime_ns if out.exists() else None
+    rc = subprocess.call([polytag, "bench", *args], cwd=ROOT)
+    if rc == 0 and out.exists() and out.stat().st_mtime_ns != before:  # stamp only a table this run wrote
         data = json.loads(out.read_text(encoding="utf-8"))
         data["command"] = "python benchmarks/bench_speed.py " + " ".join(sys.argv[1:])
         out.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
