@@ -72,3 +72,17 @@ def test_inputs_from_a_dev_file(tmp_path):
     inputs, source = make_inputs([32, 5], 3, str(dev))
     assert source.endswith("dev.conllu.xz") and [len(s) for s in inputs["32"]] == [32] * 3
     assert inputs["5"][0] == ["Sue", "likes", "coffee", "and", "Bill"]
+
+
+def test_bench_speed_script_help_leaves_the_table_alone(tmp_path):
+    import subprocess  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+    from pathlib import Path  # noqa: PLC0415
+
+    table = tmp_path / "bench.json"
+    table.write_text('{"command": "python benchmarks/bench_speed.py"}\n', encoding="utf-8")
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_speed.py"
+    done = subprocess.run([sys.executable, str(script), "--help", "--json", str(table)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "usage: polytag bench" in done.stdout
+    assert table.read_text(encoding="utf-8") == '{"command": "python benchmarks/bench_speed.py"}\n'
