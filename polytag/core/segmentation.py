@@ -190,7 +190,7 @@ def fold_capital_windows(cat_ids: np.ndarray) -> np.ndarray:
     capital = np.isin(cat_ids, CAPITAL_CATS)
     if not capital.any():
         return cat_ids
-    lower = cat_ids == _CAT_INDEX["Ll"]
+    lower = cat_ids == LOWERCASE_CAT
     n, width = cat_ids.shape
     # words: runs of letters; a word with a lowercase letter is not written in capitals
     letter = (capital | lower | np.isin(cat_ids, _OTHER_LETTER_CATS)).ravel()
@@ -213,7 +213,7 @@ def fold_capital_windows(cat_ids: np.ndarray) -> np.ndarray:
     for a, b in ((lo, idx + 1), (idx, hi), (lo, hi)):
         caps, letters = totals[0][:, b] - totals[0][:, a], totals[1][:, b] - totals[1][:, a]
         shouting |= (caps >= CAPITALS_MIN) & (caps >= CAPITALS_SHARE * letters)
-    cat_ids[in_capitals_word & shouting] = _CAT_INDEX["Ll"]
+    cat_ids[in_capitals_word & shouting] = LOWERCASE_CAT
     return cat_ids
 
 
@@ -638,13 +638,30 @@ def _letter_kind(cp: int) -> int:
     return _LETTER_KINDS.setdefault(" ".join(unicodedata.name(ch, "?").split(" ")[:2]), len(_LETTER_KINDS) + 1)
 
 
+def _per_character(cps: np.ndarray, lookup: Callable[[int], int | bool], dtype) -> np.ndarray:
+    """lookup(code point) for each of `cps`, called once per distinct code point (a cached
+    Unicode lookup per character of a long text would be the slow part)."""
+    distinct, where = np.unique(cps, return_inverse=True)
+    return np.array([lookup(int(cp)) for cp in distinct], dtype)[where.reshape(-1)]
+
+
 def _letter_scripts(text: str) -> np.ndarray:
     """Each character's kind of letter (`_letter_kind`)."""
-    distinct, where = np.unique(code_points(text), return_inverse=True)
-    return np.array([_letter_kind(int(cp)) for cp in distinct], np.int64)[where.reshape(-1)]
+    return _per_character(code_points(text), _letter_kind, np.int64)
 
 
 _INNER_ENDS = _ENDS & ~_SENT_ENDS  # a token ends, the sentence goes on
+
+
+def _no_end_after(labels: np.ndarray, together: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Labels where character i and i + 1 stay in one token wherever together[i]: a label of
+    `ends` (a table over the label ids) after character i becomes CONTINUE. A copy if any changes."""
+    cut = together & ends[labels[:-1].astype(np.int64)]
+    if not cut.any():
+        return labels
+    labels = labels.copy()
+    labels[:-1][cut] = CONTINUE
+    return labels
 
 
 def learn_script_splits(paragraphs: Iterable[GoldParagraph]) -> dict[str, list[int]]:
@@ -672,12 +689,7 @@ def join_unsplit_scripts(text: str, labels: np.ndarray, splits: dict[str, list[i
         return labels
     scripts = _letter_scripts(text)  # (meets the kinds of this text first)
     wanted = np.isin(scripts[:-1], [_LETTER_KINDS.get(name, -1) for name in never])
-    inside = wanted & (scripts[:-1] == scripts[1:]) & _INNER_ENDS[labels[:-1].astype(np.int64)]
-    if not inside.any():
-        return labels
-    labels = labels.copy()
-    labels[:-1][inside] = CONTINUE
-    return labels
+    return _no_end_after(labels, wanted & (scripts[:-1] == scripts[1:]), _INNER_ENDS)
 
 
 _ZWJ = 0x200D
@@ -698,14 +710,9 @@ def join_grapheme_clusters(text: str, labels: np.ndarray) -> np.ndarray:
     with one of those, but a net that never saw emoji may cut there."""
     if len(text) < 2:
         return labels
-    distinct, where = np.unique(code_points(text), return_inverse=True)
-    extends = np.array([_extends_cluster(int(cp)) for cp in distinct], bool)[where.reshape(-1)]
-    cut = (extends[1:] | (code_points(text)[:-1] == _ZWJ)) & _ENDS[labels[:-1].astype(np.int64)]
-    if not cut.any():
-        return labels
-    labels = labels.copy()
-    labels[:-1][cut] = CONTINUE
-    return labels
+    cps = code_points(text)
+    extends = _per_character(cps, _extends_cluster, bool)
+    return _no_end_after(labels, extends[1:] | (cps[:-1] == _ZWJ), _ENDS)
 
 
 _GLUED_HYPHEN = re.compile(r"(?<=\w)[-\u2010](?=\w)")  # a hyphen between two word characters
