@@ -362,6 +362,29 @@ def onnx_weights(path: Path) -> dict:
     return weights
 
 
+ENSEMBLE_NAME = "ensemble.json"  # beside an ensemble: its members and their weights
+
+
+def _member_configs(folders: list[Path], command: str) -> tuple[list[seg.SegmenterConfig], seg.SegmenterConfig]:
+    """-> (each folder's config, the config of the result: a hinted one's where any has hints),
+    checking that there are two or more plain segmenter folders (not ensembles) and that those
+    with hints share the hint list."""
+    if len(folders) < 2:
+        raise InputError(f"{command}: give at least two segmenter folders")
+    for folder in folders:
+        if not (Path(folder) / ONNX_NAME).is_file() or not (Path(folder) / CONFIG_NAME).is_file():
+            raise InputError(f"{folder}: not a segmenter folder (no {ONNX_NAME} and {CONFIG_NAME})")
+        if (Path(folder) / ENSEMBLE_NAME).is_file():
+            raise InputError(f"{folder}: an ensemble of segmenters (its {ENSEMBLE_NAME}): its weights cannot be "
+                             "averaged or trained on; use its members")
+    configs = [seg.SegmenterConfig.load(Path(f) / CONFIG_NAME) for f in folders]
+    hinted = [i for i, c in enumerate(configs) if c.treebank_hints]
+    for folder, config in zip(folders, configs):
+        if config.treebank_hints and config.treebank_hints != configs[hinted[0]].treebank_hints:
+            raise InputError(f"{folder}: treebank hints differ from {folders[hinted[0]]}")
+    return configs, configs[hinted[0]] if hinted else configs[0]
+
+
 AVERAGE_NAME = "average.json"  # beside an averaged segmenter: what it was averaged from
 
 
@@ -374,22 +397,12 @@ def average_segmenters(folders: list[Path], weights: list[float] | None = None):
     learned against its own net, and halving it lost 0.1 Sentences with the hint on dev
     (docs/experiments.md, "Fifth session of 2026-12-06")."""
     weights = normalised_weights(weights, len(folders))
-    if len(folders) < 2:
-        raise InputError("polytag average: give at least two segmenter folders")
-    for folder in folders:
-        if not (Path(folder) / ONNX_NAME).is_file() or not (Path(folder) / CONFIG_NAME).is_file():
-            raise InputError(f"{folder}: not a segmenter folder (no {ONNX_NAME} and {CONFIG_NAME})")
-        _check_averageable(folder)
-    configs = [seg.SegmenterConfig.load(Path(f) / CONFIG_NAME) for f in folders]
-    hinted = [i for i, c in enumerate(configs) if c.treebank_hints]
-    for folder, config in zip(folders[1:], configs[1:]):
-        if replace(config, treebank_hints=[]) != replace(configs[0], treebank_hints=[]):
+    configs, config = _member_configs(folders, "polytag average")
+    for folder, other in zip(folders[1:], configs[1:]):
+        if replace(other, treebank_hints=[]) != replace(configs[0], treebank_hints=[]):
             raise InputError(f"{folder}: segmenter shape differs from {folders[0]}")
-        if config.treebank_hints and config.treebank_hints != configs[hinted[0]].treebank_hints:
-            raise InputError(f"{folder}: treebank hints differ from {folders[hinted[0]]}")
         if seg.MwtLexicon.load(seg.mwt_path(folder)) != seg.MwtLexicon.load(seg.mwt_path(folders[0])):
             raise InputError(f"{folder}: multiword lexicon differs from {folders[0]}")
-    config = configs[hinted[0]] if hinted else configs[0]
     states = [onnx_weights(Path(f) / ONNX_NAME) for f in folders]
     net = SegmenterNet(config)
     net.load_state_dict(weighted_mean(net.state_dict(), states, weights, absent="skip"))
@@ -404,15 +417,6 @@ def write_average_segmenter(folders: list[Path], output: Path, weights: list[flo
     return output
 
 
-ENSEMBLE_NAME = "ensemble.json"  # beside an ensemble: its members and their weights
-
-
-def _check_averageable(folder: Path) -> None:
-    if (Path(folder) / ENSEMBLE_NAME).is_file():
-        raise InputError(f"{folder}: an ensemble of segmenters (its {ENSEMBLE_NAME}): its weights cannot be "
-                         "averaged or trained on; use its members")
-
-
 def ensemble_segmenters(folders: list[Path], weights: list[float] | None = None):
     """-> (ensemble, config, lexicon): exported float segmenters trained apart, their class
     probabilities averaged (nets that did not continue one another cannot be weight-averaged).
@@ -421,27 +425,16 @@ def ensemble_segmenters(folders: list[Path], weights: list[float] | None = None)
     core); those with hints must share the hint list. The multiword lexicon and its decoding
     tables (learned from the train splits, not by the nets) are the first member's."""
     weights = normalised_weights(weights, len(folders))
-    if len(folders) < 2:
-        raise InputError("polytag average --ensemble: give at least two segmenter folders")
-    members, configs = [], []
-    for folder in folders:
-        folder = Path(folder)
-        if not (folder / ONNX_NAME).is_file() or not (folder / CONFIG_NAME).is_file():
-            raise InputError(f"{folder}: not a segmenter folder (no {ONNX_NAME} and {CONFIG_NAME})")
-        _check_averageable(folder)
-        config = seg.SegmenterConfig.load(folder / CONFIG_NAME)
-        net = SegmenterNet(config)
-        net.load_state_dict(onnx_weights(folder / ONNX_NAME))
-        members.append(net.eval())
-        configs.append(config)
+    configs, config = _member_configs(folders, "polytag average --ensemble")
     reading = ("n_buckets", "context", "core", "batch_windows", "max_token_chars", "max_sentence_chars")
-    hinted = [c for c in configs if c.treebank_hints]
-    for folder, config in zip(folders[1:], configs[1:]):
-        if any(getattr(config, k) != getattr(configs[0], k) for k in reading):
+    for folder, other in zip(folders[1:], configs[1:]):
+        if any(getattr(other, k) != getattr(configs[0], k) for k in reading):
             raise InputError(f"{folder}: reads text differently from {folders[0]} ({', '.join(reading)})")
-        if config.treebank_hints and config.treebank_hints != hinted[0].treebank_hints:
-            raise InputError(f"{folder}: treebank hints differ from the other members'")
-    config = hinted[0] if hinted else configs[0]
+    members = []
+    for folder, member_config in zip(folders, configs):
+        net = SegmenterNet(member_config)
+        net.load_state_dict(onnx_weights(Path(folder) / ONNX_NAME))
+        members.append(net.eval())
     return (SegmenterEnsemble(members, weights).eval(), config,
             seg.MwtLexicon.load(seg.mwt_path(folders[0])))
 
