@@ -6,7 +6,6 @@ concatenated, paragraphs kept), and the cold start: a fresh process tagging one 
 
 from __future__ import annotations
 
-import argparse
 import json
 import subprocess
 import sys
@@ -16,17 +15,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from polytag.core.segmentation import raw_text, read_gold_sentences  # noqa: E402
+from dev_files import dev_parser  # noqa: E402 - beside this file
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("data", help="treebank folder with <id>/<id>-ud-dev.conllu.xz")
+    parser = dev_parser(__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--model", help="model folder (default: the shipped model)")
-    parser.add_argument("--json")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp())
-    devs = sorted(Path(args.data).glob("*/*-ud-dev.conllu.xz"))
+    devs = sorted(args.data.glob("*/*-ud-dev.conllu.xz"))
     gold_words = 0
     with open(work / "all.txt", "w", encoding="utf-8") as f:
         for dev in devs:
@@ -36,7 +33,7 @@ def main() -> None:
     (work / "paragraph.txt").write_text("Der Hund schläft im Garten, weil die Sonne scheint. Le chat dort.\n",
                                         encoding="utf-8")
     command = [sys.executable, "-m", "polytag.cli", "tag", "--format", "raw", "--threads", str(args.threads)]
-    command += ["--model", args.model] if args.model else []
+    command += ["--model", str(args.model)]
     start = time.perf_counter()
     subprocess.run(command + [str(work / "paragraph.txt"), "-o", str(work / "p.conllu")], check=True)
     cold = time.perf_counter() - start
