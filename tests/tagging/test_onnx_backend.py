@@ -37,7 +37,11 @@ SENTENCES = SCRIPTS[:5] + [
 # is a larger share of each activation), so here: 99% of words, and every disagreement must be a
 # near-tie in fp32 (int8 noise); a wiring bug would flip confident words too.
 INT8_MIN_AGREEMENT = 99.0
-NEAR_TIE = 0.1  # logits; the confident model's median top-2 margin is ~1.3
+# int8 may flip only the least sure words: those whose fp32 top-2 margin is in the lowest 5%.
+# A relative bound, because the int8 error depends on the CPU: without VNNI (AVX2 only), ONNX
+# Runtime's u8s8 kernels saturate in 16 bits; one such machine flipped a word of margin 0.37
+# (its 3rd percentile; median 2.35) where a VNNI machine stayed under 0.1.
+NEAR_TIE_PERCENTILE = 5
 
 
 def exported(src, dst, **kwargs):
@@ -101,7 +105,8 @@ def test_int8_agrees_with_pytorch_fp32(confident_onnx_dir, morph):
     for fp32_logits, int8_ids in ((a["upos"], b["upos"].argmax(-1)), (a[morph], b[f"{morph}_ids"])):
         top2 = np.sort(fp32_logits, axis=-1)[..., -2:]
         flipped = fp32_logits.argmax(-1) != int8_ids
-        assert (top2[..., 1] - top2[..., 0])[flipped].max(initial=0) < NEAR_TIE
+        margins = top2[..., 1] - top2[..., 0]
+        assert margins[flipped].max(initial=0) < np.percentile(margins, NEAR_TIE_PERCENTILE)
 
 
 def test_first_plus_last_model_exports_and_serves_the_same_labels(tiny_model_dir, tmp_path):
