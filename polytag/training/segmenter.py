@@ -69,6 +69,12 @@ class TrainConfig:
     # this share of the training crops is shown lowercased (capitals marked lowercase; the
     # characters are lowercased already), so the net splits lowercased text better
     lowercase_share: float = 0.0
+    # distillation: a trained segmenter folder (one net or an ensemble) whose class probabilities
+    # the net also learns, with this weight against the gold labels' (1 - teacher_weight): one
+    # net taught by a two-net ensemble costs half the ensemble's time at segmenting
+    teacher: str | None = None
+    teacher_weight: float = 0.5
+    init_member: int | None = None  # with `init` an ensemble's segmenter.onnx: start from this member
 
 
 @dataclass
@@ -244,6 +250,7 @@ class SegmenterTask(Task):
         self.model = SegmenterNet(model_config)
         self.best_state: dict | None = None
         self.hint_rows = [model_config.hint_row(t.name) for t in treebanks] if model_config.treebank_hints else None
+        self.teacher = load_teacher(Path(config.teacher), model_config) if config.teacher else None
 
     def epoch_steps_estimate(self) -> int:
         return self.config.epoch_steps
@@ -257,8 +264,15 @@ class SegmenterTask(Task):
 
     def loss(self, batch) -> dict[str, torch.Tensor]:
         chars, cats, labels, *hints = batch
-        logits = self.model(chars, cats, *hints)
-        return {"loss": F.cross_entropy(logits.reshape(-1, seg.N_CLASSES), labels.reshape(-1))}
+        logits = self.model(chars, cats, *hints).reshape(-1, seg.N_CLASSES)
+        gold = F.cross_entropy(logits, labels.reshape(-1))
+        if self.teacher is None:
+            return {"loss": gold}
+        with torch.no_grad():
+            probs = self.teacher(chars, cats, *hints).reshape(-1, seg.N_CLASSES)
+        soft = -(probs * F.log_softmax(logits, dim=-1)).sum(-1).mean()
+        w = self.config.teacher_weight
+        return {"loss": (1 - w) * gold + w * soft, "gold": gold.detach(), "soft": soft.detach()}
 
     def after_epoch(self, epoch: int, loop: Loop) -> None:
         self.model.eval()
@@ -314,7 +328,8 @@ def train_segmenter(
         task.load_checkpoint_model(run / CHECKPOINT_DIR)
         log(f"resumed from {run / CHECKPOINT_DIR}")
     elif config.init:
-        missing, unexpected = task.model.load_state_dict(initial_weights(Path(config.init)), strict=False)
+        missing, unexpected = task.model.load_state_dict(
+            initial_weights(Path(config.init), config.init_member), strict=False)
         if unexpected or set(missing) - {"hints.weight"}:  # only new hints may start afresh (at zero)
             raise InputError(f"{config.init}: its weights do not fit this segmenter "
                              f"(missing {missing}, unexpected {unexpected})")
@@ -327,12 +342,13 @@ def train_segmenter(
     return folder
 
 
-def initial_weights(path: Path) -> dict:
+def initial_weights(path: Path, member: int | None = None) -> dict:
     """Net weights from a segmenter checkpoint file: this loop's segmenter_net.pt, an earlier
     run's checkpoint (its best weights where it kept them), or an exported segmenter.onnx
-    (float weights: a shipped segmenter continues training from its folder)."""
+    (float weights: a shipped segmenter continues training from its folder; of an ensemble's,
+    the net `member`)."""
     if path.suffix == ".onnx":
-        return onnx_weights(path)
+        return onnx_weights(path, member)
     try:
         saved = torch.load(path, weights_only=False, map_location="cpu")
     except (OSError, RuntimeError, EOFError) as err:
@@ -345,7 +361,9 @@ def initial_weights(path: Path) -> dict:
     return best
 
 
-def onnx_weights(path: Path) -> dict:
+def onnx_weights(path: Path, member: int | None = None) -> dict:
+    """The float weights of an exported segmenter.onnx by SegmenterNet names; of an ensemble's
+    graph, those of the net `member` (0, 1, ...), which must then be given."""
     import onnx  # noqa: PLC0415
     from google.protobuf.message import DecodeError  # noqa: PLC0415
     from onnx import numpy_helper  # noqa: PLC0415
@@ -354,8 +372,11 @@ def onnx_weights(path: Path) -> dict:
         model = onnx.load(str(path))
     except (OSError, ValueError, DecodeError) as err:
         raise InputError(f"{path}: not an ONNX file ({err})") from None
-    weights = {i.name.removeprefix("net.").removesuffix(FP16_SUFFIX): torch.from_numpy(numpy_helper.to_array(i).copy())
-               for i in model.graph.initializer if i.name.startswith("net.")}
+    prefix = "net." if member is None else f"net.members.{member}."
+    weights = {i.name.removeprefix(prefix).removesuffix(FP16_SUFFIX): torch.from_numpy(numpy_helper.to_array(i).copy())
+               for i in model.graph.initializer if i.name.startswith(prefix)}
+    if member is None and any(k.startswith("members.") for k in weights):
+        raise InputError(f"{path}: an ensemble of nets; say which member to take")
     weights = {k: w.float() if w.dtype == torch.float16 else w for k, w in weights.items()}
     if not weights or any(w.dtype != torch.float32 for w in weights.values()):
         raise InputError(f"{path}: no float segmenter weights (a quantised segmenter cannot be trained on)")
@@ -363,6 +384,44 @@ def onnx_weights(path: Path) -> dict:
 
 
 ENSEMBLE_NAME = "ensemble.json"  # beside an ensemble: its members and their weights
+
+
+def _net_from_weights(weights: dict, config: seg.SegmenterConfig) -> SegmenterNet:
+    """A SegmenterNet of the width and hints its weights have, reading text as `config` does."""
+    hints = config.treebank_hints if "hints.weight" in weights else []
+    net = SegmenterNet(replace(config, channels=weights["first.weight"].shape[0], treebank_hints=hints))
+    net.load_state_dict(weights)
+    return net.eval()
+
+
+def load_teacher(folder: Path, student: seg.SegmenterConfig) -> SegmenterEnsemble:
+    """A trained segmenter folder as a teacher: a module giving class probabilities (an
+    ensemble's averaged ones; one net's softmax) for the student's inputs. It must read text as
+    the student does and, where it takes hints, know the student's hint list."""
+    config = seg.SegmenterConfig.load(folder / CONFIG_NAME)
+    reading = ("n_buckets", "context", "core")
+    if any(getattr(config, k) != getattr(student, k) for k in reading):
+        raise InputError(f"{folder}: the teacher reads text differently from this segmenter ({', '.join(reading)})")
+    if config.treebank_hints and config.treebank_hints != student.treebank_hints:
+        raise InputError(f"{folder}: the teacher's treebank hints differ from this segmenter's "
+                         "(train with --hint-dropout on the same treebanks)")
+    record = folder / ENSEMBLE_NAME
+    if record.is_file():
+        weights = json.loads(record.read_text(encoding="utf-8"))["weights"]
+        members = [_net_from_weights(onnx_weights(folder / ONNX_NAME, k), config) for k in range(len(weights))]
+    else:
+        members, weights = [_net_from_weights(onnx_weights(folder / ONNX_NAME), config)], [1.0]
+    teacher = SegmenterEnsemble(members, weights) if len(members) > 1 else _Softmax(members[0])
+    return teacher.eval().requires_grad_(False)
+
+
+class _Softmax(torch.nn.Module):
+    def __init__(self, net: SegmenterNet):
+        super().__init__()
+        self.net = net
+
+    def forward(self, char_ids, cat_ids, hint_ids=None):
+        return torch.softmax(self.net(char_ids, cat_ids, hint_ids), dim=-1)
 
 
 def _member_configs(folders: list[Path], command: str) -> tuple[list[seg.SegmenterConfig], seg.SegmenterConfig]:
@@ -543,6 +602,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="sample these treebanks more, e.g. vi_vtb=3,en_ewt=1.5")
     parser.add_argument("--seed", type=int, default=TrainConfig.seed,
                         help="seeds the initial weights and the crops (another seed: another net to ensemble)")
+    parser.add_argument("--teacher", help="a trained segmenter folder (one net or an ensemble) whose "
+                        "class probabilities the net also learns (distillation)")
+    parser.add_argument("--teacher-weight", type=float, default=TrainConfig.teacher_weight,
+                        help="weight of the teacher's probabilities against the gold labels (default 0.5)")
+    parser.add_argument("--init-member", type=int,
+                        help="with --init an ensemble's segmenter.onnx: start from this member (0, 1, ...)")
     parser.add_argument("--lexicon-only", action="store_true",
                         help="only relearn OUT/segmenter/mwt.json from the train splits")
     args = parser.parse_args(argv)
@@ -553,7 +618,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     config = TrainConfig(threads=args.threads, quantize=args.quantize, resume=not args.no_resume, lr=args.lr,
                          init=args.init, upweight=args.upweight, hint_dropout=args.hint_dropout,
-                         lowercase_share=args.lowercase_share, seed=args.seed)
+                         lowercase_share=args.lowercase_share, seed=args.seed, teacher=args.teacher,
+                         teacher_weight=args.teacher_weight, init_member=args.init_member)
     model_config = seg.SegmenterConfig(channels=args.channels)
     try:
         train_segmenter(args.ud_dir, args.out_dir, args.minutes, config, model_config,

@@ -321,3 +321,55 @@ def test_polytag_average_ensemble(capsys, trained, continued_with_hints, tiny_mo
     rc, _, err = run_cli(capsys, "average", tiny_model_dir, tiny_model_dir, "-o", tmp_path / "bad", "--ensemble")
     assert_one_error_line(rc, err, "--ensemble", "only segmenter folders")
     assert not (tmp_path / "bad").exists()
+
+
+def test_an_ensembles_members_load_one_by_one_and_together_as_a_teacher(trained, continued_with_hints, tmp_path):
+    import onnxruntime as ort  # noqa: PLC0415
+
+    plain, hinted = trained[1], continued_with_hints
+    ens = training.write_ensemble_segmenter([plain, hinted], tmp_path / "ens", [3, 1])
+    training.compact_segmenter(ens)  # as shipped: fp16 weights
+    with pytest.raises(InputError, match="say which member"):
+        training.onnx_weights(ens / "segmenter.onnx")
+    for k, member in enumerate((plain, hinted)):
+        alone, within = training.onnx_weights(member / "segmenter.onnx"), training.onnx_weights(ens / "segmenter.onnx", k)
+        assert within.keys() == alone.keys()
+        assert all(torch.allclose(within[n], alone[n], rtol=1e-3, atol=1e-4) for n in alone)
+    config = seg.SegmenterConfig.load(ens / "segmenter.json")
+    teacher = training.load_teacher(ens, config)
+    torch.manual_seed(1)
+    chars, cats, hints = torch.randint(1, 512, (3, 40)), torch.randint(1, 20, (3, 40)), torch.tensor([0, 1, 2])
+    probs = teacher(chars, cats, hints)
+    assert torch.allclose(probs.sum(-1), torch.ones(3, 40)) and not probs.requires_grad
+    session = ort.InferenceSession(str(ens / "segmenter.onnx"), providers=["CPUExecutionProvider"])
+    labels = session.run(None, {"char_ids": chars.numpy(), "cat_ids": cats.numpy(), "hint_ids": hints.numpy()})[0]
+    assert (probs.argmax(-1).numpy() == labels).all()
+    # a teacher must read text as its student does, and know the student's hints
+    with pytest.raises(InputError, match="reads text differently"):
+        training.load_teacher(ens, seg.SegmenterConfig(**{**config.__dict__, "context": 12}))
+    with pytest.raises(InputError, match="hints differ"):
+        training.load_teacher(ens, seg.SegmenterConfig(**{**config.__dict__, "treebank_hints": ["en_tiny"]}))
+
+
+def test_a_net_taught_only_by_a_teacher_learns_to_segment_as_it_does(trained, continued_with_hints, tmp_path):
+    """teacher_weight 1: no gold labels at all, so what the student learns comes from the teacher
+    (here an ensemble); it starts from an ensemble member, chosen by --init-member."""
+    from polytag.tagging.segmenter import Segmenter  # noqa: PLC0415
+
+    root, plain, _ = trained
+    ens = training.write_ensemble_segmenter([plain, continued_with_hints], tmp_path / "ens")
+    logs: list[str] = []
+    config = training.TrainConfig(batch_size=8, crop=48, lr=0.02, epoch_steps=100, max_epochs=3, hint_dropout=0.5,
+                                  teacher=str(ens), teacher_weight=1.0, seed=5)
+    student = training.train_segmenter(root / "ud", tmp_path / "student", 5, config, copy.deepcopy(TINY), log=logs.append)
+    metrics = [json.loads(line) for line in (tmp_path / "student" / "segmenter-run" / "metrics.jsonl").open()]
+    assert any("soft" in m and "gold" in m for m in metrics)
+    text = "Il parle du chat3. We see dog5! Il parle du chat7."
+    spans = [[(t.start, t.end, t.words) for t in s.tokens] for s in Segmenter.load(student).segment(text)]
+    assert spans == [[(t.start, t.end, t.words) for t in s.tokens] for s in Segmenter.load(ens).segment(text)]
+    # a start from one member of an ensemble's graph
+    config = training.TrainConfig(batch_size=8, crop=48, lr=0.0, epoch_steps=1, max_epochs=1, hint_dropout=0.5,
+                                  init=str(ens / "segmenter.onnx"), init_member=1)
+    again = training.train_segmenter(root / "ud", tmp_path / "member1", 5, config, copy.deepcopy(TINY), log=logs.append)
+    assert all(torch.equal(a, b) for a, b in zip(training.onnx_weights(again / "segmenter.onnx").values(),
+                                                 training.onnx_weights(continued_with_hints / "segmenter.onnx").values()))
