@@ -2,6 +2,10 @@
 concatenated, paragraphs kept), and the cold start: a fresh process tagging one paragraph.
 
     python benchmarks/raw_throughput.py ../shared/ud --json docs/results/raw_throughput.json
+
+The speed depends on the CPU (int8 most: see `polytag.bench.SPEED_FLAGS`), so the record names
+the machine, and --json keeps the latest record of each other CPU found in the file before
+("other_machines"), so that figures from different machines stay apart and side by side.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from polytag.bench import machine  # noqa: E402
 from polytag.core.segmentation import raw_text, read_gold_sentences  # noqa: E402
 from dev_files import dev_parser  # noqa: E402 - beside this file
 
@@ -45,10 +50,31 @@ def main() -> None:
     result = {"files": len(devs), "characters": (work / "all.txt").stat().st_size, "words_out": words,
               "gold_words": gold_words, "seconds": round(seconds, 2),
               "words_per_s": round(words / seconds), "cold_start_one_paragraph_s": round(cold, 2),
-              "threads": args.threads, "note": "wall time of the whole command, start-up included"}
+              "threads": args.threads, "note": "wall time of the whole command, start-up included",
+              "machine": machine(), "when": time.strftime("%Y-%m-%d")}
     print(json.dumps(result, indent=1))
     if args.json:
+        result["other_machines"] = other_machines(Path(args.json), result["machine"])
         Path(args.json).write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+
+
+def cpu_label(info: dict) -> str:
+    return f"{info.get('cpu', '?')} ({', '.join(info['isa']) if 'isa' in info else 'features not recorded'})"
+
+
+def other_machines(path: Path, this: dict) -> list[dict]:
+    """The records in `path` (its main one and its other_machines) of CPUs other than this one."""
+    try:
+        before = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    records = [{k: v for k, v in before.items() if k != "other_machines"}, *before.get("other_machines", [])]
+    kept: dict[str, dict] = {}
+    for record in records:
+        label = cpu_label(record.get("machine", {}))
+        if label != cpu_label(this) and label not in kept:
+            kept[label] = record
+    return list(kept.values())
 
 
 if __name__ == "__main__":

@@ -18,7 +18,6 @@ import argparse
 import json
 import lzma
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -27,6 +26,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from polytag.bench import machine  # noqa: E402
+
 DEFAULT_MODEL = ROOT / "polytag" / "models" / "default"
 DEV = [ROOT.parent / "shared" / "ud" / "en_ewt" / "en_ewt-ud-dev.conllu.xz",
        Path("/work/shared/ud/en_ewt/en_ewt-ud-dev.conllu.xz")]
@@ -103,8 +105,7 @@ def main() -> int:
                                             "cli_runs": [round(x, 3) for x in cli]},
         "model_files_bytes": {str(p.relative_to(args.model)): p.stat().st_size
                               for p in sorted(Path(args.model).rglob("*")) if p.is_file()},
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
-                    "load_average_at_end": [round(x, 2) for x in os.getloadavg()]},
+        "machine": {**machine(), "load_average_at_end": [round(x, 2) for x in os.getloadavg()]},
     }
     print(json.dumps(result, indent=1))
     if args.json:

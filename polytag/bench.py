@@ -46,6 +46,7 @@ preset's sizes, `tag` is `Tagger.tag`-like and `batch_size` is sentences per for
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import json
 import os
 import platform
@@ -374,20 +375,28 @@ def fertility(folder: Path, inputs: dict) -> float:
     return round(sum(map(len, wp.pieces(words))) / max(len(words), 1), 3)
 
 
+# CPU features that decide ONNX Runtime's int8 speed: VNNI does int8 dot products in one
+# instruction; with AVX2 alone its u8s8 kernels take slower (and saturating) 16-bit steps
+SPEED_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8")
+
+
 def machine() -> dict:
+    """The machine a speed was measured on: CPU model and int8-relevant features, versions."""
     info = {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count()}
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
+            if line.startswith("model name") and "cpu" not in info:
                 info["cpu"] = line.split(":", 1)[1].strip()
-                break
+            elif line.startswith("flags") and "isa" not in info:
+                flags = set(line.split(":", 1)[1].split())
+                info["isa"] = [f for f in SPEED_FLAGS if f in flags]
         info["load_average_at_start"] = [round(x, 2) for x in os.getloadavg()]
     except OSError:
         pass
-    for name in ("torch", "onnxruntime", "transformers"):
+    for name in ("torch", "onnxruntime", "transformers"):  # installed versions, without importing
         try:
-            info[name] = __import__(name).__version__
-        except ImportError:
+            info[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
             pass
     return info
 

@@ -211,7 +211,7 @@ def render_throughput(data: dict) -> str:
            f"CLI {start['cli']} s (medians of 5)",
            f"- model files: {sum(files.values()) / 2**20:.1f} MiB in all"
            + (" (" + ", ".join(f"{k} {v / 2**20:.1f}" for k, v in files.items() if v > 2**20) + ")" if files else ""),
-           f"- machine: {data['machine']['cpus']} CPUs, {data['machine']['platform']}"]
+           f"- machine: {_cpu(data['machine'])}, {data['machine']['platform']}"]
     return "\n".join(out)
 
 
@@ -355,14 +355,28 @@ def render_raw_eval_hint(data: dict) -> str:
                            " --treebank auto", "raw_eval_hint")
 
 
+def _cpu(info: dict) -> str:
+    """A speed's machine: CPU model and its int8-relevant features (polytag.bench.SPEED_FLAGS)."""
+    features = ", ".join(info["isa"]) if "isa" in info else "features not recorded"
+    return f"{info.get('cpus', 2)} x {info.get('cpu', 'CPU not recorded')} ({features})"
+
+
 def render_raw_throughput(data: dict) -> str:
-    return "\n".join(["## `polytag tag --format raw` end to end", "",
-                      f"- {data['words_out']:,} words out of {data['characters']:,} characters of dev raw text "
-                      f"({data['files']} files) in {data['seconds']} s: **{data['words_per_s']:,} words/s** "
-                      f"({data['threads']} threads; {data['note']})",
-                      f"- cold start + one paragraph: **{data['cold_start_one_paragraph_s']} s**", "",
-                      "Measured with: `python benchmarks/raw_throughput.py ../shared/ud --json "
-                      "docs/results/raw_throughput.json`", ""])
+    out = ["## `polytag tag --format raw` end to end", "",
+           f"- {data['words_out']:,} words out of {data['characters']:,} characters of dev raw text "
+           f"({data['files']} files) in {data['seconds']} s: **{data['words_per_s']:,} words/s** "
+           f"({data['threads']} threads; {data['note']})",
+           f"- cold start + one paragraph: **{data['cold_start_one_paragraph_s']} s**",
+           f"- machine: {_cpu(data.get('machine', {}))}", ""]
+    others = data.get("other_machines", [])
+    if others:
+        out += ["The same command on other machines (int8 matrix products are fastest with VNNI):", "",
+                "| machine | words/s | cold start + one paragraph (s) | measured |", "|---|---|---|---|"]
+        out += [f"| {_cpu(o.get('machine', {}))} | {o['words_per_s']:,} | {o['cold_start_one_paragraph_s']} "
+                f"| {o.get('when', '')} |" for o in others]
+        out.append("")
+    return "\n".join(out + ["Measured with: `python benchmarks/raw_throughput.py ../shared/ud --json "
+                            "docs/results/raw_throughput.json`", ""])
 
 
 def render_paper_comparison(data: dict) -> str:

@@ -95,3 +95,50 @@ def test_the_lexicon_on_short_texts_is_one_table(make_results):
             "lexicon, each sentence one text": {"upos": 92.83, "ufeats": 87.97}, "command": "python x"}
     text = make_results.render_lexicon_short_texts(data)
     assert "| lexicon, each sentence one text | 92.83 | 87.97 |" in text and "python x" not in text
+
+
+def _raw_speed(cpu: dict, words_per_s: int) -> dict:
+    return {"files": 22, "characters": 1000, "words_out": 200, "seconds": 1.0, "words_per_s": words_per_s,
+            "cold_start_one_paragraph_s": 1.1, "threads": 2, "note": "whole command", "machine": cpu,
+            "when": "2026-12-06"}
+
+
+def test_raw_speed_keeps_each_cpus_latest_record_apart(tmp_path, monkeypatch):
+    """benchmarks/raw_throughput.py --json: a run on another CPU does not replace the figure of
+    the machine before it, and the page names each figure's CPU and its int8 features."""
+    monkeypatch.syspath_prepend(str(SCRIPT.parents[1] / "benchmarks"))  # it imports dev_files from beside it
+    spec = importlib.util.spec_from_file_location("raw_throughput", SCRIPT.parents[1] / "benchmarks" / "raw_throughput.py")
+    raw = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(raw)
+    xeon, epyc = {"cpus": 2, "cpu": "Xeon"}, {"cpus": 2, "cpu": "EPYC", "isa": ["avx2"]}
+    path = tmp_path / "raw.json"
+    assert raw.other_machines(path, epyc) == []  # no file yet
+    path.write_text(json.dumps(_raw_speed(xeon, 10175)), encoding="utf-8")
+    assert raw.other_machines(path, xeon) == []  # the same CPU: its record is replaced
+    kept = raw.other_machines(path, epyc)
+    assert [r["words_per_s"] for r in kept] == [10175]
+    # a third run, on the EPYC again: the Xeon's record is still carried, the older EPYC one not
+    path.write_text(json.dumps({**_raw_speed(epyc, 6000), "other_machines": kept}), encoding="utf-8")
+    assert [r["words_per_s"] for r in raw.other_machines(path, epyc)] == [10175]
+    assert [r["words_per_s"] for r in raw.other_machines(path, {"cpu": "Other"})] == [6000, 10175]
+
+
+def test_raw_speed_section_names_each_machine(make_results):
+    data = {**_raw_speed({"cpus": 2, "cpu": "EPYC", "isa": ["avx2"]}, 6000),
+            "other_machines": [_raw_speed({"cpus": 2, "cpu": "Xeon"}, 10175)]}
+    text = make_results.render_raw_throughput(data)
+    assert "**6,000 words/s**" in text and "- machine: 2 x EPYC (avx2)" in text
+    assert "| 2 x Xeon (features not recorded) | 10,175 | 1.1 | 2026-12-06 |" in text
+
+
+def test_machine_names_the_cpu_and_its_int8_features_without_importing_torch():
+    import subprocess  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    code = ("import sys, json; from polytag.bench import machine; m = machine(); "
+            "print(json.dumps([m.get('cpu'), m.get('isa'), 'torch' in sys.modules, m.get('onnxruntime')]))")
+    cpu, isa, torch_imported, ort_version = json.loads(subprocess.check_output([sys.executable, "-c", code], text=True))
+    assert not torch_imported and ort_version
+    if Path("/proc/cpuinfo").exists():
+        flags = next(line for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("flags")).split()
+        assert cpu and isa == [f for f in ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8") if f in flags]
