@@ -69,9 +69,13 @@ def main() -> None:
     parser.add_argument("--no-udpipe", action="store_true")
     parser.add_argument("--udpipe-outputs", help="a folder of UDPipe 1 outputs (<tb>-ud-dev.udpipe1.conllu.xz) "
                         "to score instead of training UDPipe here")
+    parser.add_argument("--udpipe-rows", help="an earlier results JSON of this script: take UDPipe 1's rows "
+                        "trained there instead of training UDPipe here (its models are cached in runs/udpipe, "
+                        "which a new machine lacks; training all 22 takes hours)")
     parser.add_argument("--json", help="write the results here")
     args = parser.parse_args()
     segmenter = load_segmenter(args.model)
+    earlier = json.loads(Path(args.udpipe_rows).read_text(encoding="utf-8"))["treebanks"] if args.udpipe_rows else {}
     wanted = set(args.treebanks.split(",")) if args.treebanks else None
     rows: dict[str, dict] = {}
     for dev in sorted(Path(args.data).glob("*/*-ud-dev.conllu*")):
@@ -86,6 +90,9 @@ def main() -> None:
         given = Path(args.udpipe_outputs or "-") / f"{tb}-ud-dev.udpipe1.conllu.xz"
         if given.exists():
             row["udpipe1"] = {**score(dev, load_text(given)), "words_per_s": None, "source": "given outputs"}
+        elif "udpipe1" in earlier.get(tb, {}):
+            source = earlier[tb]["udpipe1"]["source"].removesuffix(" (an earlier run)")
+            row["udpipe1"] = {**earlier[tb]["udpipe1"], "source": f"{source} (an earlier run)"}
         elif not args.no_udpipe:
             try:
                 model, _ = train_udpipe(dev.parent / dev.name.replace("-dev.", "-train."), dev, Path("runs/udpipe"),

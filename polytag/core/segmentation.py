@@ -715,6 +715,42 @@ def join_grapheme_clusters(text: str, labels: np.ndarray) -> np.ndarray:
     return _no_end_after(labels, extends[1:] | (cps[:-1] == _ZWJ), _ENDS)
 
 
+# a web address (with a scheme or www.) or an e-mail address; the address ends before trailing
+# punctuation and at a bracket or quote. The train splits keep 590 of the 592 such addresses in
+# one token (the 2 others: a Twitter '/via' and a glued word) and end a token where all but 3 end.
+_WEB_CHARS = r"[\w\-.~:/?#@!$&*+,;=%]"
+_WEB_ADDRESS = re.compile(
+    rf"(?:(?:https?|ftp)://|www\.){_WEB_CHARS}*[\w/#=&%~+-]|[\w.+-]*\w@\w[\w-]*(?:\.[\w-]+)+", re.IGNORECASE
+)  # fmt: skip
+_WEB_CUES = ("://", "@", "www.", "WWW.")
+
+
+def _web_addresses(text: str) -> list[tuple[int, int]]:
+    if not any(cue in text for cue in _WEB_CUES):
+        return []
+    return [m.span() for m in _WEB_ADDRESS.finditer(text)]
+
+
+def keep_web_addresses(text: str, labels: np.ndarray) -> np.ndarray:
+    """Labels with no token or sentence end inside a web or e-mail address, and a token end
+    where one ends before more characters ('x.org.', 'me@x.org)'); nets cut 'lotte.wilms@kb.nl'
+    after 'lotte.' as a sentence. (An address at the end of a region that is not final may go
+    on: decode_region holds such glued tokens back until the text after them is known.)"""
+    spans = _web_addresses(text)
+    if not spans:
+        return labels
+    inside = np.zeros(len(text) - 1, bool)
+    for start, end in spans:
+        inside[start : end - 1] = True
+    kept = _no_end_after(labels, inside, _ENDS)
+    open_ends = [end - 1 for _, end in spans
+                 if end < len(text) and not text[end].isspace() and not _ENDS[int(kept[end - 1])]]  # fmt: skip
+    if open_ends:
+        kept = kept.copy() if kept is labels else kept
+        kept[open_ends] = TOKEN_END
+    return kept
+
+
 _GLUED_HYPHEN = re.compile(r"(?<=\w)[-\u2010](?=\w)")  # a hyphen between two word characters
 _HYPHEN_PIECE = re.compile(r"^(?:[-\u2010]\w.*|.*\w[-\u2010])$")
 
@@ -815,7 +851,7 @@ def apply_hyphen_policy(
     both sides, or kept inside its token. Multiword tokens and known pieces ('-il') are left."""
 
     def fixed(s: int, e: int) -> bool:
-        return bool(_MWT_ENDS[int(labels[e - 1])]) or text[s:e].lower() in pieces
+        return bool(_MWT_ENDS[int(labels[e - 1])]) or text[s:e].lower() in pieces or _web_addresses(text[s:e]) != []
 
     cut: list[tuple[int, int]] = []
     for s, e in spans:
@@ -938,13 +974,15 @@ def decode_region(
     labels = join_unsplit_scripts(text, labels, expander.lexicon.script_splits)
     labels = join_grapheme_clusters(text, labels)
     labels = apply_hyphen_pieces(text, labels, expander.lexicon.hyphen_pieces, final)
+    labels = keep_web_addresses(text, labels)
     starts, ends = find_tokens(text, labels, space, final, config.max_token_chars)
     open_start = int(starts[len(ends)]) if len(starts) > len(ends) else len(text)
     starts, ends = _strip_joined_spaces(text, starts[: len(ends)], ends)
+    limit = len(starts)
     if not final and len(starts):
-        limit = len(starts) - 1  # the last token might still grow or gain a sentence end
-    else:
-        limit = len(starts)
+        limit -= 1  # the last token might still grow or gain a sentence end,
+        while limit > 0 and starts[limit] == ends[limit - 1] and ends[-1] - starts[limit - 1] <= config.max_token_chars:
+            limit -= 1  # and the tokens glued to it might join a web address the text goes on with
     breaks = _sentence_breaks(text, labels, starts, ends, final)
     sentences, sentence_start = [], 0
     for k in range(limit):

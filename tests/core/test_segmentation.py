@@ -332,7 +332,8 @@ def test_rule_network_segments_sentences_tokens_and_paragraphs():
     assert [t.space_after for t in sentences[0].tokens] == [False, True, False, True]
 
 
-PIECES = [" ", "  ", "\t", "\r\n", "\n\n", "\u00a0", "\u200d", "👩‍👩‍👧", "\x00", ".", "du", "\u2029", "a-b", "-"]
+PIECES = [" ", "  ", "\t", "\r\n", "\n\n", "\u00a0", "\u200d", "👩‍👩‍👧", "\x00", ".", "du", "\u2029", "a-b", "-",
+          "me@x.org", "http://a.b/c-d", "www.", "@", ")"]
 TEXTS = st.lists(
     st.one_of(st.characters(codec="utf-8"), st.sampled_from(PIECES)), max_size=150
 ).map("".join)
@@ -410,6 +411,24 @@ def test_letters_of_a_kind_the_train_splits_never_cut_are_not_cut():
     assert seg.join_unsplit_scripts(text, labels, splits)[1] == seg.SENTENCE_END
     few = {"HANGUL SYLLABLE": [seg.UNSPLIT_MIN_PAIRS - 1, 0]}  # too few pairs to go by
     assert seg.join_unsplit_scripts(text, labels, few) is labels
+
+
+def test_no_end_inside_a_web_or_mail_address_and_one_where_it_ends():
+    from polytag.core.segmentation import CONTINUE, SENTENCE_END, TOKEN_END, keep_web_addresses
+
+    text = "Mail lotte.wilms@kb.nl, see http://x.org/a-b.html). Or WWW.Y.DE."
+    labels = np.full(len(text), CONTINUE, np.uint8)
+    labels[text.index("lotte.") + 5] = SENTENCE_END  # the net's mistake: a sentence ends after 'lotte.'
+    labels[text.index("/a-") + 1] = TOKEN_END
+    labels[text.index("-b") + 1] = TOKEN_END
+    out = keep_web_addresses(text, labels)
+    ends = [i for i, label in enumerate(out) if label != CONTINUE]
+    # the three addresses end a token each; nothing inside them does
+    assert ends == [text.index(",") - 1, text.index(")") - 1, len(text) - 2], [text[i] for i in ends]
+    assert labels[text.index("lotte.") + 5] == SENTENCE_END  # the input is not changed in place
+    plain = np.zeros(16, np.uint8)
+    assert keep_web_addresses("no address here.", plain) is plain
+    assert seg._web_addresses("x@y, a.b@c.d-e.fr. and @handle, me@host") == [(5, 17)]  # not 'x@y' (no dot), '@handle', 'me@host'
 
 
 def test_no_token_ends_inside_a_grapheme_cluster():
