@@ -1,7 +1,11 @@
 """Scores as defined by the CoNLL 2018 shared task, with gold tokenization.
 
 With gold tokens, precision = recall = F1 = accuracy over syntactic words.
-UFeats is right only when the whole feature set matches (order-insensitive; "_" = empty).
+UFeats is the shared task's: a word is right when its universal features match (order-
+insensitive; "_" = empty); features outside UD's universal list, Hungarian's Number[psor] or
+Person[psor] among them, are not compared (`ud_eval.UNIVERSAL_FEATURES`, as the official
+scorer and the paper's tables). AllFeats compares every feature: the stricter figure, which
+polytag reported as UFeats until 2026-12-07.
 """
 
 from __future__ import annotations
@@ -13,22 +17,34 @@ from pathlib import Path
 
 from .conllu_io import Sentence, read_conllu
 from .errors import InputError
+from .ud_eval import UNIVERSAL_FEATURES
+
+METRICS = ("upos", "ufeats", "allfeats")
 
 
 def feature_set(feats: str) -> frozenset[str]:
     return frozenset() if feats in ("_", "") else frozenset(feats.split("|"))
 
 
+def universal(features: frozenset[str]) -> frozenset[str]:
+    """The features UFeats compares: those whose name is on UD's universal list."""
+    return frozenset(f for f in features if f.split("=", 1)[0] in UNIVERSAL_FEATURES)
+
+
 def score(gold: list[Sentence], upos: list[list[str]], feats: list[list[str]]) -> dict:
-    words = upos_ok = feats_ok = 0
+    words = upos_ok = ufeats_ok = allfeats_ok = 0
     for g, pu, pf in zip(gold, upos, feats, strict=True):
         words += len(g.words)
         upos_ok += sum(a == b for a, b in zip(g.upos, pu, strict=True))
-        feats_ok += sum(feature_set(a) == feature_set(b) for a, b in zip(g.feats, pf, strict=True))
+        for a, b in zip(g.feats, pf, strict=True):
+            fa, fb = feature_set(a), feature_set(b)
+            allfeats_ok += fa == fb
+            ufeats_ok += fa == fb or universal(fa) == universal(fb)
     return {
         "words": words,
         "upos": round(100 * upos_ok / max(words, 1), 2),
-        "ufeats": round(100 * feats_ok / max(words, 1), 2),
+        "ufeats": round(100 * ufeats_ok / max(words, 1), 2),
+        "allfeats": round(100 * allfeats_ok / max(words, 1), 2),
     }
 
 
@@ -38,13 +54,10 @@ def file_key(path: str | Path) -> str:
 
 
 def macro(files: dict[str, dict]) -> dict:
-    if not files:
-        return {"upos": 0.0, "ufeats": 0.0}
-    n = len(files)
-    return {
-        "upos": round(sum(f["upos"] for f in files.values()) / n, 2),
-        "ufeats": round(sum(f["ufeats"] for f in files.values()) / n, 2),
-    }
+    """Mean of each metric over the files (of those every file has: older records lack allfeats)."""
+    metrics = [m for m in METRICS if all(m in f for f in files.values())] if files else ["upos", "ufeats"]
+    n = max(len(files), 1)
+    return {m: round(sum(f[m] for f in files.values()) / n, 2) for m in metrics}
 
 
 def file_keys(paths: list[str | Path]) -> list[str]:
@@ -110,11 +123,12 @@ def evaluate_files(tagger, paths: list[str | Path], x_second_best: bool = False,
 
 
 def format_table(result: dict) -> str:
-    rows = [f"{'file':<32} {'words':>8} {'UPOS':>7} {'UFeats':>7}"]
+    rows = [f"{'file':<32} {'words':>8} {'UPOS':>7} {'UFeats':>7} {'AllFeats':>8}"]
     for key, r in result["files"].items():
-        rows.append(f"{key:<32} {r['words']:>8} {r['upos']:>7.2f} {r['ufeats']:>7.2f}")
+        rows.append(f"{key:<32} {r['words']:>8} {r['upos']:>7.2f} {r['ufeats']:>7.2f} {r['allfeats']:>8.2f}")
     m = result["macro"]
-    rows.append(f"{'macro (' + str(len(result['files'])) + ' files)':<32} {'':>8} {m['upos']:>7.2f} {m['ufeats']:>7.2f}")
+    rows.append(f"{'macro (' + str(len(result['files'])) + ' files)':<32} {'':>8} {m['upos']:>7.2f} "
+                f"{m['ufeats']:>7.2f} {m['allfeats']:>8.2f}")
     return "\n".join(rows)
 
 

@@ -36,12 +36,22 @@ def test_score_counts_words_and_exact_feature_sets():
         ["Number=Sing|Case=Nom|Gender=Fem", "Tense=Past|Aspect=Imp", ""],  # order-free; extra feature wrong; "" = "_"
         ["Case=Nom|Number=Sing"],  # a missing feature is wrong
     ]
-    assert score(g, upos, feats) == {"words": 4, "upos": 75.0, "ufeats": 50.0}
+    assert score(g, upos, feats) == {"words": 4, "upos": 75.0, "ufeats": 50.0, "allfeats": 50.0}
+
+
+def test_ufeats_compares_universal_features_only_as_the_conll_2018_scorer():
+    """Hungarian possessor features (Number[psor]) and other language-specific ones are not
+    UFeats' business (the official scorer drops them); AllFeats still counts them."""
+    g = [gold([("házam", "NOUN", "Case=Nom|Number=Sing|Number[psor]=Sing|Person[psor]=1"),
+               ("ház", "NOUN", "Case=Nom|Number=Sing"), ("x", "X", "Foo=Bar")])]
+    feats = [["Case=Nom|Number=Sing|Number[psor]=Plur|Person[psor]=1", "Case=Nom|Number=Plur", "_"]]
+    assert score(g, [["NOUN", "NOUN", "X"]], feats) == {"words": 3, "upos": 100.0, "ufeats": 66.67, "allfeats": 0.0}
 
 
 def test_score_rounds_to_two_decimals():
     g = [gold([("a", "X", "_"), ("b", "X", "_"), ("c", "X", "_")])]
-    assert score(g, [["X", "X", "NOUN"]], [["_", "_", "_"]]) == {"words": 3, "upos": 66.67, "ufeats": 100.0}
+    assert score(g, [["X", "X", "NOUN"]], [["_", "_", "_"]]) == {"words": 3, "upos": 66.67, "ufeats": 100.0,
+                                                                  "allfeats": 100.0}
 
 
 def test_score_rejects_misaligned_output():
@@ -99,10 +109,10 @@ def test_evaluate_files_exact_json_shape(tmp_path):
     assert tagger.calls == [True, True]
     assert result == {
         "files": {
-            "xx_a-ud-dev": {"words": 13, "upos": 100.0, "ufeats": 100.0},
-            "xx_b-ud-test": {"words": 4, "upos": 75.0, "ufeats": 25.0},
+            "xx_a-ud-dev": {"words": 13, "upos": 100.0, "ufeats": 100.0, "allfeats": 100.0},
+            "xx_b-ud-test": {"words": 4, "upos": 75.0, "ufeats": 25.0, "allfeats": 25.0},
         },
-        "macro": {"upos": 87.5, "ufeats": 62.5},
+        "macro": {"upos": 87.5, "ufeats": 62.5, "allfeats": 62.5},
     }
     write_json(result, tmp_path / "scores.json")
     assert json.loads((tmp_path / "scores.json").read_text(encoding="utf-8")) == result

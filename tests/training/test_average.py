@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -156,3 +157,21 @@ def test_runs_with_treebank_hints_average_with_their_hints(capsys, tiny_treebank
     assert torch.allclose(model.state_dict()["treebank_embedding.weight"], (a + b) / 2)
     rc, _, err = run_cli(capsys, "average", runs[0], two_runs[0], "-o", tmp_path / "bad")
     assert_one_error_line(rc, err, str(two_runs[0]), "treebank hints differ")
+
+
+def test_the_shipped_record_is_rescored_in_place(tiny_model_dir, tiny_treebank_dir, tmp_path, monkeypatch):
+    """`ship_default_model.py --rescore DATA`: new scores (UFeats and AllFeats) into the record,
+    the model description and the build command kept; the trained source is not needed."""
+    ship = load_ship_script()
+    record = tmp_path / "default_model.json"
+    record.write_text(json.dumps({"command": "python scripts/ship_default_model.py runs/x data",
+                                  "model": {"encoder": "kept"}, "evaluation": {"files": {}, "macro": {}}}))
+    monkeypatch.setattr(ship, "DEST", tiny_model_dir)
+    monkeypatch.setattr(ship, "RESULT", record)
+    monkeypatch.setattr(sys, "argv", ["ship_default_model.py", "--rescore", str(tiny_treebank_dir)])
+    assert ship.main() == 0
+    result = json.loads(record.read_text())
+    assert result["command"] == "python scripts/ship_default_model.py runs/x data" and result["model"]["encoder"] == "kept"
+    assert set(result["evaluation"]["macro"]) == {"upos", "ufeats", "allfeats"} and result["evaluation"]["files"]
+    assert result["evaluation_command"] == f"python scripts/ship_default_model.py --rescore {tiny_treebank_dir}"
+    assert "no hint" in result["network_only_macro"] and "upos" in result["torch_backend_macro"]
