@@ -142,3 +142,13 @@ def test_machine_names_the_cpu_and_its_int8_features_without_importing_torch():
     if Path("/proc/cpuinfo").exists():
         flags = next(line for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("flags")).split()
         assert cpu and isa == [f for f in ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8") if f in flags]
+
+
+def test_paper_comparison_marks_columns_that_compared_every_feature(make_results):
+    rows = {"hu_szeged": {"shipped (gold tokens)": [92.0, 88.4], "old teacher": [90.0, 60.2], "paper mMiniBERT": [95.5, 87.4]}}
+    data = {"treebanks": rows, "macro": rows["hu_szeged"], "macro_over": ["hu_szeged"], "note": "ours: dev",
+            "all_features_columns": ["old teacher"]}
+    text = make_results.render_paper_comparison(data)
+    assert "| treebank | shipped (gold tokens) | old teacher † | paper mMiniBERT |" in text and "† UFeats compares" in text
+    del data["all_features_columns"]  # a record from before: all of our gold-token columns compared every feature
+    assert "| treebank | shipped (gold tokens) † | old teacher † | paper mMiniBERT |" in make_results.render_paper_comparison(data)
