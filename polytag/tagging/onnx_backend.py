@@ -9,7 +9,6 @@ polytag.training.export for its inputs and outputs), after looking the wordpiece
 from __future__ import annotations
 
 import json
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -64,10 +63,7 @@ class OnnxBackend:
     returns_ids = True
 
     def __init__(self, folder, threads: int | None = None, file: str = ONNX_FILE,
-                 providers: list[str] | None = None, batch_threads: bool = False):
-        """batch_threads: spend the `threads` on batches (each thread runs whole batches on one
-        core; `Tagger.run` keeps them all busy) rather than inside each operation (the default:
-        one batch at a time, each matrix product split, the lower latency for one request)."""
+                 providers: list[str] | None = None):
         import onnxruntime as ort  # noqa: PLC0415
 
         path = Path(folder) / file
@@ -77,11 +73,7 @@ class OnnxBackend:
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         opts.inter_op_num_threads = 1
-        self.workers = (threads or 1) if batch_threads else 1
-        self._pool, self._pool_lock = None, threading.Lock()
-        if batch_threads:
-            opts.intra_op_num_threads = 1
-        elif threads:
+        if threads:
             opts.intra_op_num_threads = threads
         opts.log_severity_level = 3  # keep warnings about unused initializers off the user's stderr
         try:
@@ -107,15 +99,6 @@ class OnnxBackend:
         # TaggerModel.encode does before the encoder (the graph starts after that point)
         hints = EmbeddingTable(weights, TREEBANK_HINT_TABLE, required=False)
         self.hints = hints if hints.rows is not None else None
-
-    def pool(self):
-        """The threads that run batches side by side (batch_threads), made on first use."""
-        with self._pool_lock:
-            if self._pool is None:
-                from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
-
-                self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="polytag-onnx")
-        return self._pool
 
     def __call__(self, batch: dict, heads: tuple[str, ...]) -> dict[str, np.ndarray]:
         missing = [h for h in heads if h not in self.outputs]

@@ -13,7 +13,6 @@ reach numpy). This module never imports torch.
 from __future__ import annotations
 
 import threading
-from collections import deque
 from functools import cached_property
 from typing import Callable, Iterable, Iterator
 
@@ -43,27 +42,6 @@ def check_sentences(sentences) -> None:
             if not isinstance(word, str):
                 raise InputError(f"sentence {i}, word {j}: {word!r} is not a string")
             check_word(word, f"sentence {i}, word {j}")
-
-
-def run_batches(backend, batches: Iterable[tuple[list, dict]], heads: tuple[str, ...]) -> Iterator[tuple[list, dict]]:
-    """(part, backend outputs) per batch, in order. A backend with `workers` > 1 (an ONNX session
-    whose threads each run a batch of their own) gets that many batches at once, a few more
-    queued; ONNX Runtime lets go of the GIL while it runs."""
-    workers = getattr(backend, "workers", 1)
-    if workers <= 1:
-        for part, batch in batches:
-            yield part, backend(batch, heads)
-        return
-    pool = backend.pool()
-    pending: deque = deque()
-    for part, batch in batches:
-        pending.append((part, pool.submit(backend, batch, heads)))
-        if len(pending) > 2 * workers:
-            part, future = pending.popleft()
-            yield part, future.result()
-    while pending:
-        part, future = pending.popleft()
-        yield part, future.result()
 
 
 class Tagger:
@@ -152,16 +130,12 @@ class Tagger:
             return result
         order = np.argsort([len(c.input_ids) for c in chunks], kind="stable")
         pad_id = self.wordpieces.pad_id
-
-        def batches() -> Iterator[tuple[list[Chunk], dict]]:
-            for b in range(0, len(order), self.batch_size):
-                part = [chunks[i] for i in order[b : b + self.batch_size]]
-                batch = collate_numpy(part, pad_id, self.word_chars)
-                if self.config.treebank_hints:
-                    batch["treebank"] = np.full(len(part), self.hint if hint is None else hint, dtype=np.int64)
-                yield part, batch
-
-        for part, out in run_batches(self.backend, batches(), heads):
+        for b in range(0, len(order), self.batch_size):
+            part = [chunks[i] for i in order[b : b + self.batch_size]]
+            batch = collate_numpy(part, pad_id, self.word_chars)
+            if self.config.treebank_hints:
+                batch["treebank"] = np.full(len(part), self.hint if hint is None else hint, dtype=np.int64)
+            out = self.backend(batch, heads)
             # rows of the batch output kept for each window, and where they go
             n_rows = np.fromiter((len(c.first) for c in part), np.int64, len(part))
             own_s = np.fromiter((c.own[0] for c in part), np.int64, len(part))

@@ -109,21 +109,6 @@ def test_int8_agrees_with_pytorch_fp32(confident_onnx_dir, morph):
         assert margins[flipped].max(initial=0) < np.percentile(margins, NEAR_TIE_PERCENTILE)
 
 
-def test_threads_on_batches_give_the_same_outputs_in_the_same_order(onnx_dirs):
-    """batch_threads: each thread runs whole batches; many small batches, more than the
-    threads and their queue, so results come back out of step and must be put in order."""
-    tokenizer, labels, config = load_onnx_parts(onnx_dirs)
-    one = Tagger(OnnxBackend(onnx_dirs, threads=1), tokenizer, labels, config, batch_size=1)
-    backend = OnnxBackend(onnx_dirs, threads=3, batch_threads=True)
-    many = Tagger(backend, tokenizer, labels, config, batch_size=1)
-    assert backend.workers == 3 and backend.session.get_session_options().intra_op_num_threads == 1
-    sentences = SENTENCES * 3
-    a, b = one.run(sentences, ("upos", "bundle_ids")), many.run(sentences, ("upos", "bundle_ids"))
-    assert np.array_equal(a["bundle_ids"], b["bundle_ids"]) and np.allclose(a["upos"], b["upos"])
-    assert many.tag(sentences) == one.tag(sentences)
-    assert OnnxBackend(onnx_dirs, threads=3).workers == 1  # the default: threads inside each operation
-
-
 def test_first_plus_last_model_exports_and_serves_the_same_labels(tiny_model_dir, tmp_path):
     """The last-piece projection (random here, so it matters) goes into the graph as a
     last_index input; fp32 ONNX gives exactly PyTorch's labels, windows and long words included."""
