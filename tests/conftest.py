@@ -19,6 +19,12 @@ import torch
 # Tests run beside other CPU work; one thread keeps them fast and deterministic.
 torch.set_num_threads(1)
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# what polytag caches (the language identifier's unpacked model) goes to a folder of this run,
+# not the user's ~/.cache; subprocesses the tests start inherit it
+if "POLYTAG_CACHE" not in os.environ:
+    import tempfile
+
+    os.environ["POLYTAG_CACHE"] = tempfile.mkdtemp(prefix="polytag-test-cache-")
 
 
 def tsv(text: str) -> str:

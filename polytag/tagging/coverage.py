@@ -6,9 +6,15 @@ it as one line on stderr). Tags of such text are guesses: the model has no way t
 
 from __future__ import annotations
 
+import io
+import os
 import unicodedata
 import warnings
+from array import array
 from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
 
 SAMPLE_CHARS = 10_000  # text read before the verdict; later text is not checked again
 MIN_LETTERS = 20  # a sentence with fewer letters is not identified: the guess would be noise
@@ -26,9 +32,66 @@ class CoverageWarning(UserWarning):
 
 @lru_cache(maxsize=1)
 def _identifier():
-    from py3langid.langid import MODEL_FILE, LanguageIdentifier  # noqa: PLC0415 - 0.5 s: only when tagging
+    from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier  # noqa: PLC0415 - only when needed
 
-    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    packed = Path(MODEL_FILE) if Path(MODEL_FILE).is_absolute() else MODEL_DIR / MODEL_FILE
+    arrays = _unpacked_model(packed)
+    if arrays is None:  # no cache to be had: decompress as py3langid does (0.5 s more)
+        return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    return LanguageIdentifier(np.asarray(arrays["ptc"]), np.asarray(arrays["pc"]), arrays["classes"].tolist(),
+                              _stdlib_array(arrays["nextmove"]), arrays["out_feat"].tolist(), norm_probs=True,
+                              tk_row=_stdlib_array(arrays["nextmove_row"]))
+
+
+MODEL_ARRAYS = ("ptc", "pc", "classes", "nextmove", "nextmove_row", "out_feat")
+
+
+def cache_folder() -> Path:
+    """Where polytag keeps what it can rebuild: $POLYTAG_CACHE, else $XDG_CACHE_HOME/polytag, else ~/.cache/polytag."""
+    if os.environ.get("POLYTAG_CACHE"):
+        return Path(os.environ["POLYTAG_CACHE"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "polytag"
+
+
+def _unpacked_model(packed: Path) -> dict | None:
+    """The identifier's arrays from plain .npy files in the cache (made from its xz-compressed model
+    on first use, 68 MB; read back memory-mapped in a few ms where decompressing takes 0.5 s of
+    every short command's start); None where the cache cannot be written or read."""
+    try:
+        stamp = f"{packed.stat().st_size}-{packed.stat().st_mtime_ns}"
+        folder = cache_folder() / f"py3langid-{stamp}"
+        if not folder.is_dir():
+            import lzma  # noqa: PLC0415
+            import shutil  # noqa: PLC0415
+            import tempfile  # noqa: PLC0415
+
+            folder.parent.mkdir(parents=True, exist_ok=True)
+            # written apart, then renamed into place whole: another process (tag-corpus workers)
+            # never sees a half-written folder, and files in place are never rewritten
+            staging = Path(tempfile.mkdtemp(prefix=folder.name + ".", dir=folder.parent))
+            with lzma.open(packed) as f, np.load(io.BytesIO(f.read()), allow_pickle=False) as data:
+                for name in MODEL_ARRAYS:
+                    np.save(staging / f"{name}.npy", data[name])
+            try:
+                staging.rename(folder)
+            except OSError:  # another process put it there first
+                shutil.rmtree(staging, ignore_errors=True)
+        return {name: np.load(folder / f"{name}.npy", mmap_mode="r", allow_pickle=False) for name in MODEL_ARRAYS}
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def _stdlib_array(values: np.ndarray) -> array:
+    """An unsigned numpy array as the stdlib array py3langid's tokenizer walks (as its loader makes)."""
+    out = array({2: "H", 4: "I", 8: "L"}[values.dtype.itemsize])
+    out.frombytes(np.ascontiguousarray(values).tobytes())
+    return out
+
+
+def _judged_letters(sentences: list[str]) -> list[int]:
+    """Letters of each sentence long enough to identify (0 for the others); vowel signs count."""
+    letters = [sum(ch.isalpha() or unicodedata.category(ch)[0] == "M" for ch in text) for text in sentences]
+    return [n if n >= MIN_LETTERS else 0 for n in letters]
 
 
 def covered_codes(languages: list[str]) -> set[str] | None:
@@ -48,9 +111,8 @@ def uncovered_language(sentences: list[str], covered: set[str]) -> tuple[str, fl
     for one the identifier would guess from the mixture."""
     outside: dict[str, int] = {}
     total = 0
-    for text in sentences:
-        letters = sum(ch.isalpha() or unicodedata.category(ch)[0] == "M" for ch in text)  # vowel signs count
-        if letters < MIN_LETTERS:
+    for text, letters in zip(sentences, _judged_letters(sentences)):
+        if not letters:
             continue  # too short to identify
         total += letters
         ranked = _identifier().rank(text)
@@ -92,6 +154,9 @@ class CoverageCheck:
         if self.done:
             return
         self.done = True
+        if sum(_judged_letters(self.sample)) < MIN_SAMPLE_LETTERS:
+            self.sample = []  # too little text to judge: no need to load the identifier at all
+            return
         self.covered = covered_codes(self.languages)
         self.verdict = uncovered_language(self.sample, self.covered) if self.covered else None
         self.sample = []

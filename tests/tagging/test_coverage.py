@@ -77,3 +77,42 @@ def test_the_shipped_tagger_gives_its_lexicon_a_language_for_a_sentence_without_
     assert tagger.lexicon is not None
     assert tagger.identify_language("Der Hund schläft heute im Garten .".split()) == "de"
     assert tagger.identify_language("Kissa nukkuu .".split()) == "fi"
+
+
+def test_the_identifier_reads_its_model_unpacked_from_the_cache_and_ranks_as_py3langid(tmp_path, monkeypatch):
+    """Decompressing py3langid's model took 0.5 s of every short command; a plain copy in the
+    cache is read memory-mapped. A cache that cannot be written falls back to py3langid's loader."""
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    from polytag.tagging import coverage
+
+    texts = ["Le chat dort sur le canapé .", "Мама мыла раму .", "Der Hund schläft im Garten .", ARABIC, "ok"]
+    reference = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    monkeypatch.setenv("POLYTAG_CACHE", str(tmp_path / "cache"))
+    for _ in range(2):  # made, then read back
+        coverage._identifier.cache_clear()
+        identifier = coverage._identifier()
+        assert [identifier.rank(t)[:5] for t in texts] == [reference.rank(t)[:5] for t in texts]
+    [made] = (tmp_path / "cache").iterdir()
+    assert made.name.startswith("py3langid-") and {p.name for p in made.iterdir()} == {
+        f"{name}.npy" for name in coverage.MODEL_ARRAYS}
+    (tmp_path / "not-a-folder").write_text("x")
+    monkeypatch.setenv("POLYTAG_CACHE", str(tmp_path / "not-a-folder"))
+    coverage._identifier.cache_clear()
+    assert coverage._identifier().rank(texts[0])[:5] == reference.rank(texts[0])[:5]
+    coverage._identifier.cache_clear()
+
+
+def test_too_little_text_is_not_judged_and_the_identifier_not_even_loaded(monkeypatch):
+    from polytag.tagging import coverage
+
+    def no_identifier():
+        raise AssertionError("loaded for a text too short to judge")
+
+    monkeypatch.setattr(coverage, "_identifier", no_identifier)
+    check = CoverageCheck(["en"], "in.txt")
+    check.feed([ARABIC.split()])  # one sentence: fewer letters than MIN_SAMPLE_LETTERS
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        check.finish()
+    assert check.verdict is None and check.done
