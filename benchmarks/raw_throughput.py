@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from polytag.bench import machine  # noqa: E402
+from polytag.bench import machine, other_machines  # noqa: E402
 from polytag.core.segmentation import raw_text, read_gold_sentences  # noqa: E402
 from dev_files import dev_parser  # noqa: E402 - beside this file
 
@@ -54,27 +54,17 @@ def main() -> None:
               "machine": machine(), "when": time.strftime("%Y-%m-%d")}
     print(json.dumps(result, indent=1))
     if args.json:
-        result["other_machines"] = other_machines(Path(args.json), result["machine"])
+        result["other_machines"] = earlier_machines(Path(args.json), result["machine"])
         Path(args.json).write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
 
 
-def cpu_label(info: dict) -> str:
-    return f"{info.get('cpu', '?')} ({', '.join(info['isa']) if 'isa' in info else 'features not recorded'})"
-
-
-def other_machines(path: Path, this: dict) -> list[dict]:
+def earlier_machines(path: Path, this: dict) -> list[dict]:
     """The records in `path` (its main one and its other_machines) of CPUs other than this one."""
     try:
         before = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return []
-    records = [{k: v for k, v in before.items() if k != "other_machines"}, *before.get("other_machines", [])]
-    kept: dict[str, dict] = {}
-    for record in records:
-        label = cpu_label(record.get("machine", {}))
-        if label != cpu_label(this) and label not in kept:
-            kept[label] = record
-    return list(kept.values())
+    return other_machines(before, this)
 
 
 if __name__ == "__main__":

@@ -401,6 +401,23 @@ def machine() -> dict:
     return info
 
 
+def cpu_label(info: dict) -> str:
+    """A speed record's machine as one string: CPU model and its int8 features."""
+    return f"{info.get('cpu', '?')} ({', '.join(info['isa']) if 'isa' in info else 'features not recorded'})"
+
+
+def other_machines(before: dict, this: dict) -> list[dict]:
+    """Of an earlier speed record `before` (its main record and its "other_machines"), the latest
+    record of each CPU other than `this` machine's: figures of different machines stay apart."""
+    records = [{k: v for k, v in before.items() if k != "other_machines"}, *before.get("other_machines", [])]
+    kept: dict[str, dict] = {}
+    for record in records:
+        label = cpu_label(record.get("machine", {}))
+        if record and label != cpu_label(this) and label not in kept:
+            kept[label] = record
+    return list(kept.values())
+
+
 def cuda_available() -> bool:
     try:
         import torch  # noqa: PLC0415

@@ -251,8 +251,12 @@ def render_bench(data: dict) -> str:
                      f" ({meta.get('parameters', 0):,} parameters)")
     if machine:
         notes.append("- machine: " + ", ".join(f"{k} {v}" for k, v in machine.items() if not isinstance(v, (dict, list))))
-    return "\n".join(["## Speed: MiniBERT student vs BERT-base and the Meta-LSTM (paper Table 3)", "", *notes, "",
-                      data["markdown"].strip()])
+    out = ["## Speed: MiniBERT student vs BERT-base and the Meta-LSTM (paper Table 3)", "", *notes, "",
+           data["markdown"].strip()]
+    for other in data.get("other_machines", []):  # the same table measured on another CPU before
+        out += ["", f"The same table on {_cpu(other.get('machine', {}))} (`{other.get('command', '')}`):", "",
+                other["markdown"].strip()]
+    return "\n".join(out)
 
 
 def render_vocab_sizes(data: dict) -> str:

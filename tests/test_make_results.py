@@ -112,15 +112,15 @@ def test_raw_speed_keeps_each_cpus_latest_record_apart(tmp_path, monkeypatch):
     spec.loader.exec_module(raw)
     xeon, epyc = {"cpus": 2, "cpu": "Xeon"}, {"cpus": 2, "cpu": "EPYC", "isa": ["avx2"]}
     path = tmp_path / "raw.json"
-    assert raw.other_machines(path, epyc) == []  # no file yet
+    assert raw.earlier_machines(path, epyc) == []  # no file yet
     path.write_text(json.dumps(_raw_speed(xeon, 10175)), encoding="utf-8")
-    assert raw.other_machines(path, xeon) == []  # the same CPU: its record is replaced
-    kept = raw.other_machines(path, epyc)
+    assert raw.earlier_machines(path, xeon) == []  # the same CPU: its record is replaced
+    kept = raw.earlier_machines(path, epyc)
     assert [r["words_per_s"] for r in kept] == [10175]
     # a third run, on the EPYC again: the Xeon's record is still carried, the older EPYC one not
     path.write_text(json.dumps({**_raw_speed(epyc, 6000), "other_machines": kept}), encoding="utf-8")
-    assert [r["words_per_s"] for r in raw.other_machines(path, epyc)] == [10175]
-    assert [r["words_per_s"] for r in raw.other_machines(path, {"cpu": "Other"})] == [6000, 10175]
+    assert [r["words_per_s"] for r in raw.earlier_machines(path, epyc)] == [10175]
+    assert [r["words_per_s"] for r in raw.earlier_machines(path, {"cpu": "Other"})] == [6000, 10175]
 
 
 def test_raw_speed_section_names_each_machine(make_results):
@@ -152,3 +152,13 @@ def test_paper_comparison_marks_columns_that_compared_every_feature(make_results
     assert "| treebank | shipped (gold tokens) | old teacher † | paper mMiniBERT |" in text and "† UFeats compares" in text
     del data["all_features_columns"]  # a record from before: all of our gold-token columns compared every feature
     assert "| treebank | shipped (gold tokens) † | old teacher † | paper mMiniBERT |" in make_results.render_paper_comparison(data)
+
+
+def test_speed_table_shows_the_tables_of_other_cpus_below_its_own(make_results):
+    setup = {"sentences_per_length": 8, "inputs": "words", "wordpieces_per_word": 1.5, "batch_size": 32,
+             "seconds_per_measurement": 1, "student": "tiny"}
+    data = {"setup": setup, "rows": [], "machine": {"cpus": 2, "cpu": "EPYC", "isa": ["avx2"]}, "markdown": "| new |",
+            "other_machines": [{"machine": {"cpus": 2, "cpu": "Xeon"}, "markdown": "| old |", "command": "python b.py"}]}
+    text = make_results.render_bench(data)
+    assert text.index("| new |") < text.index("The same table on 2 x Xeon (features not recorded) (`python b.py`):") \
+        < text.index("| old |")
