@@ -377,7 +377,7 @@ def render_raw_throughput(data: dict) -> str:
            f"- machine: {_cpu(data.get('machine', {}))}", ""]
     others = data.get("other_machines", [])
     if others:
-        out += ["The same command on other machines (int8 matrix products are fastest with VNNI):", "",
+        out += ["The same command on other machines:", "",
                 "| machine | words/s | cold start + one paragraph (s) | measured |", "|---|---|---|---|"]
         out += [f"| {_cpu(o.get('machine', {}))} | {o['words_per_s']:,} | {o['cold_start_one_paragraph_s']} "
                 f"| {o.get('when', '')} |" for o in others]
