@@ -17,7 +17,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from polytag.bench import other_machines  # noqa: E402
+from polytag.bench import machine, other_machines  # noqa: E402
 OUT = ROOT / "docs" / "results" / "bench.json"
 DEV = [ROOT.parent / "shared" / "ud" / "en_ewt" / "en_ewt-ud-dev.conllu.xz",
        Path("/work/shared/ud/en_ewt/en_ewt-ud-dev.conllu.xz")]
@@ -38,14 +38,14 @@ def main() -> int:
     out = Path(args[args.index("--json") + 1])
     out.parent.mkdir(parents=True, exist_ok=True)
     before = out.stat().st_mtime_ns if out.exists() else None
-    earlier = json.loads(out.read_text(encoding="utf-8")) if out.exists() else {}
+    earlier = other_machines(out, machine())  # read before the run replaces the file
     rc = subprocess.call([polytag, "bench", *args], cwd=ROOT)
     if rc == 0 and out.exists() and out.stat().st_mtime_ns != before:  # stamp only a table this run wrote
         data = json.loads(out.read_text(encoding="utf-8"))
         data["command"] = "python benchmarks/bench_speed.py " + " ".join(sys.argv[1:])
         # the tables of other CPUs measured before stay beside this one (polytag.bench.other_machines)
         data["other_machines"] = [{k: r[k] for k in ("machine", "markdown", "command") if k in r}
-                                  for r in other_machines(earlier, data.get("machine", {}))]
+                                  for r in earlier]
         out.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
         print(f"wrote {out}", file=sys.stderr)
     return rc

@@ -54,17 +54,8 @@ def main() -> None:
               "machine": machine(), "when": time.strftime("%Y-%m-%d")}
     print(json.dumps(result, indent=1))
     if args.json:
-        result["other_machines"] = earlier_machines(Path(args.json), result["machine"])
+        result["other_machines"] = other_machines(Path(args.json), result["machine"])
         Path(args.json).write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
-
-
-def earlier_machines(path: Path, this: dict) -> list[dict]:
-    """The records in `path` (its main one and its other_machines) of CPUs other than this one."""
-    try:
-        before = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return []
-    return other_machines(before, this)
 
 
 if __name__ == "__main__":

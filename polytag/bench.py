@@ -402,13 +402,19 @@ def machine() -> dict:
 
 
 def cpu_label(info: dict) -> str:
-    """A speed record's machine as one string: CPU model and its int8 features."""
-    return f"{info.get('cpu', '?')} ({', '.join(info['isa']) if 'isa' in info else 'features not recorded'})"
+    """A speed record's machine as one string: CPU model and its int8 features (SPEED_FLAGS)."""
+    features = ", ".join(info["isa"]) if "isa" in info else "features not recorded"
+    return f"{info.get('cpu', 'CPU not recorded')} ({features})"
 
 
-def other_machines(before: dict, this: dict) -> list[dict]:
-    """Of an earlier speed record `before` (its main record and its "other_machines"), the latest
-    record of each CPU other than `this` machine's: figures of different machines stay apart."""
+def other_machines(path: Path, this: dict) -> list[dict]:
+    """Of the speed record in `path` (its main record and its "other_machines"; none if the file
+    is missing or unreadable), the latest record of each CPU other than `this` machine's: figures
+    of different machines stay apart."""
+    try:
+        before = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
     records = [{k: v for k, v in before.items() if k != "other_machines"}, *before.get("other_machines", [])]
     kept: dict[str, dict] = {}
     for record in records:

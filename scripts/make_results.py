@@ -14,6 +14,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "docs" / "results"
+sys.path.insert(0, str(ROOT))
+from polytag.bench import cpu_label  # noqa: E402
 
 
 def table(header: list[str], rows: list[list]) -> str:
@@ -363,9 +365,7 @@ def render_raw_eval_hint(data: dict) -> str:
 
 
 def _cpu(info: dict) -> str:
-    """A speed's machine: CPU model and its int8-relevant features (polytag.bench.SPEED_FLAGS)."""
-    features = ", ".join(info["isa"]) if "isa" in info else "features not recorded"
-    return f"{info.get('cpus', 2)} x {info.get('cpu', 'CPU not recorded')} ({features})"
+    return f"{info.get('cpus', 2)} x {cpu_label(info)}"
 
 
 def render_raw_throughput(data: dict) -> str:

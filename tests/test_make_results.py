@@ -103,24 +103,24 @@ def _raw_speed(cpu: dict, words_per_s: int) -> dict:
             "when": "2026-12-06"}
 
 
-def test_raw_speed_keeps_each_cpus_latest_record_apart(tmp_path, monkeypatch):
-    """benchmarks/raw_throughput.py --json: a run on another CPU does not replace the figure of
-    the machine before it, and the page names each figure's CPU and its int8 features."""
-    monkeypatch.syspath_prepend(str(SCRIPT.parents[1] / "benchmarks"))  # it imports dev_files from beside it
-    spec = importlib.util.spec_from_file_location("raw_throughput", SCRIPT.parents[1] / "benchmarks" / "raw_throughput.py")
-    raw = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(raw)
+def test_raw_speed_keeps_each_cpus_latest_record_apart(tmp_path):
+    """benchmarks/raw_throughput.py --json (and bench_speed.py): a run on another CPU does not
+    replace the figure of the machine before it (polytag.bench.other_machines)."""
+    from polytag.bench import other_machines
+
     xeon, epyc = {"cpus": 2, "cpu": "Xeon"}, {"cpus": 2, "cpu": "EPYC", "isa": ["avx2"]}
     path = tmp_path / "raw.json"
-    assert raw.earlier_machines(path, epyc) == []  # no file yet
+    assert other_machines(path, epyc) == []  # no file yet
     path.write_text(json.dumps(_raw_speed(xeon, 10175)), encoding="utf-8")
-    assert raw.earlier_machines(path, xeon) == []  # the same CPU: its record is replaced
-    kept = raw.earlier_machines(path, epyc)
+    assert other_machines(path, xeon) == []  # the same CPU: its record is replaced
+    kept = other_machines(path, epyc)
     assert [r["words_per_s"] for r in kept] == [10175]
     # a third run, on the EPYC again: the Xeon's record is still carried, the older EPYC one not
     path.write_text(json.dumps({**_raw_speed(epyc, 6000), "other_machines": kept}), encoding="utf-8")
-    assert [r["words_per_s"] for r in raw.earlier_machines(path, epyc)] == [10175]
-    assert [r["words_per_s"] for r in raw.earlier_machines(path, {"cpu": "Other"})] == [6000, 10175]
+    assert [r["words_per_s"] for r in other_machines(path, epyc)] == [10175]
+    assert [r["words_per_s"] for r in other_machines(path, {"cpu": "Other"})] == [6000, 10175]
+    path.write_text("not json", encoding="utf-8")
+    assert other_machines(path, epyc) == []
 
 
 def test_raw_speed_section_names_each_machine(make_results):
