@@ -10,7 +10,6 @@ import io
 import os
 import unicodedata
 import warnings
-from array import array
 from functools import lru_cache
 from pathlib import Path
 
@@ -38,9 +37,12 @@ def _identifier():
     arrays = _unpacked_model(packed)
     if arrays is None:  # no cache to be had: decompress as py3langid does (0.5 s more)
         return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    # as py3langid's loader builds it from the same arrays (its stdlib arrays for the tokenizer)
+    from py3langid.modelio import _to_array  # noqa: PLC0415
+
     return LanguageIdentifier(np.asarray(arrays["ptc"]), np.asarray(arrays["pc"]), arrays["classes"].tolist(),
-                              _stdlib_array(arrays["nextmove"]), arrays["out_feat"].tolist(), norm_probs=True,
-                              tk_row=_stdlib_array(arrays["nextmove_row"]))
+                              _to_array(arrays["nextmove"]), arrays["out_feat"].tolist(), norm_probs=True,
+                              tk_row=_to_array(arrays["nextmove_row"]))
 
 
 MODEL_ARRAYS = ("ptc", "pc", "classes", "nextmove", "nextmove_row", "out_feat")
@@ -79,13 +81,6 @@ def _unpacked_model(packed: Path) -> dict | None:
         return {name: np.load(folder / f"{name}.npy", mmap_mode="r", allow_pickle=False) for name in MODEL_ARRAYS}
     except (OSError, ValueError, KeyError):
         return None
-
-
-def _stdlib_array(values: np.ndarray) -> array:
-    """An unsigned numpy array as the stdlib array py3langid's tokenizer walks (as its loader makes)."""
-    out = array({2: "H", 4: "I", 8: "L"}[values.dtype.itemsize])
-    out.frombytes(np.ascontiguousarray(values).tobytes())
-    return out
 
 
 def _judged_letters(sentences: list[str]) -> list[int]:

@@ -489,11 +489,8 @@ def ensemble_segmenters(folders: list[Path], weights: list[float] | None = None)
     for folder, other in zip(folders[1:], configs[1:]):
         if any(getattr(other, k) != getattr(configs[0], k) for k in reading):
             raise InputError(f"{folder}: reads text differently from {folders[0]} ({', '.join(reading)})")
-    members = []
-    for folder, member_config in zip(folders, configs):
-        net = SegmenterNet(member_config)
-        net.load_state_dict(onnx_weights(Path(folder) / ONNX_NAME))
-        members.append(net.eval())
+    members = [_net_from_weights(onnx_weights(Path(folder) / ONNX_NAME), member_config)
+               for folder, member_config in zip(folders, configs)]
     return (SegmenterEnsemble(members, weights).eval(), config,
             seg.MwtLexicon.load(seg.mwt_path(folders[0])))
 
