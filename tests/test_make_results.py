@@ -149,7 +149,7 @@ def test_paper_comparison_marks_columns_that_compared_every_feature(make_results
     data = {"treebanks": rows, "macro": rows["hu_szeged"], "macro_over": ["hu_szeged"], "note": "ours: dev",
             "all_features_columns": ["old teacher"]}
     text = make_results.render_paper_comparison(data)
-    assert "| treebank | shipped (gold tokens) | old teacher † | paper mMiniBERT |" in text and "† UFeats compares" in text
+    assert "| treebank | shipped (gold tokens) | old teacher † | paper mMiniBERT |" in text and "† UFeats there: every feature compared" in text
     del data["all_features_columns"]  # a record from before: all of our gold-token columns compared every feature
     assert "| treebank | shipped (gold tokens) † | old teacher † | paper mMiniBERT |" in make_results.render_paper_comparison(data)
 
