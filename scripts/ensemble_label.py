@@ -79,8 +79,8 @@ class Ensemble:
         return self.decide(self.probabilities(sentences), sentences, self.weight, self.feats_weight)
 
 
-def load_teacher(path: str, encoder: str | None, threads: int):
-    """A polytag model folder, or a feature teacher file with its frozen encoder."""
+def load_teacher(path: str, encoder: str | None, threads: int, device: str = "cpu"):
+    """A polytag model folder, or a feature teacher file with its frozen encoder (CPU only)."""
     if Path(path).is_file():
         import torch  # noqa: PLC0415
 
@@ -88,7 +88,7 @@ def load_teacher(path: str, encoder: str | None, threads: int):
 
         torch.set_num_threads(threads)
         return FeatureTeacher(path, encoder)
-    return polytag.load(path, backend="torch", threads=threads)
+    return polytag.load(path, backend="torch", threads=threads, device=device)
 
 
 def sample_lines(path: Path, n: int, min_chars: int, seed: int, offset: int = 0) -> list[str]:
@@ -124,12 +124,13 @@ def main() -> None:
     parser.add_argument("--per-language", type=int, default=2000)
     parser.add_argument("--min-chars", type=int, default=10)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="where both networks run")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--offset", type=int, default=0,
                         help="skip this many lines of the seeded order: same seed, later offset, no overlap")
     args = parser.parse_args()
-    student = polytag.load(args.student, backend="torch", threads=args.threads)
-    teacher = load_teacher(args.teacher, args.encoder, args.threads)
+    student = polytag.load(args.student, backend="torch", threads=args.threads, device=args.device)
+    teacher = load_teacher(args.teacher, args.encoder, args.threads, args.device)
     ensemble, segmenter = Ensemble(student, teacher, args.weight, args.feats_weight), student.segmenter
     for path in sorted(args.text_dir.glob("*.txt.xz")):
         lang = path.name.split(".")[0]

@@ -370,15 +370,14 @@ def check_charsmap(charsmap: bytes, mapping: dict[int, str]) -> None:
 
 # ---------------------------------------------------------------------------------- vocabulary pruning
 
-def pruned_ids(tok: Tokenizer, e5: E5File, texts: Iterable[str], batch: int = 2048, min_count: int = 1) -> list[int]:
-    """Piece ids to keep: those the texts use (at least `min_count` times), the special pieces,
-    every one-character piece (an unseen word then falls back to characters rather than <unk>)
-    and the lowest-scoring piece (Unigram's <unk> score is the minimum score minus 10: keeping it
-    keeps that score). Removing pieces never changes how a text whose pieces are all kept is cut
-    (Viterbi's best path is still there); a text that used a dropped piece is cut otherwise."""
-    keep = set(e5.special_ids.values()) | {int(np.argmin(e5.scores))}
-    keep |= {i for i, p in enumerate(e5.pieces) if len(p) == 1 or (len(p) == 2 and p[0] == META)}
-    keep |= {i for i, p in enumerate(e5.pieces) if p.startswith("<") and p.endswith(">") and e5.scores[i] == 0}
+def pruned_ids(tok: Tokenizer, e5: E5File, texts: Iterable[str], min_count: int = 1,
+               all_characters: bool = True) -> list[int]:
+    """Piece ids to keep: those the texts use at least `min_count` times (see `kept_ids`)."""
+    return kept_ids(e5, piece_counts(tok, texts), min_count, all_characters)
+
+
+def piece_counts(tok: Tokenizer, texts: Iterable[str], batch: int = 2048) -> Counter:
+    """piece id -> how often the texts use it."""
     used: Counter = Counter()
     chunk: list[str] = []
     for text in texts:
@@ -387,7 +386,21 @@ def pruned_ids(tok: Tokenizer, e5: E5File, texts: Iterable[str], batch: int = 20
             used.update(_used_ids(tok, chunk))
             chunk = []
     used.update(_used_ids(tok, chunk))
-    keep.update(i for i, n in used.items() if n >= min_count)
+    return used
+
+
+def kept_ids(e5: E5File, used: Counter, min_count: int = 1, all_characters: bool = True) -> list[int]:
+    """The pieces used at least `min_count` times, the special pieces, every one-character piece
+    (an unseen word then falls back to characters rather than <unk>; with `all_characters` False
+    only those used, at any count) and the lowest-scoring piece (Unigram's <unk> score is the
+    minimum score minus 10: keeping it keeps that score). Removing pieces never changes how a
+    text whose pieces are all kept is cut (Viterbi's best path is still there); a text that used
+    a dropped piece is cut otherwise."""
+    keep = set(e5.special_ids.values()) | {int(np.argmin(e5.scores))}
+    characters = {i for i, p in enumerate(e5.pieces) if len(p) == 1 or (len(p) == 2 and p[0] == META)}
+    keep |= characters if all_characters else set()
+    keep |= {i for i, p in enumerate(e5.pieces) if p.startswith("<") and p.endswith(">") and e5.scores[i] == 0}
+    keep.update(i for i, n in used.items() if n >= min_count or i in characters)
     return sorted(keep)
 
 
@@ -449,6 +462,15 @@ def write_e5_file(path: str | Path, e5: E5File, layers: int, keep_ids: list[int]
     (renumbered in that order), each kept tensor's stored bytes copied unchanged (Q4_0 stays
     Q4_0), so importing it gives exactly what `import_e5(..., keep_layers, pruned vocabulary)`
     gives. For carrying the teacher somewhere small (a lent GPU's 64 MiB trip). -> bytes written."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(e5_file_bytes(e5, layers, keep_ids))
+    tmp.replace(path)  # never a half-written model file under the real name
+    return path.stat().st_size
+
+
+def e5_file_bytes(e5: E5File, layers: int, keep_ids: list[int]) -> bytes:
+    """The contents `write_e5_file` writes."""
     h = e5.header
     if not 1 <= layers <= h.layers:
         raise InputError(f"{e5.path}: layers must be 1..{h.layers}, not {layers}")
@@ -481,18 +503,24 @@ def write_e5_file(path: str | Path, e5: E5File, layers: int, keep_ids: list[int]
         payload += bytes(-(start + len(payload)) % ALIGN)
         directory += struct.pack("<H", len(name)) + name + struct.pack("<BIQQ", dtype, n, start + len(payload), len(data))
         payload += data
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(bytes(out + directory + payload))
-    tmp.replace(path)  # never a half-written model file under the real name
-    return path.stat().st_size
+    return bytes(out + directory + payload)
 
 
-def write_pruned_e5(src: Path, dst: Path, keep_layers: int, texts: Iterable[str], min_count: int = 1) -> dict:
-    """`write_e5_file` with the pieces `texts` use at least `min_count` times (see `pruned_ids`)."""
+def write_pruned_e5(src: Path, dst: Path, keep_layers: int, texts: Iterable[str], min_count: int = 1,
+                    all_characters: bool = True, max_bytes: int | None = None) -> dict:
+    """`write_e5_file` with the pieces `texts` use at least `min_count` times (see `kept_ids`);
+    with `max_bytes`, the smallest min_count from there whose file fits."""
     e5 = read_e5_file(src)
     tok = build_tokenizer(e5.pieces, e5.scores, e5.special_ids, precompiled_charsmap(e5.normalizer_map))
-    keep = pruned_ids(tok, e5, texts, min_count=min_count)
+    used = piece_counts(tok, texts)
+    keep = kept_ids(e5, used, min_count, all_characters)
+    if max_bytes is not None:
+        most = max(used.values(), default=0)  # above it, min_count removes nothing more
+        while len(e5_file_bytes(e5, keep_layers, keep)) > max_bytes and min_count <= most:
+            min_count += 1
+            keep = kept_ids(e5, used, min_count, all_characters)
+        if len(e5_file_bytes(e5, keep_layers, keep)) > max_bytes:
+            raise InputError(f"{src}: no vocabulary pruning fits {max_bytes:,} bytes with {keep_layers} layers")
     size = write_e5_file(dst, e5, keep_layers, keep)
     return {"layers": keep_layers, "pieces": len(keep), "of": len(e5.pieces), "min_count": min_count,
             "bytes": size, "file": str(dst)}

