@@ -22,6 +22,10 @@ in the engine; a grapheme under 6 bytes whose first code point is mapped becomes
 literal "<s>", "<unk>", ... in the text are special tokens here, pieces or spelled out there.
 
     polytag import-encoder -o OUT_DIR [--src FILE] [--keep-layers N] [--prune-texts FILE...]
+
+`write_pruned_e5` writes a smaller file of the same format (the first layers, the pieces some
+texts use), which `--src` reads like the original: how the teacher travels to a lent GPU
+(scripts/lease_pack.py).
 """
 
 from __future__ import annotations
@@ -490,7 +494,7 @@ def e5_file_bytes(e5: E5File, layers: int, keep_ids: list[int]) -> bytes:
                        int(offsets[-1]))
     out += offsets.tobytes() + e5.scores[keep_ids].astype("<f4").tobytes() + b"".join(blob)
     out += struct.pack("<iI", len(e5.normalizer_map), len(e5.normalizer_bytes)) + e5.normalizer_bytes
-    tensors = []  # (name, dtype, values, bytes)
+    tensors = []  # (name, dtype, value count, stored bytes)
     for name, shape in expected_shapes(header).items():
         dtype, data = e5.raw[name]
         if name == "emb.word":
