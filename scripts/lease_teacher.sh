@@ -8,7 +8,9 @@
 #
 #   python scripts/lease_pack.py ../shared/ud ../shared/text          # here, once: lease/
 #   run(command="bash scripts/lease_teacher.sh lease $OUT 4", carry=["lease"], timeout_s=600)
-# then here: tar -xJf <files_at>/pseudo.tar.xz -C runs/ (cat the .part-* files first if split).
+# then here: mkdir -p runs/lease_back; cat <files_at>/pseudo.tar.xz* | tar -xJf - -C runs/lease_back
+# (the parts, if it was split, join in name order), and train the student on UD + that text
+# against UD alone at the same budget: scripts/ensemble_ablation.sh 45 runs/lease_back/pseudo _gpu
 # Dry run on this CPU, tiny: DEVICE=cpu TREEBANKS=mr_ufal,te_mtg bash scripts/lease_teacher.sh LEASE OUT 0.2
 # (LEASE packed with --per-language 5 to keep the labelling short).
 #
