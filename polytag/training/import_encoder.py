@@ -374,12 +374,6 @@ def check_charsmap(charsmap: bytes, mapping: dict[int, str]) -> None:
 
 # ---------------------------------------------------------------------------------- vocabulary pruning
 
-def pruned_ids(tok: Tokenizer, e5: E5File, texts: Iterable[str], min_count: int = 1,
-               all_characters: bool = True) -> list[int]:
-    """Piece ids to keep: those the texts use at least `min_count` times (see `kept_ids`)."""
-    return kept_ids(e5, piece_counts(tok, texts), min_count, all_characters)
-
-
 def piece_counts(tok: Tokenizer, texts: Iterable[str], batch: int = 2048) -> Counter:
     """piece id -> how often the texts use it."""
     used: Counter = Counter()
@@ -554,7 +548,7 @@ def import_e5(src: Path, out_dir: Path, keep_layers: int | None = None,
     tok = build_tokenizer(pieces, scores, special_ids, charsmap)
     keep_ids, vocab_size = None, e5.header.vocab_size
     if prune_vocab_texts is not None:
-        keep_ids = pruned_ids(tok, e5, prune_vocab_texts)
+        keep_ids = kept_ids(e5, piece_counts(tok, prune_vocab_texts))
         new_id = {old: new for new, old in enumerate(keep_ids)}
         pieces, scores = [pieces[i] for i in keep_ids], scores[keep_ids]
         special_ids = {role: new_id[i] for role, i in special_ids.items()}
