@@ -3,7 +3,8 @@ words and their UPOS and FEATS-bundle probabilities are averaged (`--weight`: th
 share, chosen by `benchmarks/ensemble_check.py`). Writes one CoNLL-U pseudo-treebank per
 language, `OUT/<lang>_pseudo/<lang>_pseudo-ud-train.conllu`, to train a student on beside the UD
 train splits: distillation by the ensemble's decisions on whole words, as the student keeps its
-own vocabulary.
+own vocabulary. Beside each file, `<lang>_pseudo-ud-train.soft.npz` keeps the pair's probabilities
+(polytag.training.soft_targets) for `polytag train --soft-temperature T`.
 
     python scripts/ensemble_label.py ../shared/text runs/pseudo --teacher runs/teacher_l6 --per-language 2000
     python scripts/ensemble_label.py ../shared/text runs/pseudo --teacher teachers/e5-features/teacher.pt \
@@ -33,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import polytag  # noqa: E402
 from polytag.core.conllu_io import format_conllu  # noqa: E402
 from polytag.tagging.raw import segment_text  # noqa: E402
+from polytag.training.soft_targets import compress, labels_digest, soft_path, write_soft_targets  # noqa: E402
 
 
 def softmax(x: np.ndarray) -> np.ndarray:
@@ -62,21 +64,33 @@ class Ensemble:
         return ((softmax(s["upos"].astype(np.float64)), softmax(s["bundle"].astype(np.float64))),
                 (softmax(t["upos"].astype(np.float64)), teacher_bundle))
 
+    @staticmethod
+    def mix(probabilities: tuple[tuple, tuple], weight: float, feats_weight: float | None = None):
+        """-> (UPOS, bundle) probabilities of the pair, the teacher's shares `weight` and `feats_weight`."""
+        (su, sb), (tu, tb) = probabilities
+        fw = weight if feats_weight is None else feats_weight
+        return (1 - weight) * su + weight * tu, (1 - fw) * sb + fw * tb
+
     def decide(self, probabilities: tuple[tuple, tuple], sentences: list[list[str]], weight: float,
                feats_weight: float | None = None):
         """-> (UPOS per sentence, FEATS per sentence) from the teacher's share `weight` (of the
         FEATS probabilities: `feats_weight`, default the same; a teacher can be better at one)."""
-        (su, sb), (tu, tb) = probabilities
+        upos_p, bundle_p = self.mix(probabilities, weight, feats_weight)
         labels = self.student.labels
-        fw = weight if feats_weight is None else feats_weight
-        upos = [labels.upos[i] for i in ((1 - weight) * su + weight * tu).argmax(-1)]
-        feats = [labels.bundles[i] for i in ((1 - fw) * sb + fw * tb).argmax(-1)]
+        upos = [labels.upos[i] for i in upos_p.argmax(-1)]
+        feats = [labels.bundles[i] for i in bundle_p.argmax(-1)]
         bounds = np.cumsum([0] + [len(x) for x in sentences])
         pairs = list(zip(bounds[:-1], bounds[1:]))
         return [upos[a:b] for a, b in pairs], [feats[a:b] for a, b in pairs]
 
     def predict(self, sentences: list[list[str]]) -> tuple[list[list[str]], list[list[str]]]:
         return self.decide(self.probabilities(sentences), sentences, self.weight, self.feats_weight)
+
+    def predict_soft(self, sentences: list[list[str]]):
+        """-> (UPOS per sentence, FEATS per sentence, UPOS probabilities, bundle probabilities per word)."""
+        probabilities = self.probabilities(sentences)
+        upos, feats = self.decide(probabilities, sentences, self.weight, self.feats_weight)
+        return (upos, feats, *self.mix(probabilities, self.weight, self.feats_weight))
 
 
 def load_teacher(path: str, encoder: str | None, threads: int, device: str = "cpu"):
@@ -99,13 +113,19 @@ def sample_lines(path: Path, n: int, min_chars: int, seed: int, offset: int = 0)
 
 
 def label_language(ensemble: Ensemble, segmenter, lines: list[str], out: Path, batch: int = 500) -> int:
-    parts, words = [], 0
+    """Writes the pseudo-treebank `out` and, first, its soft targets beside it
+    (polytag.training.soft_targets): so a finished CoNLL-U file always has them."""
+    parts, words, soft = [], 0, []
     for at in range(0, len(lines), batch):
         # one line a paragraph: sentences never run across lines
         sentences = [s for s in segment_text(segmenter, "\n\n".join(lines[at : at + batch]), str(out)) if s.words]
-        upos, feats = ensemble.predict([s.words for s in sentences])
+        upos, feats, up, bp = ensemble.predict_soft([s.words for s in sentences])
         parts.extend(format_conllu(s, u, f) for s, u, f in zip(sentences, upos, feats))
+        soft.append(compress(up, bp))
         words += sum(len(s.words) for s in sentences)
+    labels = ensemble.student.labels
+    empty = compress(np.zeros((0, len(labels.upos))), np.zeros((0, len(labels.bundles))))
+    write_soft_targets(soft_path(out), soft or [empty], labels_digest(labels.upos, labels.bundles))
     tmp = out.with_suffix(".tmp")
     tmp.write_text("".join(parts), encoding="utf-8")
     tmp.replace(out)

@@ -34,6 +34,8 @@ from ..nn.transformer import (
 )
 from ..tagging.tagger import Tagger
 from ..tagging.torch_backend import TorchBackend
+from .distill import soft_cross_entropy, soft_cross_entropy_topk
+from .soft_targets import SoftTargets, labels_digest, read_soft_targets, soft_path
 from .data import (
     Treebank,
     find_treebanks,
@@ -78,6 +80,10 @@ class TrainConfig:
     # training only: this share of each treebank's cased sentences is added again lowercased, so
     # the model does not need capitals (text in lowercase; text in capitals reaches it lowercased)
     lowercase_share: float = 0.0
+    # learn machine-labelled treebanks from the soft targets beside them (training.soft_targets:
+    # the labeller's UPOS and bundle probabilities) at this temperature, as Tsai et al. distil
+    # (soft cross-entropy, T=3); None: from their argmax labels, like any treebank
+    soft_temperature: float | None = None
     sampling_temperature: float | None = None  # None = concatenate and shuffle (the paper)
     seed: int = 42
     device: str = "auto"
@@ -119,6 +125,10 @@ class Example:
     upos: np.ndarray
     bundle: np.ndarray
     chars: np.ndarray | None = None  # (n_words, max_chars) int16 character ids, for a character CNN
+    soft_rows: np.ndarray | None = None  # each word's row of the trainer's soft targets, if it has them
+
+
+SOFT_ROW = "soft_row"  # Sentence.meta key: the row of its first word in the trainer's soft targets
 
 
 def encode_examples(wp: WordPieces, labels: Labels, sentences: list[Sentence], max_len: int,
@@ -129,6 +139,7 @@ def encode_examples(wp: WordPieces, labels: Labels, sentences: list[Sentence], m
     for c in chunks:
         s = sentences[c.sentence]
         a, b = c.offset, c.offset + len(c.first)
+        soft_row = s.meta.get(SOFT_ROW)
         out.append(Example(
             s.meta.get("treebank", ""),
             np.asarray(c.input_ids, dtype=np.int32),
@@ -138,6 +149,7 @@ def encode_examples(wp: WordPieces, labels: Labels, sentences: list[Sentence], m
             np.asarray(labels.encode_bundles(s.feats[a:b]), dtype=np.int64),
             # int16 holds every id (CHAR_BUCKETS < 2**15) at a quarter of int64's memory
             chars(c.words).astype(np.int16) if chars is not None else None,
+            np.arange(soft_row + a, soft_row + b) if soft_row is not None else None,
         ))
     return out
 
@@ -158,8 +170,10 @@ def factored_table(labels: Labels) -> torch.Tensor:
 
 
 def collate_examples(examples: list[Example], pad_id: int, table: torch.Tensor,
-                     hint_rows: dict[str, int] | None = None) -> dict[str, torch.Tensor]:
-    """hint_rows: treebank id -> treebank-hint row, for a model with hints (adds "treebank")."""
+                     hint_rows: dict[str, int] | None = None, soft: SoftTargets | None = None) -> dict[str, torch.Tensor]:
+    """hint_rows: treebank id -> treebank-hint row, for a model with hints (adds "treebank").
+    soft: the soft targets the examples' soft_rows index (adds "soft_mask", which words have
+    them, and those words' targets, "soft_upos" and the bundles' "soft_bundle_*")."""
     seq = max(len(e.input_ids) for e in examples)
     ids = np.full((len(examples), seq), pad_id, dtype=np.int64)
     mask = np.zeros((len(examples), seq), dtype=np.int64)
@@ -183,6 +197,14 @@ def collate_examples(examples: list[Example], pad_id: int, table: torch.Tensor,
         batch["word_chars"] = torch.from_numpy(np.concatenate([e.chars for e in examples]).astype(np.int64))
     if hint_rows:
         batch["treebank"] = torch.tensor([hint_rows.get(e.treebank, 0) for e in examples], dtype=torch.long)
+    if soft is not None:
+        batch["soft_mask"] = torch.from_numpy(np.concatenate(
+            [np.full(len(e.first), e.soft_rows is not None) for e in examples]))
+        rows = np.concatenate([e.soft_rows for e in examples if e.soft_rows is not None] or [np.zeros(0, np.int64)])
+        batch["soft_upos"] = torch.from_numpy(soft.upos_logp[rows])
+        batch["soft_bundle_ids"] = torch.from_numpy(soft.bundle_ids[rows])
+        batch["soft_bundle_logp"] = torch.from_numpy(soft.bundle_logp[rows])
+        batch["soft_bundle_lse"] = torch.from_numpy(soft.bundle_lse[rows])
     return batch
 
 
@@ -195,11 +217,19 @@ def drop_wordpieces(input_ids: torch.Tensor, attention_mask: torch.Tensor, rate:
     return torch.where(drop, torch.full_like(input_ids, unk_id), input_ids)
 
 
-def tagging_loss(out: dict[str, torch.Tensor], batch: dict[str, torch.Tensor]) -> torch.Tensor:
-    """UPOS CE + bundle CE + factored CE (summed over features, averaged over words)."""
-    loss = F.cross_entropy(out["upos"].float(), batch["upos"], ignore_index=IGNORE)
-    if "bundle" in out:
-        loss = loss + F.cross_entropy(out["bundle"].float(), batch["bundle"], ignore_index=IGNORE)
+def tagging_loss(out: dict[str, torch.Tensor], batch: dict[str, torch.Tensor],
+                 soft_temperature: float | None = None) -> torch.Tensor:
+    """UPOS CE + bundle CE + factored CE (summed over features, averaged over words). Words with
+    soft targets (batch["soft_mask"]) learn UPOS and bundles from them instead, by the soft
+    cross-entropy at `soft_temperature` times T**2 (Hinton et al. 2015: the soft gradients shrink
+    as 1/T**2, and here they share a sum with the hard ones); their factored targets stay the
+    argmax bundle's."""
+    if batch.get("soft_mask") is None:
+        loss = F.cross_entropy(out["upos"].float(), batch["upos"], ignore_index=IGNORE)
+        if "bundle" in out:
+            loss = loss + F.cross_entropy(out["bundle"].float(), batch["bundle"], ignore_index=IGNORE)
+    else:
+        loss = mixed_cross_entropy(out, batch, soft_temperature or 1.0)
     if "factored" in out:
         logits = out["factored"].float()
         n_words = max(int((batch["upos"] != IGNORE).sum()), 1)
@@ -207,6 +237,33 @@ def tagging_loss(out: dict[str, torch.Tensor], batch: dict[str, torch.Tensor]) -
             logits.flatten(0, 1), batch["factored"].flatten(), ignore_index=IGNORE, reduction="sum"
         ) / n_words
     return loss
+
+
+def mixed_cross_entropy(out: dict[str, torch.Tensor], batch: dict[str, torch.Tensor], t: float) -> torch.Tensor:
+    """The UPOS and bundle terms of tagging_loss when some words have soft targets: per head, the
+    hard CE of the others plus T**2 times the soft targets' KL divergence (their cross-entropy
+    less the targets' own entropy, which has no gradient: so the logged loss reads like a hard
+    one), over the words that have either."""
+    soft = batch["soft_mask"]
+    upos_p = F.softmax(batch["soft_upos"].float() / t, -1)
+    soft_kl = {"upos": soft_cross_entropy(out["upos"][soft], batch["soft_upos"], t) + xlogx(upos_p).sum(-1)}
+    if "bundle" in out:
+        top_p = torch.exp(batch["soft_bundle_logp"].float() / t - batch["soft_bundle_lse"].unsqueeze(-1))
+        rest = (1.0 - top_p.sum(-1)).clamp(0.0, 1.0)
+        soft_kl["bundle"] = (soft_cross_entropy_topk(out["bundle"][soft], batch["soft_bundle_ids"],
+                                                     batch["soft_bundle_logp"], batch["soft_bundle_lse"], t)
+                             + xlogx(top_p).sum(-1) + xlogx(rest))
+    total = out["upos"].new_zeros((), dtype=torch.float32)
+    for head, kl in soft_kl.items():
+        hard = torch.where(soft, IGNORE, batch[head])
+        hard_sum = F.cross_entropy(out[head].float(), hard, ignore_index=IGNORE, reduction="sum")
+        n = int((hard != IGNORE).sum()) + int(soft.sum())
+        total = total + (hard_sum + t * t * kl.sum()) / max(n, 1)
+    return total
+
+
+def xlogx(p: torch.Tensor) -> torch.Tensor:
+    return torch.where(p > 0, p * torch.log(p.clamp_min(1e-30)), torch.zeros_like(p))
 
 
 def batches_for_epoch(examples_by_tb: dict[str, list[int]], lengths: np.ndarray, batch_size: int,
@@ -344,10 +401,32 @@ class Trainer(Task):
         if self.cfg.hints_only:
             self.freeze_all_but_hints()
         self.word_chars = getattr(self.model.config, "word_chars", 0)  # read by encode
+        self.soft = self.load_soft_targets() if self.cfg.soft_temperature else None
         self.examples, self.lengths, self.collate = self.encode(self.tokenizer, self.labels)
         self.by_tb: dict[str, list[int]] = {}
         for i, e in enumerate(self.examples):
             self.by_tb.setdefault(e.treebank, []).append(i)
+
+    def load_soft_targets(self) -> SoftTargets:
+        """The soft targets beside the train files that have them, one store; each sentence's
+        meta records the row of its first word (SOFT_ROW). An InputError when none has them."""
+        digest = labels_digest(self.labels.upos, self.labels.bundles)
+        parts, rows = [], 0
+        for tb in self.treebanks:
+            path = soft_path(tb.train)
+            if not path.exists():
+                continue
+            sentences = self.train[tb.id]
+            targets = read_soft_targets(path, sum(len(s.words) for s in sentences), digest, self.cfg.soft_temperature)
+            for s in sentences:
+                s.meta[SOFT_ROW] = rows
+                rows += len(s.words)
+            parts.append(targets)
+        if not parts:
+            raise InputError(f"--soft-temperature: no train file under {self.cfg.data} has soft targets beside it "
+                             "(*.soft.npz, written by scripts/ensemble_label.py)")
+        print(f"soft targets for {rows:,} words of {len(parts)} treebanks, T={self.cfg.soft_temperature}")
+        return SoftTargets.concatenate(parts)
 
     # -- the task --
     def parameter_groups(self) -> list[tuple[list, float]]:
@@ -398,7 +477,8 @@ class Trainer(Task):
         self.unk_id = wp.unk_id
         self.special_ids = torch.tensor(sorted(set(tokenizer.all_special_ids) - {wp.unk_id}), device=self.device)
         rows = hint_rows(getattr(self.model.config, "treebank_hints", None) or [])
-        return examples, lengths, lambda part: collate_examples(part, wp.pad_id, table, rows)
+        soft = getattr(self, "soft", None)
+        return examples, lengths, lambda part: collate_examples(part, wp.pad_id, table, rows, soft)
 
     def loss(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         input_ids = batch["input_ids"]
@@ -411,7 +491,7 @@ class Trainer(Task):
             treebank = torch.where(torch.rand(treebank.shape, device=treebank.device) < rate, 0, treebank)
         out = self.model(input_ids, batch["attention_mask"], batch["word_index"], batch["last_index"],
                          batch.get("word_chars"), treebank)
-        return {"loss": tagging_loss(out, batch)}
+        return {"loss": tagging_loss(out, batch, self.cfg.soft_temperature)}
 
     def make_tagger(self, model, tokenizer, labels: Labels) -> Tagger:
         return Tagger(TorchBackend(model, self.device), tokenizer, labels, model.config, self.cfg.eval_batch_size)

@@ -30,7 +30,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
 
 # options only one architecture reads
 TRANSFORMER_ONLY = ("word_pooling", "wordpiece_dropout", "word_chars", "freeze_embeddings", "treebank_hint_dropout",
-                    "hints_only", "lowercase_share")
+                    "hints_only", "lowercase_share", "soft_temperature")
 
 
 def train_config(values: dict, resume: bool) -> TrainConfig:

@@ -34,6 +34,7 @@ from polytag.training.supervised import (
     lowercased_copies,
     tagging_loss,
 )
+from polytag.training.soft_targets import compress, labels_digest, soft_path, write_soft_targets
 from polytag.training.tasks import train
 
 
@@ -85,6 +86,65 @@ def test_loss_ignores_words_without_a_target():
     assert torch.isclose(tagging_loss(out, batch), tagging_loss(changed, batch))
     changed["upos"][0, 1] += 5.0  # a better score for a real target lowers the loss
     assert tagging_loss(changed, batch) < tagging_loss(out, batch)
+
+
+def one_hot_soft(batch: dict, soft: torch.Tensor, n_upos: int, n_bundles: int) -> dict:
+    """`batch` with soft targets on the words of `soft` that say exactly what their hard labels say."""
+    upos = np.eye(n_upos)[batch["upos"][soft].numpy()]
+    bundles = np.eye(n_bundles)[batch["bundle"][soft].numpy()]
+    stored = compress(upos, bundles, k=2, temperatures=(1.0,))
+    return {**batch, "soft_mask": soft, "soft_upos": torch.from_numpy(stored["upos_logp"]).float(),
+            "soft_bundle_ids": torch.from_numpy(stored["bundle_ids"]).long(),
+            "soft_bundle_logp": torch.from_numpy(stored["bundle_logp"]).float(),
+            "soft_bundle_lse": torch.from_numpy(stored["bundle_lse"][:, 0])}
+
+
+def test_soft_targets_that_agree_with_the_labels_give_the_hard_loss():
+    torch.manual_seed(0)
+    out = {"upos": torch.randn(5, 17), "bundle": torch.randn(5, 6), "factored": torch.randn(5, 2, 3)}
+    batch = {"upos": torch.tensor([1, 4, 2, 0, 16]), "bundle": torch.tensor([0, 5, 3, 3, 1]),
+             "factored": torch.tensor([[0, 1], [1, 1], [2, 0], [0, 0], [1, 2]])}
+    soft = one_hot_soft(batch, torch.tensor([False, True, True, False, True]), 17, 6)
+    assert torch.isclose(tagging_loss(out, soft, 1.0), tagging_loss(out, batch), atol=1e-4)
+
+
+def test_soft_targets_teach_their_distribution_not_the_written_label():
+    out = {"upos": torch.zeros(2, 17, requires_grad=True), "bundle": torch.zeros(2, 6, requires_grad=True)}
+    batch = {"upos": torch.tensor([1, 1]), "bundle": torch.tensor([0, 0])}
+    upos = np.full((2, 17), 0.01)
+    upos[:, 3] = 1 - 0.16  # the labeller preferred UPOS 3; the written label says 1
+    bundles = np.full((2, 6), 0.1)
+    bundles[:, 2] = 0.5
+    stored = compress(upos, bundles, k=2, temperatures=(3.0,))
+    batch.update(soft_mask=torch.tensor([True, True]), soft_upos=torch.from_numpy(stored["upos_logp"]).float(),
+                 soft_bundle_ids=torch.from_numpy(stored["bundle_ids"]).long(),
+                 soft_bundle_logp=torch.from_numpy(stored["bundle_logp"]).float(),
+                 soft_bundle_lse=torch.from_numpy(stored["bundle_lse"][:, 0]))
+    tagging_loss(out, batch, 3.0).backward()
+    assert out["upos"].grad[:, 3].lt(0).all() and out["upos"].grad[:, 1].gt(0).all()  # toward 3, away from 1
+    assert out["bundle"].grad[:, 2].lt(0).all() and out["bundle"].grad[:, 0].gt(0).all()
+    # at the targets' own (tempered) distribution, nothing is left to learn
+    at_targets = {"upos": torch.from_numpy(np.log(upos)).float(), "bundle": torch.from_numpy(np.log(bundles)).float()}
+    assert abs(tagging_loss(at_targets, batch, 3.0).item()) < 1e-2
+
+
+def test_training_on_soft_targets_beside_a_pseudo_treebank(tiny_treebank_dir, tiny_model_dir, tmp_path):
+    data = tmp_path / "data"
+    for source in tiny_treebank_dir.rglob("*.conllu*"):
+        (data / source.parent.name).mkdir(parents=True, exist_ok=True)
+        (data / source.parent.name / source.name).write_bytes(source.read_bytes())
+    pseudo = write_conllu(data / "zz_pseudo" / "zz_pseudo-ud-train.conllu", ALL_CONLLU)
+    args = ["train", str(data), "-o", str(tmp_path / "soft"), "--init", str(tiny_model_dir), "--epochs", "1",
+            "--soft-temperature", "3", *TINY_TRAIN_ARGS]
+    assert main(args) == 2  # no soft targets anywhere: refused (an input error), not trained on labels alone
+    labels = Labels.load(tiny_model_dir / "labels.json")
+    n = sum(len(s.words) for s in read_conllu(pseudo))
+    rng = np.random.default_rng(0)
+    upos, bundles = rng.dirichlet(np.ones(len(labels.upos)), n), rng.dirichlet(np.ones(len(labels.bundles)), n)
+    write_soft_targets(soft_path(pseudo), [compress(upos, bundles)], labels_digest(labels.upos, labels.bundles))
+    assert main(args) == 0
+    config = json.loads((tmp_path / "soft" / "train_config.json").read_text(encoding="utf-8"))
+    assert config["soft_temperature"] == 3.0
 
 
 def test_a_training_step_lowers_the_loss(tmp_path, tiny_tokenizer):
