@@ -76,6 +76,20 @@ def write_soft_targets(path: str | Path, parts: list[dict[str, np.ndarray]], dig
     os.replace(tmp, path)
 
 
+def concatenate_files(paths: list[Path], out: str | Path) -> None:
+    """One soft-target file of several, rows in the order given (for their treebanks, concatenated
+    in the same order); they must share a label inventory and temperatures."""
+    parts, meta = [], set()
+    for path in paths:
+        with np.load(path, allow_pickle=False) as data:
+            parts.append({name: data[name] for name in ("upos_logp", "bundle_ids", "bundle_logp", "bundle_lse")})
+            meta.add((str(data["label_digest"]), tuple(float(t) for t in data["temperatures"])))
+    if len(meta) != 1:
+        raise InputError(f"{paths[0]}: the soft targets to merge differ in labels or temperatures ({sorted(meta)})")
+    digest, temperatures = meta.pop()
+    write_soft_targets(out, parts, digest, temperatures)
+
+
 def _logsumexp(x: np.ndarray) -> np.ndarray:
     m = x.max(1, keepdims=True)
     return (m + np.log(np.exp(x - m).sum(1, keepdims=True)))[:, 0]

@@ -70,3 +70,19 @@ def test_concatenated_stores_keep_each_part_in_order():
     b = SoftTargets(np.ones((1, 3)), np.ones((1, 2), int), np.ones((1, 2)), np.ones(1), 1.0)
     both = SoftTargets.concatenate([a, b])
     assert len(both) == 3 and both.upos_logp[2].tolist() == [1, 1, 1]
+
+
+def test_merged_files_keep_rows_in_order_and_refuse_other_labels(tmp_path):
+    from polytag.training.soft_targets import concatenate_files
+
+    rng = np.random.default_rng(2)
+    a, b = tmp_path / "a.soft.npz", tmp_path / "b.soft.npz"
+    ua, ub = random_probabilities(rng, 3, 4), random_probabilities(rng, 2, 4)
+    write_soft_targets(a, [compress(ua, random_probabilities(rng, 3, 5))], "d")
+    write_soft_targets(b, [compress(ub, random_probabilities(rng, 2, 5))], "d")
+    concatenate_files([a, b], tmp_path / "ab.soft.npz")
+    merged = read_soft_targets(tmp_path / "ab.soft.npz", 5, "d", 2.0)
+    np.testing.assert_allclose(np.exp(merged.upos_logp), np.vstack([ua, ub]), atol=2e-3)
+    write_soft_targets(b, [compress(ub, random_probabilities(rng, 2, 5))], "other")
+    with pytest.raises(InputError, match="differ in labels"):
+        concatenate_files([a, b], tmp_path / "ab.soft.npz")
