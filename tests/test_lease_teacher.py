@@ -35,6 +35,7 @@ def test_the_lease_command_trains_labels_and_packs(tiny_treebank_dir, tmp_path):
     assert json.loads((out / "teacher_metadata.json").read_text())["dev"]["bundle"]["files"].keys() == {"xx_test"}
     with tarfile.open(out / "pseudo.tar.xz") as tar:
         labelled = tar.extractfile("pseudo/xx_pseudo/xx_pseudo-ud-train.conllu").read().decode()
+        assert not [n for n in tar.getnames() if n.endswith(".soft.npz")]  # too large to come back
     words = [line.split("\t") for line in labelled.splitlines() if line and not line.startswith("#")
              and "-" not in line.split("\t")[0]]  # syntactic words, not multiword-token ranges
     assert [w[1] for w in words][:3] == ["Der", "Hund", "schläft"]

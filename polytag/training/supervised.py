@@ -34,8 +34,6 @@ from ..nn.transformer import (
 )
 from ..tagging.tagger import Tagger
 from ..tagging.torch_backend import TorchBackend
-from .distill import soft_cross_entropy, soft_cross_entropy_topk
-from .soft_targets import SoftTargets, labels_digest, read_soft_targets, soft_path
 from .data import (
     Treebank,
     find_treebanks,
@@ -43,7 +41,9 @@ from .data import (
     mix_treebanks,
     select_treebanks,
 )
+from .distill import soft_cross_entropy, soft_cross_entropy_topk
 from .loop import CHECKPOINT_DIR, Loop, LoopSettings, Task, read_checkpoint, start_run
+from .soft_targets import SoftTargets, labels_digest, read_soft_targets, soft_path
 from .vocab import train_wordpiece
 
 
@@ -221,7 +221,7 @@ def tagging_loss(out: dict[str, torch.Tensor], batch: dict[str, torch.Tensor],
                  soft_temperature: float | None = None) -> torch.Tensor:
     """UPOS CE + bundle CE + factored CE (summed over features, averaged over words). Words with
     soft targets (batch["soft_mask"]) learn UPOS and bundles from them instead, by the soft
-    cross-entropy at `soft_temperature` times T**2 (Hinton et al. 2015: the soft gradients shrink
+    cross-entropy at `soft_temperature`, times T**2 (Hinton et al. 2015: the soft gradients shrink
     as 1/T**2, and here they share a sum with the hard ones); their factored targets stay the
     argmax bundle's."""
     if batch.get("soft_mask") is None:
