@@ -6,9 +6,11 @@
 # Usage: scripts/ensemble_ablation.sh [MINUTES] [PSEUDO] [SUFFIX] [SOFT_T]
 #   (PSEUDO: a folder of scripts/ensemble_label.py, default runs/pseudo; builds runs/ud_plus{SUFFIX})
 # Dev scores: the last dev_macro lines of runs/cont_{ud,pseudo}{SUFFIX}/metrics.jsonl.
-# With SOFT_T, both runs train on the UD train splits + PSEUDO, and differ in how they learn it:
-#   A  runs/cont_hard{SUFFIX}    the pseudo-treebanks' labels (the pair's argmax)
-#   B  runs/cont_soft{SUFFIX}    the pair's probabilities beside them, --soft-temperature SOFT_T
+# With SOFT_T (temperatures, comma-separated), every run trains on the UD train splits + PSEUDO,
+# and they differ in how they learn it:
+#   A     runs/cont_hard{SUFFIX}     the pseudo-treebanks' labels (the pair's argmax)
+#   B, …  runs/cont_soft{T}{SUFFIX}  the pair's probabilities beside them, --soft-temperature T
+# (more than two runs share the two cores: the same minutes then buy each run fewer steps)
 set -eu
 MIN=${1:-38}
 PSEUDO=${2:-runs/pseudo}
@@ -27,8 +29,10 @@ common=(--init polytag/models/default --epochs 3 --batch-size 32 --lr 1e-4 --war
         --seed 5)
 if [ -n "$SOFT_T" ]; then
   OMP_NUM_THREADS=1 nohup polytag train "$PLUS" -o "runs/cont_hard$SUFFIX" "${common[@]}" > "runs/cont_hard$SUFFIX.log" 2>&1 &
-  OMP_NUM_THREADS=1 nohup polytag train "$PLUS" -o "runs/cont_soft$SUFFIX" "${common[@]}" --soft-temperature "$SOFT_T" \
-    > "runs/cont_soft$SUFFIX.log" 2>&1 &
+  for t in ${SOFT_T//,/ }; do
+    OMP_NUM_THREADS=1 nohup polytag train "$PLUS" -o "runs/cont_soft$t$SUFFIX" "${common[@]}" --soft-temperature "$t" \
+      > "runs/cont_soft$t$SUFFIX.log" 2>&1 &
+  done
 else
   OMP_NUM_THREADS=1 nohup polytag train ../shared/ud -o "runs/cont_ud$SUFFIX" "${common[@]}" > "runs/cont_ud$SUFFIX.log" 2>&1 &
   OMP_NUM_THREADS=1 nohup polytag train "$PLUS" -o "runs/cont_pseudo$SUFFIX" "${common[@]}" > "runs/cont_pseudo$SUFFIX.log" 2>&1 &
