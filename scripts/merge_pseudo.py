@@ -1,5 +1,5 @@
 """Merge samples labelled by scripts/ensemble_label.py into one folder: each language's
-pseudo-treebanks concatenated in the order given, and their soft targets with them (so the rows
+non-empty pseudo-treebanks concatenated in the order given, and their soft targets with them (so the rows
 still follow the words).
 
     python scripts/merge_pseudo.py runs/pseudo_all runs/pseudo_o5000 runs/pseudo_o6000
@@ -22,7 +22,12 @@ def main() -> None:
     args = parser.parse_args()
     names = sorted({p.name for sample in args.samples for p in sample.glob("*_pseudo") if p.is_dir()})
     for name in names:
-        files = [f for sample in args.samples if (f := sample / name / f"{name}-ud-train.conllu").exists()]
+        # a language with no lines left at a sample's offset has an empty file there
+        files = [f for sample in args.samples
+                 if (f := sample / name / f"{name}-ud-train.conllu").exists() and f.stat().st_size]
+        if not files:
+            print(f"{name}: no words in any sample, left out")
+            continue
         out = args.out / name / f"{name}-ud-train.conllu"
         out.parent.mkdir(parents=True, exist_ok=True)
         softs = [soft_path(f) for f in files]
