@@ -459,7 +459,8 @@ def _add_train_command(sub) -> None:
     p.add_argument("--soft-temperature", type=float,
                    help="transformer: learn machine-labelled treebanks from the probabilities saved beside them "
                    "(*.soft.npz, by scripts/ensemble_label.py), soft cross-entropy at this temperature "
-                   "(1, 2 or 3; the paper's is 3); default: from their labels")
+                   "(1, 2 or 3; the paper's is 3, but 1 measured better here: docs/experiments.md); "
+                   "default: from their labels")
     p.add_argument("--save-half", action="store_true", default=None, help="save fp16 weights")
     p.add_argument("--head-lr-scale", type=float,
                    help="the heads' learning rate is this times --lr (default 1; a pretrained encoder: e.g. 20)")
