@@ -75,7 +75,10 @@ class Ensemble:
                feats_weight: float | None = None):
         """-> (UPOS per sentence, FEATS per sentence) from the teacher's share `weight` (of the
         FEATS probabilities: `feats_weight`, default the same; a teacher can be better at one)."""
-        upos_p, bundle_p = self.mix(probabilities, weight, feats_weight)
+        return self.labels_of(*self.mix(probabilities, weight, feats_weight), sentences)
+
+    def labels_of(self, upos_p: np.ndarray, bundle_p: np.ndarray, sentences: list[list[str]]):
+        """Mixed probabilities -> (UPOS per sentence, FEATS per sentence)."""
         labels = self.student.labels
         upos = [labels.upos[i] for i in upos_p.argmax(-1)]
         feats = [labels.bundles[i] for i in bundle_p.argmax(-1)]
@@ -83,14 +86,10 @@ class Ensemble:
         pairs = list(zip(bounds[:-1], bounds[1:]))
         return [upos[a:b] for a, b in pairs], [feats[a:b] for a, b in pairs]
 
-    def predict(self, sentences: list[list[str]]) -> tuple[list[list[str]], list[list[str]]]:
-        return self.decide(self.probabilities(sentences), sentences, self.weight, self.feats_weight)
-
-    def predict_soft(self, sentences: list[list[str]]):
+    def predict(self, sentences: list[list[str]]):
         """-> (UPOS per sentence, FEATS per sentence, UPOS probabilities, bundle probabilities per word)."""
-        probabilities = self.probabilities(sentences)
-        upos, feats = self.decide(probabilities, sentences, self.weight, self.feats_weight)
-        return (upos, feats, *self.mix(probabilities, self.weight, self.feats_weight))
+        upos_p, bundle_p = self.mix(self.probabilities(sentences), self.weight, self.feats_weight)
+        return (*self.labels_of(upos_p, bundle_p, sentences), upos_p, bundle_p)
 
 
 def load_teacher(path: str, encoder: str | None, threads: int, device: str = "cpu"):
@@ -119,7 +118,7 @@ def label_language(ensemble: Ensemble, segmenter, lines: list[str], out: Path, b
     for at in range(0, len(lines), batch):
         # one line a paragraph: sentences never run across lines
         sentences = [s for s in segment_text(segmenter, "\n\n".join(lines[at : at + batch]), str(out)) if s.words]
-        upos, feats, up, bp = ensemble.predict_soft([s.words for s in sentences])
+        upos, feats, up, bp = ensemble.predict([s.words for s in sentences])
         parts.extend(format_conllu(s, u, f) for s, u, f in zip(sentences, upos, feats))
         soft.append(compress(up, bp))
         words += sum(len(s.words) for s in sentences)

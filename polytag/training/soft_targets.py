@@ -53,12 +53,11 @@ def compress(upos_p: np.ndarray, bundle_p: np.ndarray, k: int = TOP_K,
     rows (a labeller compresses each batch, so it never holds every word's bundle distribution)."""
     k = min(k, bundle_p.shape[1])
     logp = _log(bundle_p.astype(np.float64))
-    ids = np.argpartition(-logp, k - 1, axis=1)[:, :k] if k < logp.shape[1] else np.tile(np.arange(k), (len(logp), 1))
+    ids = np.argpartition(-logp, k - 1, axis=1)[:, :k]
     top = np.take_along_axis(logp, ids, 1)
     order = np.argsort(-top, axis=1)  # most probable first: easier to read, same targets
     ids, top = np.take_along_axis(ids, order, 1), np.take_along_axis(top, order, 1)
-    lse = (np.stack([_logsumexp(logp / t) for t in temperatures], axis=1) if len(logp)
-           else np.zeros((0, len(temperatures))))
+    lse = np.stack([_logsumexp(logp / t) for t in temperatures], axis=1)
     return {"upos_logp": _log(upos_p.astype(np.float64)).astype(np.float16), "bundle_ids": ids.astype(np.int32),
             "bundle_logp": top.astype(np.float16), "bundle_lse": lse.astype(np.float32)}
 
