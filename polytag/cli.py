@@ -195,11 +195,13 @@ def cmd_lexicon(args) -> None:
     from .core.word_lexicon import LEXICON_FILE, WordLexicon  # noqa: PLC0415
 
     folder = check_folder(args.model or DEFAULT_MODEL)
-    lexicon = WordLexicon.learn_folder(args.data, args.min_count)
+    lexicon = WordLexicon.learn_folder(args.data, args.min_count, args.text)
     lexicon.save(folder / LEXICON_FILE)
     size = (folder / LEXICON_FILE).stat().st_size
-    print(f"{folder / LEXICON_FILE}: {sum(lexicon.forms.values()):,} forms in {len(lexicon.treebanks)} treebanks, "
-          f"{size / 1e6:.2f} MB")
+    text = (f", {sum(lexicon.text_forms.values()):,} more from labelled text in {len(lexicon.text_forms)} languages"
+            if lexicon.text_forms else "")
+    print(f"{folder / LEXICON_FILE}: {sum(lexicon.forms.values()):,} forms in {len(lexicon.treebanks)} treebanks"
+          f"{text}, {size / 1e6:.2f} MB")
 
 
 def _config_values(args, config_cls) -> dict:
@@ -546,6 +548,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--min-count", type=int, default=1,
                    help="leave out forms seen fewer times in a treebank (a smaller file: 0.8 MB with 2 for "
                    "the 72 treebanks, 1.9 MB with 1, which is 0.3 UPOS and UFeats better on dev)")
+    p.add_argument("--text", action="append", default=[], metavar="DIR",
+                   help="a folder of machine-labelled text (<lang>_pseudo/*-ud-train.conllu, as "
+                   "scripts/ensemble_label.py writes): the UPOS it gave the forms no train split of its "
+                   "language has are kept as that language's text lexicon (repeatable)")
     p.set_defaults(func=cmd_lexicon)
     _add_corpus_commands(sub)
     _add_serving_commands(sub)

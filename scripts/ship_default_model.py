@@ -171,6 +171,8 @@ def main() -> int:
                              "description in docs/results/default_model.json")
     parser.add_argument("--weights", choices=["int8", "fp16"], default="int8")
     parser.add_argument("--lexicon-min-count", type=int, default=1)
+    parser.add_argument("--lexicon-text", type=Path, action="append", default=[], metavar="DIR",
+                        help="machine-labelled text for the word lexicon's text lexicons (`polytag lexicon --text`)")
     parser.add_argument("--min-bundle-count", type=int, default=5,
                         help="keep only the bundle-head columns of FEATS bundles seen this often in the train "
                              "splits (the head's cost per word is its width; 1 keeps every bundle seen)")
@@ -206,7 +208,7 @@ def main() -> int:
     print("export:", "ok" if export.returncode == 0 else export.stderr.strip()[-500:], file=sys.stderr)
     if export.returncode != 0:
         return 1
-    WordLexicon.learn_folder(data, args.lexicon_min_count).save(DEST / LEXICON_FILE)
+    WordLexicon.learn_folder(data, args.lexicon_min_count, args.lexicon_text).save(DEST / LEXICON_FILE)
     compact_labels(DEST)
     if (DEST / "segmenter").is_dir():
         compact_segmenter(DEST / "segmenter")
@@ -216,7 +218,8 @@ def main() -> int:
 
     result = {
         "command": f"python scripts/ship_default_model.py {source} {data} --weights {args.weights} "
-                   f"--lexicon-min-count {args.lexicon_min_count} --min-bundle-count {args.min_bundle_count}",
+                   f"--lexicon-min-count {args.lexicon_min_count} --min-bundle-count {args.min_bundle_count}"
+                   + "".join(f" --lexicon-text {folder}" for folder in args.lexicon_text),
         "model": {
             "encoder": f"{config.encoder} ({config.encoder_config.get('num_hidden_layers')} layers, "
                        f"hidden {config.encoder_config.get('hidden_size')}, "

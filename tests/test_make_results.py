@@ -97,6 +97,15 @@ def test_the_lexicon_on_short_texts_is_one_table(make_results):
     assert "| lexicon, each sentence one text | 92.83 | 87.97 |" in text and "python x" not in text
 
 
+def test_the_text_lexicons_are_one_row_a_file_and_the_words_they_changed(make_results):
+    ways = {"network alone": {"upos": 90.0, "ufeats": 80.0}, "with text lexicons": {"upos": 91.25, "ufeats": 80.5}}
+    data = {"macro": ways, "files": {"xx_dev": ways}, "text_forms": 12345, "text_languages": 3,
+            "changed_by_text": {"words": 40, "upos right before": 5, "upos right after": 20}}
+    text = make_results.render_text_lexicon(data)
+    assert "| xx_dev | 90.00 / 80.00 | 91.25 / 80.50 |" in text and "| **macro** | **90.00 / 80.00** |" in text
+    assert "(12,345 forms in 3 languages)" in text and "40 dev words, 5 right before and 20 after" in text
+
+
 def _raw_speed(cpu: dict, words_per_s: int) -> dict:
     return {"files": 22, "characters": 1000, "words_out": 200, "seconds": 1.0, "words_per_s": words_per_s,
             "cold_start_one_paragraph_s": 1.1, "threads": 2, "note": "whole command", "machine": cpu,

@@ -16,14 +16,20 @@ language it takes that one; with a few of another and none of the recent one it 
 lexicon, as a foreign lexicon forces wrong labels on the words it shares. A sentence with runs
 of three cue words or more of two languages is in both: each word is looked up in the language
 of the nearest run's cue word.
-A word not in the lexicon keeps its UPOS; its FEATS are checked the same way against the forms
-of the treebank that end in its last three letters and had that UPOS (UDPipe's guesser, small).
+A word no train split of the language has may still be in text a stronger tagger labelled
+(the machine-labelled `<lang>_pseudo` treebanks: the student and the e5 teacher together): its
+UPOS is then checked the same way against the UPOS that text gave it (the language's *text
+lexicon*; UPOS only, as that text's FEATS follow no one treebank's conventions). A word in
+neither keeps its UPOS. An unseen word's FEATS are checked against the forms of the treebank
+that end in its last three letters and had that UPOS (UDPipe's guesser, small).
 
 The file (`lexicon.tsv.xz` in a model folder): a first line `polytag-word-lexicon 2 N`, then N
 bytes of xz-compressed JSON header (label tables, the language cues, where each treebank's block
 is), then one xz block per treebank of lines `form<TAB>u.f:count,u.f:count` (ids into the
-header's tables, most frequent first). A treebank's block is read the first time it is needed,
-so a process that tags a few languages holds a few treebanks' forms, not all 72.
+header's tables, most frequent first), then one per language with a text lexicon, of lines
+`form<TAB>u,u` (UPOS ids, most frequent first; header `text_forms` and `text_blocks`; a file
+without them has none). A block is read the first time it is needed, so a process that tags a few languages
+holds a few treebanks' forms, not all 72.
 """
 
 from __future__ import annotations
@@ -109,8 +115,10 @@ def _suffix_table(entries: dict[str, Entry], counts: dict[str, Counter]) -> dict
 
 
 class WordLexicon:
-    def __init__(self, header: dict, blocks: dict[str, bytes]):
+    def __init__(self, header: dict, blocks: dict[str, bytes], text_blocks: dict[str, bytes] | None = None,
+                 source: str | Path = "word lexicon"):
         self.header = header
+        self.source = source  # the file, for errors in a block read later
         self.min_count: int = header["min_count"]
         self.cues: dict[str, str] = header["cues"]
         self.forms: dict[str, int] = header["forms"]  # treebank -> forms it lists
@@ -118,13 +126,18 @@ class WordLexicon:
         self._upos, self._feats = header["upos"], header["feats"]
         self._entries: dict[str, dict[str, Entry]] = {}
         self._suffixes: dict[str, dict[tuple[str, str], tuple[frozenset, str]]] = {}
+        self.text_forms: dict[str, int] = header.get("text_forms", {})  # language -> forms of its text lexicon
+        self._text_blocks = text_blocks or {}
+        self._text_entries: dict[str, dict[str, Entry]] = {}
 
     # -- building --
     @classmethod
-    def learn(cls, files: Iterable[str | Path], min_count: int = 1) -> WordLexicon:
+    def learn(cls, files: Iterable[str | Path], min_count: int = 1, text: Iterable[str | Path] = ()) -> WordLexicon:
         """From treebank train files (<id>/<id>-ud-train.conllu[.xz]); machine-labelled ones
         (ids ending in _pseudo) are left out. Forms seen fewer than min_count times in a
-        treebank are left out of its lexicon (a smaller file)."""
+        treebank are left out of its lexicon (a smaller file). text: machine-labelled files
+        (<lang>_pseudo/...conllu[.xz]) whose UPOS make each language's text lexicon, of the forms
+        no train split of that language has."""
         per_treebank: dict[str, dict[str, Counter]] = {}
         word_counts: dict[str, Counter] = defaultdict(Counter)
         for path in sorted(Path(f) for f in files):
@@ -152,30 +165,49 @@ class WordLexicon:
                 lines.append(f"{form}\t{','.join(cells)}")
             blocks[treebank] = _pack("\n".join(lines))
             forms[treebank] = len(lines)
+        text_blocks, text_forms = {}, {}
+        for language, counts in sorted(_text_counts(text, word_counts).items()):
+            lines = [f"{form}\t{','.join(str(upos_ids.setdefault(u, len(upos_ids))) for u, _ in tags.most_common())}"
+                     for form, tags in sorted(counts.items()) if "\t" not in form and "\n" not in form]  # fmt: skip
+            if lines:
+                text_blocks[language], text_forms[language] = _pack("\n".join(lines)), len(lines)
         header = {"format": FORMAT, "version": VERSION, "min_count": min_count,
                   "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                   "upos": list(upos_ids), "feats": list(feats_ids),
                   "cues": language_cues(word_counts, CUES_PER_LANGUAGE), "forms": forms}  # fmt: skip
-        return cls(header, blocks)
+        if text_forms:
+            header["text_forms"] = text_forms
+        return cls(header, blocks, text_blocks)
 
     @classmethod
-    def learn_folder(cls, data: str | Path, min_count: int = 1) -> WordLexicon:
-        """From every <id>/<id>-ud-train.conllu[.gz/.xz] of a treebank folder (see learn)."""
+    def learn_folder(cls, data: str | Path, min_count: int = 1, text: Iterable[str | Path] = ()) -> WordLexicon:
+        """From every <id>/<id>-ud-train.conllu[.gz/.xz] of a treebank folder (see learn); text:
+        folders of machine-labelled <lang>_pseudo treebanks for the text lexicons."""
         files = sorted(Path(data).glob("*/*-ud-train.conllu*"))
         if not files:
             raise InputError(f"{data}: no */*-ud-train.conllu(.gz/.xz) files")
-        return cls.learn(files, min_count)
+        text_files = []
+        for folder in text:
+            found = sorted(Path(folder).glob("*_pseudo/*-ud-train.conllu*"))
+            if not found:
+                raise InputError(f"{folder}: no <lang>_pseudo/*-ud-train.conllu(.gz/.xz) files")
+            text_files += found
+        return cls.learn(files, min_count, text_files)
 
     def save(self, path: str | Path) -> None:
-        offsets, at = {}, 0
-        for treebank, block in self._blocks.items():
-            offsets[treebank] = [at, len(block)]
-            at += len(block)
-        head = _pack(json.dumps({**self.header, "blocks": offsets}, ensure_ascii=False, separators=(",", ":")))
+        offsets, text_offsets, at = {}, {}, 0
+        for table, blocks in ((offsets, self._blocks), (text_offsets, self._text_blocks)):
+            for key, block in blocks.items():
+                table[key] = [at, len(block)]
+                at += len(block)
+        header = {**self.header, "blocks": offsets}
+        if text_offsets:
+            header["text_blocks"] = text_offsets
+        head = _pack(json.dumps(header, ensure_ascii=False, separators=(",", ":")))
         with open(path, "wb") as f:
             f.write(f"{FORMAT} {VERSION} {len(head)}\n".encode("ascii"))
             f.write(head)
-            for block in self._blocks.values():
+            for block in (*self._blocks.values(), *self._text_blocks.values()):
                 f.write(block)
 
     @classmethod
@@ -189,7 +221,8 @@ class WordLexicon:
             header = json.loads(lzma.decompress(rest[: int(size)]))
             body = memoryview(rest)[int(size) :]
             blocks = {tb: body[at : at + n] for tb, (at, n) in header.pop("blocks").items()}
-            return cls(header, blocks)
+            text_blocks = {lang: body[at : at + n] for lang, (at, n) in header.pop("text_blocks", {}).items()}
+            return cls(header, blocks, text_blocks, path)
         except (OSError, lzma.LZMAError, UnicodeDecodeError, ValueError, KeyError, TypeError) as err:
             raise InputError(f"{path}: not a word lexicon ({err})") from None
 
@@ -201,35 +234,66 @@ class WordLexicon:
     def entries(self, treebank: str) -> dict[str, Entry]:
         """form -> Entry of one treebank (its block read on first use)."""
         if treebank not in self._entries:
-            text = lzma.decompress(self._blocks[treebank]).decode("utf-8")
-            upos, feats = self._upos, self._feats
-            single: dict[str, Entry] = {}  # most forms have one (UPOS, FEATS) pair: one Entry each
-            out, multi = {}, {}
-            for line in text.split("\n") if text else ():
-                form, _, cells = line.partition("\t")
-                if "," in cells:
-                    multi[form] = cells
-                    continue
-                ids = cells.partition(":")[0]
-                entry = single.get(ids)
-                if entry is None:
-                    u, _, f = ids.partition(".")
-                    label_u, label_f = upos[int(u)], feats[int(f)]
-                    entry = single[ids] = Entry(frozenset((label_u,)), frozenset((label_f,)), label_u, label_f)
-                out[form] = entry
-            counts: dict[str, Counter] = {}
-            for form, cells in multi.items():
-                pairs: Counter = Counter()
-                for cell in cells.split(","):
-                    ids, _, count = cell.partition(":")
-                    u, _, f = ids.partition(".")
-                    pairs[(upos[int(u)], feats[int(f)])] = int(count)
-                counts[form] = pairs
-            out.update(_entries(counts))
-            # suffixes first: a thread that sees the entries finds them (threads share a tagger)
-            self._suffixes[treebank] = _suffix_table(out, counts)
-            self._entries[treebank] = out
+            self._read_block(f"treebank {treebank}", self._read_entries, treebank)
         return self._entries[treebank]
+
+    def _read_block(self, what: str, read: Callable[[str], None], key: str) -> None:
+        try:
+            read(key)
+        except (lzma.LZMAError, UnicodeDecodeError, ValueError, IndexError) as err:
+            raise InputError(f"{self.source}: not a word lexicon (the block of {what}: {err})") from None
+
+    def _read_entries(self, treebank: str) -> None:
+        """One treebank's block: its entries, and the suffix table made from them."""
+        text = lzma.decompress(self._blocks[treebank]).decode("utf-8")
+        upos, feats = self._upos, self._feats
+        single: dict[str, Entry] = {}  # most forms have one (UPOS, FEATS) pair: one Entry each
+        out, multi = {}, {}
+        for line in text.split("\n") if text else ():
+            form, _, cells = line.partition("\t")
+            if "," in cells:
+                multi[form] = cells
+                continue
+            ids = cells.partition(":")[0]
+            entry = single.get(ids)
+            if entry is None:
+                u, _, f = ids.partition(".")
+                label_u, label_f = upos[int(u)], feats[int(f)]
+                entry = single[ids] = Entry(frozenset((label_u,)), frozenset((label_f,)), label_u, label_f)
+            out[form] = entry
+        counts: dict[str, Counter] = {}
+        for form, cells in multi.items():
+            pairs: Counter = Counter()
+            for cell in cells.split(","):
+                ids, _, count = cell.partition(":")
+                u, _, f = ids.partition(".")
+                pairs[(upos[int(u)], feats[int(f)])] = int(count)
+            counts[form] = pairs
+        out.update(_entries(counts))
+        # suffixes first: a thread that sees the entries finds them (threads share a tagger)
+        self._suffixes[treebank] = _suffix_table(out, counts)
+        self._entries[treebank] = out
+
+    def without_text(self) -> WordLexicon:
+        """The same lexicon without its text lexicons (to measure what they change)."""
+        header = {k: v for k, v in self.header.items() if k != "text_forms"}
+        return WordLexicon(header, self._blocks, None, self.source)
+
+    def text_entries(self, language: str) -> dict[str, Entry]:
+        """form -> Entry (UPOS only; FEATS '_') of a language's text lexicon; empty without one."""
+        if language not in self._text_entries:
+            self._read_block(f"language {language}'s text", self._read_text_entries, language)
+        return self._text_entries[language]
+
+    def _read_text_entries(self, language: str) -> None:
+        block = self._text_blocks.get(language)
+        text = lzma.decompress(block).decode("utf-8") if block is not None else ""
+        out = {}
+        for line in text.split("\n") if text else ():
+            form, _, cells = line.partition("\t")
+            tags = [self._upos[int(u)] for u in cells.split(",")]
+            out[form] = Entry(frozenset(tags), frozenset(("_",)), tags[0], "_")
+        self._text_entries[language] = out
 
     @cached_property
     def by_language(self) -> dict[str, list[str]]:
@@ -288,14 +352,19 @@ class WordLexicon:
                 continue
             keys = None if fixed or len(own) < 2 else self._mixed_keys(words, key, agreement)
             entries, suffixes = self.entries(key), self._suffixes[key]
+            text_entries = self.text_entries(language_of(key))
             for i, word in enumerate(words):
                 if keys is not None:
                     if keys[i] is None:
                         continue
                     entries, suffixes = self.entries(keys[i]), self._suffixes[keys[i]]
+                    text_entries = self.text_entries(language_of(keys[i]))
                 form = word.lower()
                 entry = entries.get(form)
-                if entry is None:  # unseen: FEATS that words of its ending and UPOS never have
+                if entry is None:  # unseen: UPOS the labelled text never gave it; FEATS that words of its ending and UPOS never have
+                    seen_in_text = text_entries.get(form)
+                    if seen_in_text is not None and sentence_upos[i] not in seen_in_text.upos:
+                        sentence_upos[i] = seen_in_text.best_upos
                     if len(form) > SUFFIX:
                         ending = suffixes.get((form[-SUFFIX:], sentence_upos[i]))
                         if ending is not None and sentence_feats[i] not in ending[0]:
@@ -389,6 +458,22 @@ class WordLexicon:
                 if entry is not None and u in entry.upos and f in entry.feats:
                     agreement[treebank] += 1.0  # no penalty: a lexicon that lacks a word would win by it
         return max(candidates, key=lambda t: agreement[t])  # ties: the largest lexicon
+
+
+def _text_counts(files: Iterable[str | Path], train_words: dict[str, Counter]) -> dict[str, dict[str, Counter]]:
+    """language -> form -> Counter of UPOS in machine-labelled files (<lang>_pseudo/...), for the
+    forms no train split of that language has (those its treebanks' lexicons already decide)."""
+    out: dict[str, dict[str, Counter]] = defaultdict(lambda: defaultdict(Counter))
+    for path in sorted(Path(f) for f in files):
+        language = language_of(path.parent.name)
+        seen = train_words.get(language, Counter())
+        counts = out[language]
+        for sentence in read_conllu(path):
+            for word, upos in zip(sentence.words, sentence.upos or []):
+                form = word.lower()
+                if form not in seen:
+                    counts[form][upos] += 1
+    return out
 
 
 def _pack(text: str) -> bytes:

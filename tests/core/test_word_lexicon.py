@@ -159,6 +159,44 @@ def test_an_unseen_word_gets_no_feats_that_words_of_its_ending_and_upos_never_ha
     assert feats == [["VerbForm=Ger", "VerbForm=Ger", "Number=Plur", "VerbForm=Fin"]]
 
 
+def test_a_word_no_train_split_has_gets_no_upos_the_labelled_text_never_gave_it(tmp_path):
+    """The text lexicon: machine-labelled text's UPOS for the forms the language's train splits
+    lack; a form they have is decided by the treebank's lexicon alone."""
+    for treebank, words in (("zz_a", [("dog", "NOUN", "Number=Sing"), ("sleeps", "VERB", "Number=Sing")]),
+                            ("zz_pseudo", [("dog", "VERB", "_"), ("cat", "NOUN", "_"), ("cat", "NOUN", "_"),
+                                           ("cat", "VERB", "_"), ("purrs", "VERB", "_"), ("ring", "NOUN", "_")]),
+                            ("yy_pseudo", [("cat", "PROPN", "_")])):  # fmt: skip
+        (tmp_path / treebank).mkdir()
+        (tmp_path / treebank / f"{treebank}-ud-train.conllu").write_text(conllu(words), encoding="utf-8")
+    plain = WordLexicon.learn([tmp_path / "zz_a" / "zz_a-ud-train.conllu"])
+    lexicon = WordLexicon.learn([tmp_path / "zz_a" / "zz_a-ud-train.conllu"], text=sorted(tmp_path.glob("*_pseudo/*")))
+    assert lexicon.text_forms == {"yy": 1, "zz": 3} and plain.text_forms == {}
+    cat = lexicon.text_entries("zz")["cat"]
+    assert cat.upos == {"NOUN", "VERB"} and cat.best_upos == "NOUN"
+    assert "dog" not in lexicon.text_entries("zz")  # the train split has it: its lexicon decides
+    assert plain.text_entries("zz") == {} and lexicon.text_entries("xx") == {}
+    bare = lexicon.without_text()
+    assert bare.text_forms == {} and bare.text_entries("zz") == {} and bare.entries("zz_a") == lexicon.entries("zz_a")
+    lexicon.save(tmp_path / "lexicon.tsv.xz")
+    again = load_lexicon(tmp_path)
+    assert again.text_entries("zz") == lexicon.text_entries("zz") and again.entries("zz_a") == lexicon.entries("zz_a")
+    # a block is read when first needed: a broken one is then one clear error naming the file
+    data = (tmp_path / "lexicon.tsv.xz").read_bytes()
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "lexicon.tsv.xz").write_bytes(data[:-8] + b"\0" * 8)  # the last block: zz's text
+    with pytest.raises(InputError, match=r"broken/lexicon.tsv.xz: not a word lexicon \(the block of language zz's text"):
+        load_lexicon(tmp_path / "broken").text_entries("zz")
+
+    words = [["dog", "cat", "cat", "purrs", "ring", "mews"]]
+    upos = [["VERB", "VERB", "ADJ", "NOUN", "VERB", "ADJ"]]
+    again.restrict(words, upos, [["_"] * 6], treebank="zz_a")
+    # dog: the treebank's NOUN; cat: VERB was given it once, ADJ never; mews: in neither, kept
+    assert upos == [["NOUN", "VERB", "NOUN", "VERB", "NOUN", "ADJ"]]
+    upos = [["VERB", "VERB", "ADJ", "NOUN", "VERB", "ADJ"]]
+    plain.restrict(words, upos, [["_"] * 6], treebank="zz_a")
+    assert upos == [["NOUN", "VERB", "ADJ", "NOUN", "VERB", "ADJ"]]  # without text: unseen words keep theirs
+
+
 def test_unrelated_texts_batched_together_are_guessed_apart(lexicon):
     """A server batches requests: with their sizes given, none depends on the others."""
     first = [["el", "gato", "corre"]]
