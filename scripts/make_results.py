@@ -50,8 +50,12 @@ def render_default_model(data: dict) -> str:
     out += ["", table(header, rows), ""]
     network = data.get("network_only_macro")
     if network:
+        lexicon = (f" Its word lexicon was learned again with `{data['lexicon_command']}`."
+                   if "lexicon_command" in data else "")
         out += ["These use the folder's word lexicon (a form seen in training gets its most frequent label "
-                "there when the network gives it one training never did; `polytag lexicon`). The network alone "
+                "there when the network gives it one training never did, and a form no train split of its "
+                "language has, the UPOS labelled text gave it most when the network gives it one that text "
+                f"never did; `polytag lexicon`).{lexicon} The network alone "
                 "(`--no-lexicon`), macro UPOS / UFeats" + (" / AllFeats: " if every else ": ")
                 + "; ".join(f"{k} {v['upos']:.2f} / {v['ufeats']:.2f}" + (f" / {v['allfeats']:.2f}" if "allfeats" in v else "")
                             for k, v in network.items()) + ".", ""]

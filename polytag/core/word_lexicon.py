@@ -191,7 +191,7 @@ class WordLexicon:
             found = sorted(Path(folder).glob("*_pseudo/*-ud-train.conllu*"))
             if not found:
                 raise InputError(f"{folder}: no <lang>_pseudo/*-ud-train.conllu(.gz/.xz) files")
-            text_files += found
+            text_files += [f for f in found if f.stat().st_size > 0]  # empty: a language with no text left there
         return cls.learn(files, min_count, text_files)
 
     def save(self, path: str | Path) -> None:

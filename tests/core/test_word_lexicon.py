@@ -197,6 +197,19 @@ def test_a_word_no_train_split_has_gets_no_upos_the_labelled_text_never_gave_it(
     assert upos == [["NOUN", "VERB", "ADJ", "NOUN", "VERB", "ADJ"]]  # without text: unseen words keep theirs
 
 
+def test_text_folders_may_hold_an_empty_language_but_not_nothing(tmp_path):
+    """The labeller writes an empty file for a language with no text left at its offset."""
+    (tmp_path / "ud" / "zz_a").mkdir(parents=True)
+    (tmp_path / "ud" / "zz_a" / "zz_a-ud-train.conllu").write_text(conllu([("dog", "NOUN", "_")]), encoding="utf-8")
+    for language, words in (("zz", [("cat", "NOUN", "_")]), ("yy", [])):
+        folder = tmp_path / "text" / f"{language}_pseudo"
+        folder.mkdir(parents=True)
+        (folder / f"{language}_pseudo-ud-train.conllu").write_text(conllu(words) if words else "", encoding="utf-8")
+    assert WordLexicon.learn_folder(tmp_path / "ud", text=[tmp_path / "text"]).text_forms == {"zz": 1}
+    with pytest.raises(InputError, match="ud: no <lang>_pseudo/"):
+        WordLexicon.learn_folder(tmp_path / "ud", text=[tmp_path / "ud"])
+
+
 def test_unrelated_texts_batched_together_are_guessed_apart(lexicon):
     """A server batches requests: with their sizes given, none depends on the others."""
     first = [["el", "gato", "corre"]]
