@@ -28,8 +28,8 @@ bytes of xz-compressed JSON header (label tables, the language cues, where each 
 is), then one xz block per treebank of lines `form<TAB>u.f:count,u.f:count` (ids into the
 header's tables, most frequent first), then one per language with a text lexicon, of lines
 `form<TAB>u,u` (UPOS ids, most frequent first; header `text_forms` and `text_blocks`; a file
-without them has none). A block is read the first time it is needed, so a process that tags a few languages
-holds a few treebanks' forms, not all 72.
+without them has none). A block is read the first time it is needed, so a process that tags a
+few languages holds a few treebanks' forms, not all 72.
 """
 
 from __future__ import annotations
@@ -361,7 +361,7 @@ class WordLexicon:
                     text_entries = self.text_entries(language_of(keys[i]))
                 form = word.lower()
                 entry = entries.get(form)
-                if entry is None:  # unseen: UPOS the labelled text never gave it; FEATS that words of its ending and UPOS never have
+                if entry is None:  # unseen: no UPOS labelled text never gave it, no FEATS its ending and UPOS never had
                     seen_in_text = text_entries.get(form)
                     if seen_in_text is not None and sentence_upos[i] not in seen_in_text.upos:
                         sentence_upos[i] = seen_in_text.best_upos
