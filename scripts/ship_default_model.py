@@ -237,7 +237,7 @@ def main() -> int:
             "word pooling": config.word_pooling,
             "character CNN": f"{config.word_chars} characters per word" if config.word_chars else "none",
             "stored weights": f"{args.weights} safetensors + int8 ONNX",
-            "size on disk (MB, whole folder)": folder_mb(DEST),
+            "size on disk (MiB, whole folder)": folder_mb(DEST),
             "trained on": trained_on(metadata),
             "training": describe_training(metadata, config.morph_decode),
         },
@@ -311,7 +311,7 @@ def rescore(data: Path, lexicon_min_count: int = 1, lexicon_text: list[Path] | N
             return 1
         staged.replace(DEST / LEXICON_FILE)
         result["model"]["word lexicon"] = describe_lexicon(lexicon)
-        result["model"]["size on disk (MB, whole folder)"] = folder_mb(DEST)
+        result["model"]["size on disk (MiB, whole folder)"] = folder_mb(DEST)
         result["lexicon_command"] = (f"python scripts/ship_default_model.py --rescore {data} --lexicon-min-count "
                                      f"{lexicon_min_count}" + "".join(f" --lexicon-text {t}" for t in lexicon_text))
     score_shipped(data, result)
