@@ -462,11 +462,14 @@ class WordLexicon:
 
 def _text_counts(files: Iterable[str | Path], train_words: dict[str, Counter]) -> dict[str, dict[str, Counter]]:
     """language -> form -> Counter of UPOS in machine-labelled files (<lang>_pseudo/...), for the
-    forms no train split of that language has (those its treebanks' lexicons already decide)."""
+    forms no train split of that language has (those its treebanks' lexicons already decide).
+    A language with no treebank is left out: no text is ever looked up in it."""
     out: dict[str, dict[str, Counter]] = defaultdict(lambda: defaultdict(Counter))
     for path in sorted(Path(f) for f in files):
         language = language_of(path.parent.name)
-        seen = train_words.get(language, Counter())
+        if language not in train_words:
+            continue
+        seen = train_words[language]
         counts = out[language]
         for sentence in read_conllu(path):
             for word, upos in zip(sentence.words, sentence.upos or []):

@@ -165,12 +165,12 @@ def test_a_word_no_train_split_has_gets_no_upos_the_labelled_text_never_gave_it(
     for treebank, words in (("zz_a", [("dog", "NOUN", "Number=Sing"), ("sleeps", "VERB", "Number=Sing")]),
                             ("zz_pseudo", [("dog", "VERB", "_"), ("cat", "NOUN", "_"), ("cat", "NOUN", "_"),
                                            ("cat", "VERB", "_"), ("purrs", "VERB", "_"), ("ring", "NOUN", "_")]),
-                            ("yy_pseudo", [("cat", "PROPN", "_")])):  # fmt: skip
+                            ("yy_pseudo", [("cat", "PROPN", "_")])):  # fmt: skip - yy: no treebank
         (tmp_path / treebank).mkdir()
         (tmp_path / treebank / f"{treebank}-ud-train.conllu").write_text(conllu(words), encoding="utf-8")
     plain = WordLexicon.learn([tmp_path / "zz_a" / "zz_a-ud-train.conllu"])
     lexicon = WordLexicon.learn([tmp_path / "zz_a" / "zz_a-ud-train.conllu"], text=sorted(tmp_path.glob("*_pseudo/*")))
-    assert lexicon.text_forms == {"yy": 1, "zz": 3} and plain.text_forms == {}
+    assert lexicon.text_forms == {"zz": 3} and plain.text_forms == {}  # no treebank of yy: never looked up
     cat = lexicon.text_entries("zz")["cat"]
     assert cat.upos == {"NOUN", "VERB"} and cat.best_upos == "NOUN"
     assert "dog" not in lexicon.text_entries("zz")  # the train split has it: its lexicon decides
