@@ -50,8 +50,8 @@ def render_default_model(data: dict) -> str:
     out += ["", table(header, rows), ""]
     network = data.get("network_only_macro")
     if network:
-        lexicon = (f" Its word lexicon was learned again with `{data['lexicon_command']}`."
-                   if "lexicon_command" in data else "")
+        lexicon = (f" Its word lexicon was learned again with `{data['lexicon_command']}` (the labelled text: "
+                   "docs/experiments.md, \"A text lexicon\")." if "lexicon_command" in data else "")
         out += ["These use the folder's word lexicon (a form seen in training gets its most frequent label "
                 "there when the network gives it one training never did, and a form no train split of its "
                 "language has, the UPOS labelled text gave it most when the network gives it one that text "
@@ -505,7 +505,8 @@ def render_text_lexicon(data: dict) -> str:
                        f"forms in {data['text_languages']} languages): a UPOS that text never gave it becomes "
                        f"the one it gave most. They changed the UPOS of {changed['words']:,} dev words, "
                        f"{changed['upos right before']:,} right before and {changed['upos right after']:,} "
-                       "after.", "", table(["file", *ways], rows), ""])
+                       "after. The labelled text and how it was made: docs/experiments.md, \"A text lexicon\".", "",
+                       table(["file", *ways], rows), ""])
 
 
 def render_code_mixed(data: dict) -> str:
