@@ -212,7 +212,7 @@ def main() -> int:
     print("export:", "ok" if export.returncode == 0 else export.stderr.strip()[-500:], file=sys.stderr)
     if export.returncode != 0:
         return 1
-    write_lexicon(data, args.lexicon_min_count, args.lexicon_text)
+    lexicon = write_lexicon(data, args.lexicon_min_count, args.lexicon_text)
     compact_labels(DEST)
     if (DEST / "segmenter").is_dir():
         compact_segmenter(DEST / "segmenter")
@@ -238,6 +238,7 @@ def main() -> int:
             "character CNN": f"{config.word_chars} characters per word" if config.word_chars else "none",
             "stored weights": f"{args.weights} safetensors + int8 ONNX",
             "size on disk (MiB, whole folder)": folder_mb(DEST),
+            "word lexicon": describe_lexicon(lexicon),
             "trained on": trained_on(metadata),
             "training": describe_training(metadata, config.morph_decode),
         },
