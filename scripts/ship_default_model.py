@@ -306,11 +306,12 @@ def rescore(data: Path, lexicon_min_count: int = 1, lexicon_text: list[Path] | N
         lexicon = WordLexicon.learn_folder(data, lexicon_min_count, lexicon_text)
         staged = DEST / (LEXICON_FILE + ".new")  # the shipped one stays until the new one fits
         lexicon.save(staged)
-        if folder_mb(DEST) - (DEST / LEXICON_FILE).stat().st_size / 2**20 > MAX_MB:
+        shipped = DEST / LEXICON_FILE
+        if folder_mb(DEST) - (shipped.stat().st_size if shipped.exists() else 0) / 2**20 > MAX_MB:
             print(f"{DEST}: over the {MAX_MB} MB the folder may take with this lexicon", file=sys.stderr)
             staged.unlink()
             return 1
-        staged.replace(DEST / LEXICON_FILE)
+        staged.replace(shipped)
         result["model"]["word lexicon"] = describe_lexicon(lexicon)
         result["model"]["size on disk (MiB, whole folder)"] = folder_mb(DEST)
         result["lexicon_command"] = (f"python scripts/ship_default_model.py --rescore {data} --lexicon-min-count "

@@ -55,6 +55,13 @@ def test_learned_per_treebank_without_machine_labelled_ones_and_saved_compactly(
     assert load_lexicon(tmp_path / "xx_a") is None  # no lexicon file: none
 
 
+def test_a_ud_release_folder_is_keyed_by_the_treebank_ids_in_its_file_names(tiny_treebank_dir):
+    """UD_Xx-Test/xx_test-ud-train.conllu is treebank xx_test of language xx, not 'UD_Xx-Test'."""
+    lexicon = WordLexicon.learn_folder(tiny_treebank_dir)
+    assert lexicon.treebanks == ["xx_second", "xx_test", "yy_other"]
+    assert set(lexicon.by_language) == {"xx", "yy"}
+
+
 def test_a_broken_lexicon_file_is_one_clear_error(tmp_path):
     (tmp_path / "lexicon.tsv.xz").write_bytes(b"not xz")
     with pytest.raises(InputError, match="lexicon.tsv.xz: not a word lexicon"):

@@ -175,3 +175,35 @@ def test_the_shipped_record_is_rescored_in_place(tiny_model_dir, tiny_treebank_d
     assert set(result["evaluation"]["macro"]) == {"upos", "ufeats", "allfeats"} and result["evaluation"]["files"]
     assert result["evaluation_command"] == f"python scripts/ship_default_model.py --rescore {tiny_treebank_dir}"
     assert "no hint" in result["network_only_macro"] and "upos" in result["torch_backend_macro"]
+
+
+def test_a_rescore_with_labelled_text_learns_the_lexicon_again_only_if_it_fits(tiny_model_dir, tiny_treebank_dir,
+                                                                            tmp_path, monkeypatch):
+    """`--rescore DATA --lexicon-text DIR`: the folder's word lexicon gains text lexicons, and the
+    record says how; over the size limit, the shipped lexicon stays as it was."""
+    import shutil  # noqa: PLC0415
+
+    from polytag.core.word_lexicon import LEXICON_FILE, load_lexicon  # noqa: PLC0415
+
+    ship = load_ship_script()
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, model)
+    text = tmp_path / "text" / "xx_pseudo"
+    text.mkdir(parents=True)
+    (text / "xx_pseudo-ud-train.conllu").write_text("1\tzyzzyva\t_\tNOUN\t_\t_\t0\t_\t_\t_\n\n", encoding="utf-8")
+    record = tmp_path / "default_model.json"
+    record.write_text(json.dumps({"command": "x", "model": {}, "evaluation": {"files": {}, "macro": {}}}))
+    monkeypatch.setattr(ship, "DEST", model)
+    monkeypatch.setattr(ship, "RESULT", record)
+    argv = ["ship_default_model.py", "--rescore", str(tiny_treebank_dir), "--lexicon-text", str(tmp_path / "text")]
+    monkeypatch.setattr(sys, "argv", argv)
+    monkeypatch.setattr(ship, "MAX_MB", 0)  # nothing fits: refused, nothing written
+    assert ship.main() == 1
+    assert not (model / LEXICON_FILE).exists() and not (model / (LEXICON_FILE + ".new")).exists()
+    assert json.loads(record.read_text())["model"] == {}
+    monkeypatch.setattr(ship, "MAX_MB", 20)
+    assert ship.main() == 0
+    assert load_lexicon(model).text_entries("xx")["zyzzyva"].best_upos == "NOUN"
+    result = json.loads(record.read_text())
+    assert "+ 1 forms of labelled text in 1 languages" in result["model"]["word lexicon"]
+    assert result["lexicon_command"].endswith(f"--lexicon-text {tmp_path / 'text'}")
