@@ -198,10 +198,7 @@ def cmd_lexicon(args) -> None:
     lexicon = WordLexicon.learn_folder(args.data, args.min_count, args.text)
     lexicon.save(folder / LEXICON_FILE)
     size = (folder / LEXICON_FILE).stat().st_size
-    text = (f", {sum(lexicon.text_forms.values()):,} more from labelled text in {len(lexicon.text_forms)} languages"
-            if lexicon.text_forms else "")
-    print(f"{folder / LEXICON_FILE}: {sum(lexicon.forms.values()):,} forms in {len(lexicon.treebanks)} treebanks"
-          f"{text}, {size / 1e6:.2f} MB")
+    print(f"{folder / LEXICON_FILE}: {lexicon.describe()}, {size / 1e6:.2f} MB")
 
 
 def _config_values(args, config_cls) -> dict:

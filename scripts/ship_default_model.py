@@ -212,7 +212,8 @@ def main() -> int:
     print("export:", "ok" if export.returncode == 0 else export.stderr.strip()[-500:], file=sys.stderr)
     if export.returncode != 0:
         return 1
-    lexicon = write_lexicon(data, args.lexicon_min_count, args.lexicon_text)
+    lexicon = WordLexicon.learn_folder(data, args.lexicon_min_count, args.lexicon_text)
+    lexicon.save(DEST / LEXICON_FILE)
     compact_labels(DEST)
     if (DEST / "segmenter").is_dir():
         compact_segmenter(DEST / "segmenter")
@@ -284,17 +285,8 @@ def score_shipped(data: Path, result: dict) -> None:
     result["evaluation_command"] = f"python scripts/ship_default_model.py --rescore {data}"
 
 
-def write_lexicon(data: Path, min_count: int, text: list[Path]) -> WordLexicon:
-    lexicon = WordLexicon.learn_folder(data, min_count, text)
-    lexicon.save(DEST / LEXICON_FILE)
-    return lexicon
-
-
 def describe_lexicon(lexicon: WordLexicon) -> str:
-    text = (f" + {sum(lexicon.text_forms.values()):,} forms of labelled text in {len(lexicon.text_forms)} languages "
-            "(UPOS only, for words no train split of their language has)" if lexicon.text_forms else "")
-    return (f"{sum(lexicon.forms.values()):,} forms of {len(lexicon.treebanks)} treebanks{text}, "
-            f"{(DEST / LEXICON_FILE).stat().st_size / 1e6:.2f} MB")
+    return f"{lexicon.describe()}, {(DEST / LEXICON_FILE).stat().st_size / 1e6:.2f} MB"
 
 
 def rescore(data: Path, lexicon_min_count: int = 1, lexicon_text: list[Path] | None = None) -> int:

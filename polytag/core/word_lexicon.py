@@ -37,7 +37,8 @@ from __future__ import annotations
 import json
 import lzma
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import cached_property
@@ -235,12 +236,15 @@ class WordLexicon:
     def entries(self, treebank: str) -> dict[str, Entry]:
         """form -> Entry of one treebank (its block read on first use)."""
         if treebank not in self._entries:
-            self._read_block(f"treebank {treebank}", self._read_entries, treebank)
+            with self._reading(f"treebank {treebank}"):
+                self._read_entries(treebank)
         return self._entries[treebank]
 
-    def _read_block(self, what: str, read: Callable[[str], None], key: str) -> None:
+    @contextmanager
+    def _reading(self, what: str) -> Iterator[None]:
+        """A block that does not decompress or parse: one error naming the file."""
         try:
-            read(key)
+            yield
         except (lzma.LZMAError, UnicodeDecodeError, ValueError, IndexError) as err:
             raise InputError(f"{self.source}: not a word lexicon (the block of {what}: {err})") from None
 
@@ -275,6 +279,12 @@ class WordLexicon:
         self._suffixes[treebank] = _suffix_table(out, counts)
         self._entries[treebank] = out
 
+    def describe(self) -> str:
+        """What it holds, in a line: forms per treebank and of labelled text."""
+        text = (f" + {sum(self.text_forms.values()):,} forms of labelled text in {len(self.text_forms)} languages"
+                if self.text_forms else "")
+        return f"{sum(self.forms.values()):,} forms in {len(self.treebanks)} treebanks{text}"
+
     def without_text(self) -> WordLexicon:
         """The same lexicon without its text lexicons (to measure what they change)."""
         header = {k: v for k, v in self.header.items() if k != "text_forms"}
@@ -283,7 +293,8 @@ class WordLexicon:
     def text_entries(self, language: str) -> dict[str, Entry]:
         """form -> Entry (UPOS only; FEATS '_') of a language's text lexicon; empty without one."""
         if language not in self._text_entries:
-            self._read_block(f"language {language}'s text", self._read_text_entries, language)
+            with self._reading(f"language {language}'s text"):
+                self._read_text_entries(language)
         return self._text_entries[language]
 
     def _read_text_entries(self, language: str) -> None:
