@@ -23,6 +23,7 @@ from typing import TextIO
 import numpy as np
 
 from polytag.core.conllu_io import read_bytes, write_text
+from polytag.core.emoji import emoji_runs
 from polytag.core.errors import InputError, where
 from polytag.core.folder import NO_HINT, hint_rows
 from polytag.core.word_lexicon import language_cues, language_of
@@ -715,6 +716,27 @@ def join_grapheme_clusters(text: str, labels: np.ndarray) -> np.ndarray:
     return _no_end_after(labels, extends[1:] | (cps[:-1] == _ZWJ), _ENDS)
 
 
+def emoji_tokens(text: str, labels: np.ndarray) -> np.ndarray:
+    """Labels that make each run of emoji one token ('🇫🇷' not '🇫' '🇷'), cut from a word glued
+    to it ('merci👍'): the treebanks do both (core.emoji), but the net saw too few emoji to learn it."""
+    runs = emoji_runs(text)
+    if not runs:
+        return labels
+    inside = np.zeros(len(text) - 1, bool)
+    edges = []
+    for start, end in runs:
+        inside[start : end - 1] = True
+        edges += [i for i in (start - 1, end - 1)
+                  if 0 <= i < len(text) - 1 and not text[i].isspace() and not text[i + 1].isspace()]  # fmt: skip
+    labels = _no_end_after(labels, inside, _ENDS)
+    cuts = np.array(edges, np.int64)
+    cuts = cuts[~_ENDS[labels[cuts].astype(np.int64)]] if len(cuts) else cuts
+    if len(cuts):
+        labels = labels.copy()
+        labels[cuts] = TOKEN_END
+    return labels
+
+
 # a web address (with a scheme or www.) or an e-mail address; the address ends before trailing
 # punctuation and at a bracket or quote. The train splits keep 590 of the 592 such addresses in
 # one token (the 2 others: a Twitter '/via' and a glued word) and end a token where all but 3 end.
@@ -974,6 +996,7 @@ def decode_region(
     labels = join_unsplit_scripts(text, labels, expander.lexicon.script_splits)
     labels = join_grapheme_clusters(text, labels)
     labels = apply_hyphen_pieces(text, labels, expander.lexicon.hyphen_pieces, final)
+    labels = emoji_tokens(text, labels)
     labels = keep_web_addresses(text, labels)
     starts, ends = find_tokens(text, labels, space, final, config.max_token_chars)
     open_start = int(starts[len(ends)]) if len(starts) > len(ends) else len(text)

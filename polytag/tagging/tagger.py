@@ -19,6 +19,7 @@ from typing import Callable, Iterable, Iterator
 import numpy as np
 
 from ..core.conllu_io import MAX_SENTENCE_WORDS, Sentence, check_word
+from ..core.emoji import tag_emoji
 from ..core.encoding import Chunk, WordChars, WordPieces, collate_numpy, make_chunks
 from ..core.errors import InputError, check_positive
 from ..core.folder import NO_HINT, segmenter_hints, treebank_hint_index
@@ -219,6 +220,7 @@ class Tagger:
             upos_lists, feats_lists = self._network(sentences, x_second_best, morph, hint)
         if self.lexicon is not None:
             self.lexicon.restrict(sentences, upos_lists, feats_lists, given, documents, self.identify_language)
+        tag_emoji(sentences, upos_lists, feats_lists)
         return upos_lists, feats_lists
 
     def identify_language(self, words: list[str]) -> str | None:

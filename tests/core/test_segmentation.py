@@ -444,3 +444,18 @@ def test_no_token_ends_inside_a_grapheme_cluster():
     assert ends == {0, 3, 6, 7, 10, 11}, [text[i] for i in ends]
     assert out[7] == SENTENCE_END and labels[1] == TOKEN_END  # the input is not changed in place
     assert (join_grapheme_clusters("\u0301", labels[:1]) == labels[:1]).all()  # nothing before it to join
+
+
+def test_a_run_of_emoji_is_one_token_cut_from_the_word_it_is_glued_to():
+    text = "merci👍 🇫🇷🇫🇷! ok"
+    labels = np.full(len(text), seg.CONTINUE, np.uint8)
+    labels[text.index("🇫🇷") + 1] = seg.TOKEN_END  # the net's cut inside a flag
+    labels[text.index("!")] = seg.SENTENCE_END
+    out = seg.emoji_tokens(text, labels)
+    ends = [i for i, label in enumerate(out) if label != seg.CONTINUE]
+    assert [text[i] for i in ends] == ["i", "🇷", "!"]  # (a space ends 👍 already)
+    assert out[text.index("!")] == seg.SENTENCE_END and labels[text.index("🇫🇷") + 1] == seg.TOKEN_END  # input kept
+    plain = np.zeros(5, np.uint8)
+    assert seg.emoji_tokens("plain", plain) is plain
+    forms = [t.form for s in segment("Super😂😂 merci👍 ok", predict=punctuation_labels) for t in s.tokens]
+    assert forms == ["Super", "😂😂", "merci", "👍", "ok"]
