@@ -18,12 +18,8 @@ import time
 from pathlib import Path
 
 from polytag.core import ud_eval
-from polytag.core.segmentation import (
-    RawSentence,
-    open_text,
-    raw_text,
-    read_gold_sentences,
-)
+from polytag.core.conllu_io import open_text
+from polytag.core.segmentation import RawSentence, raw_text, read_gold_sentences
 from polytag.tagging.segmenter import Segmenter
 
 METRICS = ("Tokens", "Words", "Sentences")

@@ -20,7 +20,8 @@
    network alone (`--no-lexicon`).
 
 `--rescore DATA` only scores the shipped folder again; with --lexicon-text it first learns the
-folder's word lexicon again (kept only if the folder stays under 20 MB).
+folder's word lexicon again (kept only if the folder stays under 20 MB); with --relearn-mwt, the
+segmenter's MWT lexicon (`training.segmenter.learn_lexicon`; the network is kept).
 
 Parity with the fp32 model is measured on the training output itself:
 `polytag export --model runs/default && python benchmarks/onnx_parity.py --model runs/default`.
@@ -48,7 +49,8 @@ from polytag.nn.model_io import load_model, save_model  # noqa: E402
 from polytag.nn.transformer import count_parameters  # noqa: E402
 from polytag.tagging import load as load_tagger  # noqa: E402
 from polytag.training.data import feats_counts, find_treebanks  # noqa: E402
-from polytag.training.segmenter import compact_segmenter  # noqa: E402
+from polytag.core.segmentation import mwt_path  # noqa: E402
+from polytag.training.segmenter import compact_segmenter, learn_lexicon  # noqa: E402
 
 DEST = ROOT / "polytag" / "models" / "default"
 
@@ -177,12 +179,15 @@ def main() -> int:
     parser.add_argument("--lexicon-min-count", type=int, default=1)
     parser.add_argument("--lexicon-text", type=Path, action="append", default=[], metavar="DIR",
                         help="machine-labelled text for the word lexicon's text lexicons (`polytag lexicon --text`)")
+    parser.add_argument("--relearn-mwt", action="store_true",
+                        help="with --rescore: learn the segmenter's MWT lexicon (no network: multiword tokens, "
+                             "cue words, joins, hyphen conventions) again from the treebank folder's train splits")
     parser.add_argument("--min-bundle-count", type=int, default=5,
                         help="keep only the bundle-head columns of FEATS bundles seen this often in the train "
                              "splits (the head's cost per word is its width; 1 keeps every bundle seen)")
     args = parser.parse_args()
     if args.rescore:
-        return rescore(args.data or args.source, args.lexicon_min_count, args.lexicon_text)
+        return rescore(args.data or args.source, args.lexicon_min_count, args.lexicon_text, args.relearn_mwt)
     if args.data is None:
         parser.error("give the trained model folder and the treebank folder")
     source, data = args.source, args.data
@@ -289,11 +294,20 @@ def describe_lexicon(lexicon: WordLexicon) -> str:
     return f"{lexicon.describe()}, {(DEST / LEXICON_FILE).stat().st_size / 1e6:.2f} MB"
 
 
-def rescore(data: Path, lexicon_min_count: int = 1, lexicon_text: list[Path] | None = None) -> int:
+def rescore(data: Path, lexicon_min_count: int = 1, lexicon_text: list[Path] | None = None,
+            relearn_mwt: bool = False) -> int:
     """Score the shipped folder again (a new scorer, a new dev copy) and keep the rest of the
     record: the trained source need not be on this machine. With lexicon_text, its word lexicon
-    is first learned again, with text lexicons from those folders."""
+    is first learned again, with text lexicons from those folders; with relearn_mwt, the
+    segmenter's MWT lexicon, from the train splits of `data`."""
     result = json.loads(RESULT.read_text(encoding="utf-8"))
+    if relearn_mwt:
+        if not (DEST / "segmenter").is_dir():
+            print(f"{DEST}: no segmenter/ whose MWT lexicon could be learned again", file=sys.stderr)
+            return 1
+        learn_lexicon(data).save(mwt_path(DEST / "segmenter"))  # the shipped name (mwt.json.xz)
+        result["model"]["size on disk (MiB, whole folder)"] = folder_mb(DEST)
+        result["mwt_command"] = f"python scripts/ship_default_model.py --rescore {data} --relearn-mwt"
     if lexicon_text:
         lexicon = WordLexicon.learn_folder(data, lexicon_min_count, lexicon_text)
         staged = DEST / (LEXICON_FILE + ".new")  # the shipped one stays until the new one fits

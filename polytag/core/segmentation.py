@@ -9,6 +9,7 @@ Nothing here needs torch or onnxruntime: the network is passed in as a `predict`
 
 from __future__ import annotations
 
+import gzip
 import json
 import lzma
 import re
@@ -18,11 +19,10 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field, fields
 from functools import lru_cache
 from pathlib import Path
-from typing import TextIO
 
 import numpy as np
 
-from polytag.core.conllu_io import read_bytes, write_text
+from polytag.core.conllu_io import open_text, read_bytes, write_text
 from polytag.core.emoji import emoji_runs
 from polytag.core.errors import InputError, where
 from polytag.core.folder import NO_HINT, hint_rows
@@ -249,16 +249,14 @@ class GoldParagraph:
     labels: np.ndarray  # uint8, len(text)
 
 
-def open_text(path: str | Path) -> TextIO:
-    path = Path(path)
-    if path.suffix == ".xz":
-        return lzma.open(path, "rt", encoding="utf-8")
-    return path.open(encoding="utf-8")
-
-
 def read_gold_sentences(path: str | Path) -> list[GoldSentence]:
-    with open_text(path) as stream:
-        return list(parse_gold_sentences(stream, str(path)))
+    """A plain, .gz or .xz CoNLL-U file's sentences; a file that is not UTF-8 or does not
+    decompress is one InputError naming it."""
+    try:
+        with open_text(path) as stream:
+            return list(parse_gold_sentences(stream, str(path)))
+    except (UnicodeDecodeError, lzma.LZMAError, gzip.BadGzipFile, EOFError) as err:
+        raise InputError(f"{path}: cannot read ({err})") from None
 
 
 def parse_gold_sentences(stream: Iterable[str], source: str) -> Iterator[GoldSentence]:
@@ -427,6 +425,30 @@ def mwt_path(folder: str | Path) -> Path:
     return packed if packed.exists() and not plain.exists() else plain
 
 
+def _decide(counts: list[int] | None, predicted: bool) -> bool:
+    """[times a multiword token, times a token] -> split or not: sure either way at
+    MwtLexicon.SURE, else the network's prediction."""
+    if not counts:
+        return predicted
+    rate = counts[0] / counts[1]
+    return True if rate >= MwtLexicon.SURE else False if rate <= 1 - MwtLexicon.SURE else predicted
+
+
+def _language_counts(analyses, word_counts: dict[str, Counter], pooled: dict[str, list[int]]):
+    """surface -> {language: [multiword, tokens]} for the surfaces some language of which
+    decides otherwise than the pooled counts (`is_mwt`)."""
+    out = {}
+    for low, per_language in analyses.items():
+        languages = {lang for lang, counts in word_counts.items() if counts[low]} | set(per_language)
+        table = {}
+        for lang in sorted(languages):
+            mwt = sum(per_language.get(lang, Counter()).values())
+            table[lang] = [mwt, max(word_counts.get(lang, Counter())[low], mwt)]
+        if any(_decide(c, None) != _decide(pooled.get(low), None) for c in table.values()):
+            out[low] = table
+    return out
+
+
 @dataclass
 class MwtLexicon:
     """Expands multiword tokens: a learned dictionary, then affix rules for unseen tokens.
@@ -447,6 +469,9 @@ class MwtLexicon:
     joins: dict[str, list[int]] = field(default_factory=dict)
     # surface -> [times a multiword token, times a token] in the train splits (all languages)
     counts: dict[str, list[int]] = field(default_factory=dict)
+    # surface -> {language: [times a multiword token, times a token]} where a language's own
+    # counts decide otherwise than all languages' together (German 'am' = 'an dem', English 'am')
+    language_counts: dict[str, dict[str, list[int]]] = field(default_factory=dict)
     # surface ending -> [words, types]: multiword tokens whose words a treebank writes as "_"
     # (Marathi UFAL: 'तुकड्याचे' = '_' '_'), for unseen tokens of that kind that no affix rule fits
     blanks: dict[str, list[int]] = field(default_factory=dict)
@@ -501,16 +526,19 @@ class MwtLexicon:
             choices = {lang: list(c.most_common(1)[0][0]) for lang, c in per_language.items()}
             if len({tuple(w) for w in choices.values()}) > 1:
                 lexicon.by_language[low] = choices
+        lexicon.language_counts = _language_counts(analyses, word_counts or {}, lexicon.counts)
         return lexicon
 
-    def is_mwt(self, surface: str, predicted: bool) -> bool:
+    def is_mwt(self, surface: str, predicted: bool, language: str | None = None) -> bool:
         """The network's decision, unless the train splits nearly always (or nearly never)
-        split this surface: memorised tokens (Turkish 'yoktu') are kept."""
-        counts = self.counts.get(surface.lower())
-        if counts is None:
-            return predicted
-        rate = counts[0] / counts[1]
-        return True if rate >= self.SURE else False if rate <= 1 - self.SURE else predicted
+        split this surface: memorised tokens (Turkish 'yoktu') are kept. language: the text's,
+        where known: that language's train splits decide where they differ from all together
+        (a language that never has the surface leaves it to the network)."""
+        low = surface.lower()
+        per_language = self.language_counts.get(low)
+        if per_language is not None and language is not None:
+            return _decide(per_language.get(language), predicted)
+        return _decide(self.counts.get(low), predicted)
 
     def expand(self, surface: str, language: str | None = None) -> list[str]:
         """The syntactic words of a token predicted to be a multiword token."""
@@ -563,7 +591,7 @@ class MwtLexicon:
     def load(cls, path: Path) -> MwtLexicon:
         try:
             raw = json.loads(read_bytes(path))
-            optional = {"joins", "counts", "blanks", "hyphen_pieces", "hyphens", "script_splits"}  # files written before they were learned
+            optional = {"joins", "counts", "blanks", "hyphen_pieces", "hyphens", "script_splits", "language_counts"}  # files written before they were learned
             lexicon = cls(**{f.name: dict(raw[f.name] if f.name not in optional else raw.get(f.name, {}))
                              for f in fields(cls)})  # fmt: skip
             for rules in (lexicon.suffixes, lexicon.prefixes):
@@ -928,6 +956,18 @@ class MwtExpander:
     def hyphen_policy(self) -> HyphenPolicy | None:
         return self.lexicon.hyphen_policy(self.treebank, self.language())
 
+    def sentence_language(self, forms: Iterable[str]) -> str | None:
+        """The language of a sentence: the hinted treebank's, else the one the recent sentences
+        and this one's own cue words point to."""
+        if self.treebank is not None:
+            return language_of(self.treebank)
+        scores = Counter({language: score * self.DECAY for language, score in self.scores.items()})
+        for form in forms:
+            language = self.lexicon.cues.get(form.lower())
+            if language is not None:
+                scores[language] += 1.0
+        return max(scores, key=scores.__getitem__) if scores else None
+
     def expand(self, form: str) -> list[str]:
         choices = self.lexicon.by_language.get(form.lower())
         language = None
@@ -1059,11 +1099,13 @@ def _make_sentence(text, labels, starts, ends, first, stop, base, expander) -> R
         policy = expander.hyphen_policy()
         if policy is not None:
             spans = apply_hyphen_policy(text, labels, spans, policy, expander.lexicon.hyphen_pieces)
+    forms = [text[s:e] for s, e in spans]
+    by_language = expander.lexicon.language_counts
+    language = expander.sentence_language(forms) if any(f.lower() in by_language for f in forms) else None
     tokens = []
-    for s, e in spans:
-        form = text[s:e]
+    for (s, e), form in zip(spans, forms):
         space_after = e >= len(text) or text[e].isspace()
-        mwt = expander.lexicon.is_mwt(form, bool(_MWT_ENDS[int(labels[e - 1])]))
+        mwt = expander.lexicon.is_mwt(form, bool(_MWT_ENDS[int(labels[e - 1])]), language)
         words = expander.expand(form) if mwt else [form]
         tokens.append(RawToken(form, s + base, e + base, space_after, words))
     expander.observe(tokens)

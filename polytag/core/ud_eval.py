@@ -28,8 +28,7 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
-
+from polytag.core.conllu_io import open_text
 from polytag.core.errors import InputError
 
 # The universal features of UD v2 as the official scorer lists them; UFeats ignores all others
@@ -252,19 +251,11 @@ def load_conllu(stream: Iterable[str], name: str = "<stream>") -> UDDocument:
     return _ConlluReader(name).read(stream)
 
 
-def _open_text(path: Path) -> TextIO:
-    if path.suffix == ".gz":
-        return gzip.open(path, "rt", encoding="utf-8")
-    if path.suffix == ".xz":
-        return lzma.open(path, "rt", encoding="utf-8")
-    return open(path, encoding="utf-8")
-
-
 def load_conllu_file(path: str | Path) -> UDDocument:
     """Read a plain, .gz or .xz CoNLL-U file."""
     path = Path(path)
     try:
-        with _open_text(path) as stream:
+        with open_text(path) as stream:
             return load_conllu(stream, str(path))
     except (lzma.LZMAError, gzip.BadGzipFile, EOFError) as exc:
         raise InputError(f"{path}: cannot decompress ({exc})") from None

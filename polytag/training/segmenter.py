@@ -32,6 +32,7 @@ from torch.nn import functional as F
 
 from ..core import segmentation as seg
 from ..core.errors import InputError
+from ..core.evaluate import treebank_of
 from ..core.word_lexicon import language_of
 from ..nn.segmenter import SegmenterEnsemble, SegmenterLabels, SegmenterNet
 from .average import normalised_weights, weighted_mean
@@ -94,6 +95,12 @@ class DevSet:
     gold: dict[str, set]
 
 
+def file_treebank(path: Path) -> str:
+    """The treebank id of a UD file: from its name (a UD release keeps en_ewt-ud-train.conllu in
+    UD_English-EWT/), else its folder's name."""
+    return treebank_of(path) or path.parent.name
+
+
 def treebank_files(ud_dir: Path, split: str) -> list[Path]:
     files = sorted(ud_dir.glob(f"*/*-ud-{split}.conllu*"))
     if split == "train" and not files:
@@ -118,29 +125,44 @@ def joined_paragraphs(paragraphs: list[seg.GoldParagraph], max_chars: int | None
 
 def load_training_data(ud_dir: Path, n_buckets: int, log: Callable[[str], None]):
     """Per-treebank feature arrays and the MWT lexicon learned from all train splits."""
-    treebanks, pairs, word_counts, all_paragraphs, hyphens = [], [], defaultdict(Counter), [], {}
+    treebanks = []
+    lexicon = learn_lexicon(ud_dir, log, on_paragraphs=lambda name, paragraphs: treebanks.append(
+        _arrays(name, paragraphs, n_buckets)))
+    log(f"{len(treebanks)} treebanks, {sum(len(t.labels) for t in treebanks):,} characters")
+    return treebanks, lexicon
+
+
+def _arrays(name: str, paragraphs: list[seg.GoldParagraph], n_buckets: int) -> TreebankArrays:
+    text, labels = joined_paragraphs(paragraphs)
+    char_ids, cat_ids, _ = seg.featurize(text, n_buckets)
+    return TreebankArrays(name, char_ids.astype(np.int32), cat_ids.astype(np.int8), labels)
+
+
+def learn_lexicon(ud_dir: Path, log: Callable[[str], None] = lambda _: None,
+                  on_paragraphs: Callable[[str, list], None] | None = None) -> seg.MwtLexicon:
+    """The segmenter's MWT lexicon, learned from every train split of ud_dir (no network:
+    multiword tokens, cue words, joins, hyphen conventions, script splits). on_paragraphs(treebank,
+    gold paragraphs): called for each train split as it is read."""
+    pairs, word_counts, all_paragraphs, hyphens = [], defaultdict(Counter), [], {}
     for path in treebank_files(ud_dir, "train"):
         sentences = seg.read_gold_sentences(path)
-        language = language_of(path.parent.name)
+        treebank = file_treebank(path)
+        language = language_of(treebank)
         pairs.extend((form, words, language) for form, words in seg.mwt_pairs(sentences))
         word_counts[language].update(t.form.lower() for s in sentences for t in s.tokens)
         paragraphs = seg.gold_paragraphs(sentences)
         all_paragraphs.extend(paragraphs)
-        hyphens[path.parent.name] = seg.learn_hyphen_conventions(paragraphs)
-        text, labels = joined_paragraphs(paragraphs)
-        char_ids, cat_ids, _ = seg.featurize(text, n_buckets)
-        name = path.parent.name
-        treebanks.append(TreebankArrays(name, char_ids.astype(np.int32),
-                                        cat_ids.astype(np.int8), labels))  # fmt: skip
-    log(f"{len(treebanks)} treebanks, {sum(len(t.labels) for t in treebanks):,} characters, "
-        f"{len(pairs):,} multiword tokens")  # fmt: skip
+        hyphens[treebank] = seg.learn_hyphen_conventions(paragraphs)
+        if on_paragraphs is not None:
+            on_paragraphs(treebank, paragraphs)
+    log(f"{len(pairs):,} multiword tokens")
     lexicon = seg.MwtLexicon.learn(pairs, word_counts)
     lexicon.joins = seg.learn_joins(all_paragraphs)
     lexicon.hyphen_pieces = seg.learn_hyphen_pieces(sum(word_counts.values(), Counter()))
     lexicon.hyphens = hyphens
     lexicon.script_splits = seg.learn_script_splits(all_paragraphs)
     log(f"{len(lexicon.joins):,} pairs of runs the train splits join into one token")
-    return treebanks, lexicon
+    return lexicon
 
 
 def load_dev_sets(ud_dir: Path, max_chars: int | None) -> list[DevSet]:
@@ -151,7 +173,7 @@ def load_dev_sets(ud_dir: Path, max_chars: int | None) -> list[DevSet]:
         text, labels = joined_paragraphs(seg.gold_paragraphs(sentences), max_chars)
         expander = _GoldLexicon(sentences).expander()
         gold = seg.decode_region(text, labels, 0, True, expander, config)
-        result.append(DevSet(path.parent.name, text, seg.segmentation_items(gold.sentences)))
+        result.append(DevSet(file_treebank(path), text, seg.segmentation_items(gold.sentences)))
     return result
 
 

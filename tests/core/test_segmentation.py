@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import lzma
 from collections import Counter
 
 import numpy as np
@@ -197,6 +198,27 @@ def test_surfaces_nearly_always_split_in_training_override_the_network():
     assert not lexicon.is_mwt("unseen", predicted=False) and lexicon.is_mwt("unseen", predicted=True)
     lexicon.counts["des"] = [1, 50]
     assert not lexicon.is_mwt("des", predicted=True)  # nearly never split
+
+
+def test_a_surface_split_in_one_language_and_not_in_another_is_decided_by_the_text_language():
+    pairs = [("am", ["an", "dem"], "de")] * 3
+    counts = {"de": Counter({"am": 3, "ich": 9, "gehe": 9}), "en": Counter({"am": 50, "i": 90})}
+    lexicon = seg.MwtLexicon.learn(pairs, counts, min_rule_types=1)
+    assert lexicon.counts == {"am": [3, 53]}  # all languages together: nearly never split
+    assert lexicon.language_counts == {"am": {"de": [3, 3], "en": [0, 50]}}
+    assert lexicon.is_mwt("Am", predicted=False, language="de")
+    assert not lexicon.is_mwt("am", predicted=True, language="en")
+    assert not lexicon.is_mwt("am", predicted=True)  # no language known: all together
+    assert lexicon.is_mwt("am", predicted=True, language="fr")  # a language without it: the network
+    # the first sentence of a text: its own cue words say German
+    lexicon.cues = {"ich": "de", "gehe": "de", "i": "en", "and": "en"}
+    text = "Am Abend gehe ich. I am here and I go."
+    sentences = list(seg.segment_with(punctuation_labels, SMALL, lexicon, [text]))
+    assert [[w for t in s.tokens for w in t.words] for s in sentences] == [
+        ["An", "dem", "Abend", "gehe", "ich", "."], ["I", "am", "here", "and", "I", "go", "."]]
+    assert seg.MwtLexicon.learn(pairs[:1], {"de": Counter({"am": 1})}).language_counts == {}  # nothing differs
+    hinted = list(seg.segment_with(punctuation_labels, SMALL, lexicon, ["I am here."], "de_gsd"))
+    assert [w for t in hinted[0].tokens for w in t.words] == ["I", "an", "dem", "here", "."]  # the hint's language
 
 
 def test_bad_conllu_line_is_a_one_line_input_error():
@@ -459,3 +481,18 @@ def test_a_run_of_emoji_is_one_token_cut_from_the_word_it_is_glued_to():
     assert seg.emoji_tokens("plain", plain) is plain
     forms = [t.form for s in segment("Super😂😂 merci👍 ok", predict=punctuation_labels) for t in s.tokens]
     assert forms == ["Super", "😂😂", "merci", "👍", "ok"]
+
+
+def test_gold_files_are_read_plain_gz_or_xz_and_a_broken_one_is_one_clear_error(tmp_path):
+    import gzip  # noqa: PLC0415
+
+    text = "# text = Hi .\n1\tHi\t_\tINTJ\t_\t_\t0\troot\t_\t_\n2\t.\t_\tPUNCT\t_\t_\t1\tpunct\t_\t_\n\n"
+    (tmp_path / "a.conllu.gz").write_bytes(gzip.compress(text.encode()))
+    (tmp_path / "a.conllu.xz").write_bytes(lzma.compress(text.encode()))
+    for name in ("a.conllu.gz", "a.conllu.xz"):
+        assert [t.form for t in seg.read_gold_sentences(tmp_path / name)[0].tokens] == ["Hi", "."]
+    (tmp_path / "bad.conllu.gz").write_bytes(b"not gzip")
+    (tmp_path / "bad.conllu").write_bytes(text.encode().replace(b"Hi", b"H\xffi"))
+    for name in ("bad.conllu.gz", "bad.conllu"):
+        with pytest.raises(InputError, match=name):
+            seg.read_gold_sentences(tmp_path / name)

@@ -207,3 +207,29 @@ def test_a_rescore_with_labelled_text_learns_the_lexicon_again_only_if_it_fits(t
     result = json.loads(record.read_text())
     assert "+ 1 forms of labelled text in 1 languages" in result["model"]["word lexicon"]
     assert result["lexicon_command"].endswith(f"--lexicon-text {tmp_path / 'text'}")
+
+
+def test_a_rescore_can_learn_the_segmenters_mwt_lexicon_again(tiny_model_dir, tiny_treebank_dir, tmp_path,
+                                                              monkeypatch):
+    """`--rescore DATA --relearn-mwt`: the segmenter's MWT lexicon is learned again from DATA's
+    train splits (treebanks named by their files in a UD release folder), and the record says how."""
+    import shutil  # noqa: PLC0415
+
+    from polytag.core.segmentation import MwtLexicon, mwt_path  # noqa: PLC0415
+
+    ship = load_ship_script()
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, model)
+    record = tmp_path / "default_model.json"
+    record.write_text(json.dumps({"command": "x", "model": {}, "evaluation": {"files": {}, "macro": {}}}))
+    monkeypatch.setattr(ship, "DEST", model)
+    monkeypatch.setattr(ship, "RESULT", record)
+    monkeypatch.setattr(sys, "argv", ["ship_default_model.py", "--rescore", str(tiny_treebank_dir), "--relearn-mwt"])
+    assert ship.main() == 1  # no segmenter/ in the folder: refused
+    (model / "segmenter").mkdir()
+    (model / "segmenter" / "mwt.json.xz").write_bytes(b"")
+    assert ship.main() == 0
+    lexicon = MwtLexicon.load(mwt_path(model / "segmenter"))
+    assert lexicon.entries["zum"] == ["zu", "dem"] and lexicon.entries["du"] == ["de", "le"]
+    assert set(lexicon.hyphens) == {"xx_test", "xx_second", "yy_other"}
+    assert json.loads(record.read_text())["mwt_command"].endswith("--relearn-mwt")
