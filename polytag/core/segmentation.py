@@ -485,6 +485,10 @@ class MwtLexicon:
     # script -> [adjacent letter pairs, token ends between them inside a sentence] in the train
     # splits: scripts never cut so are not cut while segmenting (`join_unsplit_scripts`)
     script_splits: dict[str, list[int]] = field(default_factory=dict)
+    # title (lowercased, with its period) -> [times it ends a sentence, times seen, times a
+    # capitalised word follows] in the train splits ('dr.', 'mrs.', 'prof.'): no sentence ends
+    # after one (`keep_abbreviations`)
+    abbreviations: dict[str, list[int]] = field(default_factory=dict)
 
     SURE = 0.9  # a surface that is an MWT this often (or 1 - this rarely) overrides the network
 
@@ -591,7 +595,8 @@ class MwtLexicon:
     def load(cls, path: Path) -> MwtLexicon:
         try:
             raw = json.loads(read_bytes(path))
-            optional = {"joins", "counts", "blanks", "hyphen_pieces", "hyphens", "script_splits", "language_counts"}  # files written before they were learned
+            optional = {"joins", "counts", "blanks", "hyphen_pieces", "hyphens", "script_splits", "language_counts",
+                        "abbreviations"}  # files written before they were learned
             lexicon = cls(**{f.name: dict(raw[f.name] if f.name not in optional else raw.get(f.name, {}))
                              for f in fields(cls)})  # fmt: skip
             for rules in (lexicon.suffixes, lexicon.prefixes):
@@ -763,6 +768,59 @@ def emoji_tokens(text: str, labels: np.ndarray) -> np.ndarray:
         labels = labels.copy()
         labels[cuts] = TOKEN_END
     return labels
+
+
+# a word of letters (and inner periods) ending in a period, then a space, after a space or an
+# opening bracket or quote: 'Dr.', 'Prof.' (not the 't.' of "didn't.")
+_ABBREVIATION = re.compile(r"(?<![^\s(\[{\"'“‘«])[^\W\d_][\w.]*[^\W\d_]\.(?=\s|$)")
+ABBREVIATION_MIN_SEEN = 3  # a title is kept from ending a sentence if seen this often,
+ABBREVIATION_MAX_FINAL = 0.1  # ending at most this share of its sentences in the train splits,
+ABBREVIATION_MIN_CAPITAL = 0.9  # and followed by a capitalised word this often where it does not
+
+
+def learn_abbreviations(sentences: Iterable[GoldSentence], counts: dict[str, list[int]] | None = None):
+    """[times it ends a sentence, times seen, times a capitalised word follows] of each token of
+    two letters or more ending in a period ('dr.', 'e.g.'), added into `counts` (a new dict if
+    None); `abbreviations_from` keeps the titles among them."""
+    counts = {} if counts is None else counts
+    for sentence in sentences:
+        tokens = sentence.tokens
+        for i, token in enumerate(tokens):
+            if _ABBREVIATION.fullmatch(token.form):
+                seen = counts.setdefault(token.form.lower(), [0, 0, 0])
+                seen[0] += i == len(tokens) - 1
+                seen[1] += 1
+                seen[2] += i < len(tokens) - 1 and tokens[i + 1].form[:1].isupper()
+    return counts
+
+
+def abbreviations_from(counts: dict[str, list[int]]) -> dict[str, list[int]]:
+    """The titles: abbreviations that rarely end a sentence and are nearly always followed by a
+    capitalised word where they do not ('Dr. Who', 'Prof. Weber'). An abbreviation followed by
+    any word ('e.g.', 'a.C.', 'no.') is left to the net: the train splits' pooled counts cannot
+    tell when it ends a sentence ('... in 404 a.C. As ...')."""
+    return {form: c for form, c in sorted(counts.items())
+            if c[1] >= ABBREVIATION_MIN_SEEN and c[0] <= ABBREVIATION_MAX_FINAL * c[1]
+            and c[2] >= ABBREVIATION_MIN_CAPITAL * (c[1] - c[0])}  # fmt: skip
+
+
+_NO_SENTENCE_END = {SENTENCE_END: TOKEN_END, MWT_SENTENCE_END: MWT_END}
+
+
+def keep_abbreviations(text: str, labels: np.ndarray, abbreviations: dict[str, list[int]]) -> np.ndarray:
+    """Labels with no sentence end after a title of `abbreviations` ('Prof. Weber', 'Mrs. Jones':
+    the nets end one after the period), whether the net kept its period in the token or split
+    it off. A paragraph break still ends one."""
+    if not abbreviations:
+        return labels
+    changed = None
+    for match in _ABBREVIATION.finditer(text):
+        end = match.end() - 1  # the period
+        label = int(labels[end])
+        if label in _NO_SENTENCE_END and match.group().lower() in abbreviations:
+            changed = labels.copy() if changed is None else changed
+            changed[end] = _NO_SENTENCE_END[label]
+    return labels if changed is None else changed
 
 
 # a web address (with a scheme or www.) or an e-mail address; the address ends before trailing
@@ -1038,6 +1096,7 @@ def decode_region(
     labels = apply_hyphen_pieces(text, labels, expander.lexicon.hyphen_pieces, final)
     labels = emoji_tokens(text, labels)
     labels = keep_web_addresses(text, labels)
+    labels = keep_abbreviations(text, labels, expander.lexicon.abbreviations)
     starts, ends = find_tokens(text, labels, space, final, config.max_token_chars)
     open_start = int(starts[len(ends)]) if len(starts) > len(ends) else len(text)
     starts, ends = _strip_joined_spaces(text, starts[: len(ends)], ends)

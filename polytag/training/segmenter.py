@@ -143,7 +143,7 @@ def learn_lexicon(ud_dir: Path, log: Callable[[str], None] = lambda _: None,
     """The segmenter's MWT lexicon, learned from every train split of ud_dir (no network:
     multiword tokens, cue words, joins, hyphen conventions, script splits). on_paragraphs(treebank,
     gold paragraphs): called for each train split as it is read."""
-    pairs, word_counts, all_paragraphs, hyphens = [], defaultdict(Counter), [], {}
+    pairs, word_counts, all_paragraphs, hyphens, abbreviations = [], defaultdict(Counter), [], {}, {}
     for path in treebank_files(ud_dir, "train"):
         sentences = seg.read_gold_sentences(path)
         treebank = file_treebank(path)
@@ -153,6 +153,7 @@ def learn_lexicon(ud_dir: Path, log: Callable[[str], None] = lambda _: None,
         paragraphs = seg.gold_paragraphs(sentences)
         all_paragraphs.extend(paragraphs)
         hyphens[treebank] = seg.learn_hyphen_conventions(paragraphs)
+        seg.learn_abbreviations(sentences, abbreviations)
         if on_paragraphs is not None:
             on_paragraphs(treebank, paragraphs)
     log(f"{len(pairs):,} multiword tokens")
@@ -161,6 +162,7 @@ def learn_lexicon(ud_dir: Path, log: Callable[[str], None] = lambda _: None,
     lexicon.hyphen_pieces = seg.learn_hyphen_pieces(sum(word_counts.values(), Counter()))
     lexicon.hyphens = hyphens
     lexicon.script_splits = seg.learn_script_splits(all_paragraphs)
+    lexicon.abbreviations = seg.abbreviations_from(abbreviations)
     log(f"{len(lexicon.joins):,} pairs of runs the train splits join into one token")
     return lexicon
 

@@ -496,3 +496,30 @@ def test_gold_files_are_read_plain_gz_or_xz_and_a_broken_one_is_one_clear_error(
     for name in ("bad.conllu.gz", "bad.conllu"):
         with pytest.raises(InputError, match=name):
             seg.read_gold_sentences(tmp_path / name)
+
+
+def test_no_sentence_ends_after_a_title_the_train_splits_put_before_names():
+    gold = [seg.GoldSentence("x", [seg.GoldToken(f, True, [f]) for f in forms], False) for forms in (
+        ["Dr.", "Who", "came", "."], ["Ask", "Dr.", "No", "."], ["See", "Dr.", "X", "."],
+        ["Etc.", "etc."], ["And", "so", "on", "etc."], ["It", "etc.", "ok"], ["Rare", "cf."],
+        ["In", "404", "a.C.", "the"], ["a.C.", "Rome", "fell"], ["by", "a.C.", "Rome"], ["I", "didn't."])]
+    counts = seg.learn_abbreviations(gold)
+    assert counts == {"dr.": [0, 3, 3], "etc.": [2, 4, 0], "cf.": [1, 1, 0], "a.c.": [0, 3, 2]}
+    # etc. ends sentences; cf. is seen too rarely; a.C. is followed by any word
+    assert seg.abbreviations_from(counts) == {"dr.": [0, 3, 3]}
+    text = "Prof. Weber and dr. Who. An etc. Dr. X. Dr.\n\nNext"
+    labels = np.full(len(text), seg.CONTINUE, np.uint8)
+    periods = [i for i, ch in enumerate(text) if ch == "."]
+    labels[periods] = seg.SENTENCE_END
+    labels[text.index("Prof") + 3] = seg.TOKEN_END  # the net split the period off 'Prof'
+    out = seg.keep_abbreviations(text, labels, {"dr.": [0, 3, 3], "prof.": [0, 4, 4]})
+    kept = [text[max(0, i - 4) : i + 1] for i in periods if out[i] == seg.SENTENCE_END]
+    # 'Prof.' and the 'Dr.'s go on (the period still ends its token); 'Who.', 'etc.' and 'X.' end sentences
+    assert kept == [" Who.", " etc.", "r. X."], kept
+    assert all(out[i] == seg.TOKEN_END for i in periods if out[i] != seg.SENTENCE_END)
+    assert out[text.index("Prof") + 3] == seg.TOKEN_END and labels[periods[0]] == seg.SENTENCE_END  # input kept
+    assert seg.keep_abbreviations(text, labels, {}) is labels
+    # a paragraph break still ends a sentence after one
+    lexicon = seg.MwtLexicon(abbreviations={"dr.": [0, 3, 3]})
+    sentences = list(seg.segment_with(punctuation_labels, SMALL, lexicon, ["I met Dr. Who. Then Dr.\n\nNext."]))
+    assert [s.text for s in sentences] == ["I met Dr. Who.", "Then Dr.", "Next."]
