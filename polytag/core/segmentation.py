@@ -1026,11 +1026,13 @@ class MwtExpander:
                 scores[language] += 1.0
         return max(scores, key=scores.__getitem__) if scores else None
 
-    def expand(self, form: str) -> list[str]:
+    def expand(self, form: str, language: str | None = None) -> list[str]:
+        """The words of a multiword token: as its sentence's language (`sentence_language`)
+        analyses it where that language has it, else as the language of the recent sentences
+        that has it ('del': Spanish 'de el', Italian 'di il')."""
         choices = self.lexicon.by_language.get(form.lower())
-        language = None
-        if choices and self.scores:
-            language = max(choices, key=lambda lang: self.scores.get(lang, 0.0))
+        if choices and language not in choices:
+            language = max(choices, key=lambda lang: self.scores.get(lang, 0.0)) if self.scores else None
         return self.lexicon.expand(form, language)
 
     def observe(self, tokens: list[RawToken]) -> None:
@@ -1159,13 +1161,12 @@ def _make_sentence(text, labels, starts, ends, first, stop, base, expander) -> R
         if policy is not None:
             spans = apply_hyphen_policy(text, labels, spans, policy, expander.lexicon.hyphen_pieces)
     forms = [text[s:e] for s, e in spans]
-    by_language = expander.lexicon.language_counts
-    language = expander.sentence_language(forms) if any(f.lower() in by_language for f in forms) else None
+    language = expander.sentence_language(forms)
     tokens = []
     for (s, e), form in zip(spans, forms):
         space_after = e >= len(text) or text[e].isspace()
         mwt = expander.lexicon.is_mwt(form, bool(_MWT_ENDS[int(labels[e - 1])]), language)
-        words = expander.expand(form) if mwt else [form]
+        words = expander.expand(form, language) if mwt else [form]
         tokens.append(RawToken(form, s + base, e + base, space_after, words))
     expander.observe(tokens)
     start, end = tokens[0].start, tokens[-1].end

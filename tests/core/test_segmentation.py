@@ -273,12 +273,19 @@ def test_tokens_whose_words_a_treebank_leaves_blank_expand_to_blank_words(tmp_pa
 
 def test_expander_picks_the_analysis_of_the_language_the_text_is_in():
     pairs = [("del", ["de", "el"], "es")] * 5 + [("del", ["di", "il"], "it")] * 2
-    counts = {"es": Counter({"el": 50, "y": 40}), "it": Counter({"il": 50, "che": 40})}
+    counts = {"es": Counter({"el": 50, "y": 40, "del": 5}), "it": Counter({"il": 50, "che": 40, "del": 2})}
     lexicon = seg.MwtLexicon.learn(pairs, counts)
     assert lexicon.expand("del") == ["de", "el"]  # most frequent overall
     expander = lexicon.expander()
     expander.observe([seg.RawToken(w, 0, 1, True, [w]) for w in ("il", "gatto", "che")])
     assert expander.expand("Del") == ["Di", "il"]
+    # a sentence's own language first: the first sentence of a text, or one in another language
+    assert expander.sentence_language(["del", "el", "y", "el"]) == "es"
+    assert expander.expand("del", "es") == ["de", "el"]
+    assert expander.expand("del", "fr") == ["di", "il"]  # a language without it: the recent sentences'
+    # the first sentence of a text, in Italian: its own cue words pick the Italian analysis
+    first = list(seg.segment_with(punctuation_labels, SMALL, lexicon, ["Il gatto del che ."]))
+    assert [w for t in first[0].tokens for w in t.words] == ["Il", "gatto", "di", "il", "che", "."]
 
 
 def test_features_fold_case_and_whitespace_and_hash_rare_code_points():
