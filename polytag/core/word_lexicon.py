@@ -56,6 +56,8 @@ SUFFIX_MIN_TYPES = 3  # ... where that many forms of the treebank have them
 LANGUAGE_DECAY = 0.8  # per sentence: the language the recent words point to
 OWN_CUES = 2  # a sentence with this many cue words of a language, twice the recent one's, is in it
 MIXED_RUN = 3  # a sentence with runs of this many cue words of two languages is in both
+FOREIGN_MIN_WORDS = 3  # a sentence with no cue word, of this many words or more, ...
+FOREIGN_SHARE = 0.5  # ... more of which the recent language's lexicons lack is asked of the identifier
 TREEBANK_DECAY = 0.9  # per sentence: the treebank whose lexicon the recent labels agree with
 # cue words: each language's this many most frequent words, where 90% of their uses are its
 # (more cue words, more sentences that say their own language: 400 gave single sentences
@@ -360,6 +362,12 @@ class WordLexicon:
             key = fixed or self._guess(words, sentence_upos, sentence_feats, languages, agreement, own)
             if key is None and identify is not None and not languages:
                 key = self.by_language.get(identify(words) or "", [None])[0]
+            elif key is not None and not fixed and identify is not None and not own and self._foreign(words, key):
+                # no cue word at all, and words the recent language's lexicon mostly lacks: a
+                # sentence in another language (a Polish one after Dutch ones)
+                other = identify(words)
+                if other is not None and other != language_of(key):
+                    key = self.by_language.get(other, [key])[0]
             if key is None:
                 continue
             keys = None if fixed or len(own) < 2 else self._mixed_keys(words, key, agreement)
@@ -439,6 +447,14 @@ class WordLexicon:
             if own[recent] == 0:
                 return None
         return recent
+
+    def _foreign(self, words: list[str], treebank: str) -> bool:
+        """Whether most of a sentence's words (of letters, two or more) are in neither the
+        treebank's lexicon nor its language's text lexicon."""
+        entries, text = self.entries(treebank), self.text_entries(language_of(treebank))
+        letters = [w.lower() for w in words if len(w) > 1 and w.isalpha()]
+        unknown = sum(w not in entries and w not in text for w in letters)
+        return len(letters) >= FOREIGN_MIN_WORDS and unknown > FOREIGN_SHARE * len(letters)
 
     def points_elsewhere(self, words: Iterable[str], language: str) -> bool:
         """Whether a sentence's cue words point to another language than `language`, as `restrict`

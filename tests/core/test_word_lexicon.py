@@ -261,3 +261,22 @@ def test_a_text_with_no_cue_word_asks_the_identifier_for_each_sentence(lexicon):
     # with a hint nothing is guessed at all
     lexicon.restrict([["gato", "corre"]], [["VERB", "VERB"]], [["_", "_"]], treebank="xx_a", identify=identify)
     assert asked == []
+
+
+def test_a_sentence_with_no_cue_word_that_the_recent_language_lacks_asks_the_identifier(lexicon):
+    asked = []
+
+    def identify(words):
+        asked.append(list(words))
+        return "yy" if "gato" in words else "xx"
+
+    lexicon.cues = {"the": "xx", "and": "xx", "el": "yy"}
+    sentences = [["the", "cat", "and", "runs"], ["gato", "corre", "gato"], ["cat", "runs", "cat"], ["gato", "corre"]]
+    upos = [["DET", "NOUN", "CCONJ", "VERB"], ["VERB", "VERB", "VERB"], ["VERB", "VERB", "VERB"], ["VERB", "VERB"]]
+    feats = [["_"] * 4, ["_"] * 3, ["_"] * 3, ["_"] * 2]
+    lexicon.restrict(sentences, upos, feats, identify=identify)
+    # after xx text, a sentence of words xx lacks, with no cue word, is identified as yy
+    assert asked == [["gato", "corre", "gato"]]
+    assert upos[1] == ["NOUN", "VERB", "NOUN"] and feats[1] == ["Gender=Masc", "Mood=Ind", "Gender=Masc"]
+    # words xx has: not asked, xx's labels ('cat' NOUN); too short to judge: not asked, kept
+    assert upos[2] == ["NOUN", "VERB", "NOUN"] and upos[3] == ["VERB", "VERB"]
