@@ -41,15 +41,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from polytag.core.conllu_io import read_conllu  # noqa: E402
+from polytag.core.errors import InputError  # noqa: E402
 from polytag.core.evaluate import AUTO_TREEBANK, evaluate_files  # noqa: E402
 from polytag.core.folder import branch_stages, compact_labels, run_id, training_stages  # noqa: E402
+from polytag.core.segmentation import mwt_path  # noqa: E402
+from polytag.core.variants import VARIANTS_FILE, learn_variants, save_variants  # noqa: E402
 from polytag.core.word_lexicon import LEXICON_FILE, WordLexicon  # noqa: E402
 from polytag.nn.heads import prune_bundle_head  # noqa: E402
 from polytag.nn.model_io import load_model, save_model  # noqa: E402
 from polytag.nn.transformer import count_parameters  # noqa: E402
 from polytag.tagging import load as load_tagger  # noqa: E402
 from polytag.training.data import feats_counts, find_treebanks  # noqa: E402
-from polytag.core.segmentation import mwt_path  # noqa: E402
 from polytag.training.segmenter import compact_segmenter, learn_lexicon  # noqa: E402
 
 DEST = ROOT / "polytag" / "models" / "default"
@@ -182,12 +185,17 @@ def main() -> int:
     parser.add_argument("--relearn-mwt", action="store_true",
                         help="with --rescore: learn the segmenter's MWT lexicon (no network: multiword tokens, "
                              "cue words, joins, hyphen conventions) again from the treebank folder's train splits")
+    parser.add_argument("--variants", action="store_true",
+                        help="with --rescore: learn the character variants (Simplified Chinese characters no train "
+                             "split has, read as the Traditional ones they have; needs `pip install "
+                             "opencc-purepy==1.5.0` for OpenCC's character table)")
     parser.add_argument("--min-bundle-count", type=int, default=5,
                         help="keep only the bundle-head columns of FEATS bundles seen this often in the train "
                              "splits (the head's cost per word is its width; 1 keeps every bundle seen)")
     args = parser.parse_args()
     if args.rescore:
-        return rescore(args.data or args.source, args.lexicon_min_count, args.lexicon_text, args.relearn_mwt)
+        return rescore(args.data or args.source, args.lexicon_min_count, args.lexicon_text, args.relearn_mwt,
+                       args.variants)
     if args.data is None:
         parser.error("give the trained model folder and the treebank folder")
     source, data = args.source, args.data
@@ -294,8 +302,29 @@ def describe_lexicon(lexicon: WordLexicon) -> str:
     return f"{lexicon.describe()}, {(DEST / LEXICON_FILE).stat().st_size / 1e6:.2f} MB"
 
 
+def opencc_table() -> Path:
+    """OpenCC's Simplified -> Traditional character table, from the opencc-purepy package."""
+    try:
+        import opencc_purepy  # noqa: PLC0415 - only to build the variants
+    except ImportError:
+        raise InputError("--variants needs OpenCC's character table: pip install opencc-purepy==1.5.0") from None
+    return Path(opencc_purepy.__file__).parent / "dicts" / "STCharacters.txt"
+
+
+def write_variants(data: Path) -> str:
+    """The folder's variants.json.xz, learned from the train splits' characters; -> a summary."""
+    seen = set()
+    for path in sorted(data.glob("*/*-ud-train.conllu*")):
+        for sentence in read_conllu(path):
+            seen.update("".join(sentence.words))
+    table = opencc_table()
+    variants = learn_variants(table.read_text(encoding="utf-8").splitlines(), seen)
+    save_variants(DEST / VARIANTS_FILE, variants, "OpenCC STCharacters.txt (Apache-2.0), via opencc-purepy 1.5.0")
+    return f"{len(variants):,} Simplified Chinese characters read as Traditional"
+
+
 def rescore(data: Path, lexicon_min_count: int = 1, lexicon_text: list[Path] | None = None,
-            relearn_mwt: bool = False) -> int:
+            relearn_mwt: bool = False, variants: bool = False) -> int:
     """Score the shipped folder again (a new scorer, a new dev copy) and keep the rest of the
     record: the trained source need not be on this machine. With lexicon_text, its word lexicon
     is first learned again, with text lexicons from those folders; with relearn_mwt, the
@@ -308,6 +337,14 @@ def rescore(data: Path, lexicon_min_count: int = 1, lexicon_text: list[Path] | N
         learn_lexicon(data).save(mwt_path(DEST / "segmenter"))  # the shipped name (mwt.json.xz)
         result["model"]["size on disk (MiB, whole folder)"] = folder_mb(DEST)
         result["mwt_command"] = f"python scripts/ship_default_model.py --rescore {data} --relearn-mwt"
+    if variants:
+        try:
+            result["model"]["character variants"] = write_variants(data)
+        except InputError as err:
+            print(f"ship_default_model.py: {err}", file=sys.stderr)
+            return 1
+        result["model"]["size on disk (MiB, whole folder)"] = folder_mb(DEST)
+        result["variants_command"] = f"python scripts/ship_default_model.py --rescore {data} --variants"
     if lexicon_text:
         lexicon = WordLexicon.learn_folder(data, lexicon_min_count, lexicon_text)
         staged = DEST / (LEXICON_FILE + ".new")  # the shipped one stays until the new one fits

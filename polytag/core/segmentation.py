@@ -1188,9 +1188,11 @@ class SegmentationStream:
     """
 
     def __init__(
-        self, predict: Predictor, config: SegmenterConfig, lexicon: MwtLexicon, treebank: str | None = None
+        self, predict: Predictor, config: SegmenterConfig, lexicon: MwtLexicon, treebank: str | None = None,
+        variants: dict[int, int] | None = None,
     ):
         self.predict, self.config = predict, config
+        self.variants = variants  # characters the network reads as others, one for one (core.variants)
         self.expander = lexicon.expander(treebank)
         self.buffer = ""  # text from `base` on: left context + undecided text + lookahead
         self.base = 0
@@ -1245,7 +1247,8 @@ class SegmentationStream:
         """Labels of buffer[start:stop], by windows with `context` characters each side."""
         cfg = self.config
         lo, hi = max(0, start - cfg.context), min(len(self.buffer), stop + cfg.context)
-        char_ids, cat_ids, _ = featurize(self.buffer[lo:hi], cfg.n_buckets)
+        window = self.buffer[lo:hi]
+        char_ids, cat_ids, _ = featurize(window.translate(self.variants) if self.variants else window, cfg.n_buckets)
         n_windows = -(-(stop - start) // cfg.core)
         left = cfg.context - (start - lo)
         total = n_windows * cfg.core + 2 * cfg.context
@@ -1287,9 +1290,11 @@ def segment_with(
     lexicon: MwtLexicon,
     chunks: Iterable[str],
     treebank: str | None = None,
+    variants: dict[int, int] | None = None,
 ) -> Iterator[RawSentence]:
-    """treebank: cut hyphens as it does (`MwtLexicon.hyphen_policy`)."""
-    stream = SegmentationStream(predict, config, lexicon, treebank)
+    """treebank: cut hyphens as it does (`MwtLexicon.hyphen_policy`); variants: characters the
+    network reads as others (`core.variants`)."""
+    stream = SegmentationStream(predict, config, lexicon, treebank, variants)
     for chunk in chunks:
         yield from stream.feed(chunk)
     yield from stream.close()

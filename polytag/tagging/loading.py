@@ -19,6 +19,7 @@ from ..core.folder import (
     load_metadata,
 )
 from ..core.languages import model_languages
+from ..core.variants import load_variants
 from ..core.word_lexicon import load_lexicon
 
 
@@ -114,6 +115,7 @@ def load(folder, device: str = "cpu", batch_size: int = 64, backend: str = "auto
     tagger.languages = [entry["code"] for entry in model_languages(load_metadata(folder))] or None
     tagger.folder = folder
     tagger.lexicon = load_lexicon(folder) if lexicon else None
+    tagger.variants = load_variants(folder)
     if treebank is not None:
         tagger.set_treebank(treebank)
     return tagger

@@ -20,6 +20,7 @@ from typing import Iterable, Iterator
 from ..core.conllu_io import Sentence, format_conllu, open_binary
 from ..core.errors import InputError
 from ..core.evaluate import AUTO_TREEBANK, file_keys, file_treebank, treebank_of
+from ..core.variants import load_variants
 from ..core.segmentation import RawSentence, raw_text, read_gold_sentences, text_chunks
 from ..core.ud_eval import evaluate, load_conllu, load_conllu_file
 
@@ -134,7 +135,7 @@ def load_segmenter(model_folder: str | Path, threads: int | None = None):
     folder = check_segmenter(model_folder)
     from .segmenter import Segmenter  # noqa: PLC0415 - onnxruntime; only when raw text is read
 
-    return Segmenter.load(folder, threads=threads or 1)
+    return Segmenter.load(folder, threads=threads or 1, variants=load_variants(model_folder))
 
 
 def read_raw(path: str | Path, segmenter, name: str | None = None, treebank: str | None = None) -> Iterator[Sentence]:

@@ -34,11 +34,14 @@ ONNX_NAME, CONFIG_NAME, MWT_NAME = "segmenter.onnx", "segmenter.json", MWT_FILE
 class Segmenter:
     """Splits raw text of any of the trained languages into sentences, tokens and words."""
 
-    def __init__(self, session: ort.InferenceSession, config: SegmenterConfig, lexicon: MwtLexicon):
+    def __init__(self, session: ort.InferenceSession, config: SegmenterConfig, lexicon: MwtLexicon,
+                 variants: dict[int, int] | None = None):
         self.session, self.config, self.lexicon = session, config, lexicon
+        self.variants = variants  # characters the network reads as others (core.variants)
 
     @classmethod
-    def load(cls, folder: str | Path, threads: int = 1) -> Segmenter:
+    def load(cls, folder: str | Path, threads: int = 1, variants: dict[int, int] | None = None) -> Segmenter:
+        """variants: the model folder's (`core.variants.load_variants`), read by the network."""
         folder = Path(folder)
         for path in (folder / ONNX_NAME, folder / CONFIG_NAME, mwt_path(folder)):
             if not path.is_file():
@@ -51,7 +54,7 @@ class Segmenter:
             str(folder / ONNX_NAME), options, providers=["CPUExecutionProvider"]
         )
         config = SegmenterConfig.load(folder / CONFIG_NAME)
-        return cls(session, config, MwtLexicon.load(mwt_path(folder)))
+        return cls(session, config, MwtLexicon.load(mwt_path(folder)), variants)
 
     @property
     def treebank_hints(self) -> list[str]:
@@ -72,4 +75,5 @@ class Segmenter:
 
     def segment_stream(self, chunks: Iterable[str], treebank: str | None = None) -> Iterator[RawSentence]:
         row = self.config.hint_row(treebank)
-        return segment_with(lambda c, k: self.predict(c, k, row), self.config, self.lexicon, chunks, treebank)
+        return segment_with(lambda c, k: self.predict(c, k, row), self.config, self.lexicon, chunks, treebank,
+                            self.variants)

@@ -24,6 +24,7 @@ from ..core.encoding import Chunk, WordChars, WordPieces, collate_numpy, make_ch
 from ..core.errors import InputError, check_positive
 from ..core.folder import NO_HINT, segmenter_hints, treebank_hint_index
 from ..core.labels import Labels
+from ..core.variants import translate_words
 from ..core.word_lexicon import WordLexicon, language_of
 from .coverage import CoverageCheck, sentence_language
 
@@ -51,6 +52,7 @@ class Tagger:
     hint: int = NO_HINT
     treebank: str | None = None
     lexicon: WordLexicon | None = None  # the folder's word lexicon (tagging.load sets it)
+    variants: dict[int, int] | None = None  # characters read as others (core.variants; tagging.load sets it)
 
     def __init__(self, backend, tokenizer, labels: Labels, config, batch_size: int = 64, morph: str | None = None):
         self.backend = backend
@@ -214,12 +216,13 @@ class Tagger:
         hint = self.hint_row(treebank)
         if not sentences:
             return [], []
+        read = translate_words(sentences, self.variants)  # Simplified Chinese as Traditional
         if given is None and self.lexicon is not None and self.treebank_hints:
-            upos_lists, feats_lists = self._guessing_hints(sentences, x_second_best, morph, documents)
+            upos_lists, feats_lists = self._guessing_hints(read, x_second_best, morph, documents)
         else:
-            upos_lists, feats_lists = self._network(sentences, x_second_best, morph, hint)
+            upos_lists, feats_lists = self._network(read, x_second_best, morph, hint)
         if self.lexicon is not None:
-            self.lexicon.restrict(sentences, upos_lists, feats_lists, given, documents, self.identify_language)
+            self.lexicon.restrict(read, upos_lists, feats_lists, given, documents, self.identify_language)
         tag_emoji(sentences, upos_lists, feats_lists)
         return upos_lists, feats_lists
 

@@ -201,3 +201,23 @@ def test_a_segmenter_hint_reaches_the_segmenter_everywhere(tmp_path, hinted_mode
     capsys.readouterr()
     assert main(["languages", "--model", str(hinted_model)]) == 0
     assert "raw-text segmentation only: en_a, fr_b" in capsys.readouterr().out
+
+
+def test_variant_characters_are_read_as_the_characters_they_stand_for(raw_model, tmp_path):
+    """A folder's variants.json.xz: the segmenter and the tagger read 'ŝ' as 's' (as Simplified
+    Chinese as Traditional); the forms and offsets written out stay the input's."""
+    from polytag.core.variants import VARIANTS_FILE, save_variants  # noqa: PLC0415
+
+    folder = tmp_path / "model"
+    shutil.copytree(raw_model, folder)
+    save_variants(folder / VARIANTS_FILE, {"ŝ": "s", "Ŝ": "S"}, "test")
+    tagger = load(folder)
+    plain, variant = "Sue likes tea! Is it Sue's?", "Ŝue likeŝ tea! Iŝ it Ŝue'ŝ?"
+    read = tagger(variant)
+    assert [[t["form"] for t in s["tokens"]] for s in read] == [
+        [variant[t["start"]:t["end"]] for t in s["tokens"]] for s in tagger(plain)]
+    labels = lambda sentences: [[(w["upos"], w["feats"]) for t in s["tokens"] for w in t["words"]] for s in sentences]  # noqa: E731
+    assert labels(read) == labels(tagger(plain))
+    assert tagger([["Ŝue", "likeŝ"]])[0][0]["form"] == "Ŝue"
+    assert [[(w["upos"], w["feats"]) for w in s] for s in tagger([["Ŝue", "likeŝ"]])] == [
+        [(w["upos"], w["feats"]) for w in s] for s in tagger([["Sue", "likes"]])]
