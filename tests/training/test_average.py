@@ -233,3 +233,32 @@ def test_a_rescore_can_learn_the_segmenters_mwt_lexicon_again(tiny_model_dir, ti
     assert lexicon.entries["zum"] == ["zu", "dem"] and lexicon.entries["du"] == ["de", "le"]
     assert set(lexicon.hyphens) == {"xx_test", "xx_second", "yy_other"}
     assert json.loads(record.read_text())["mwt_command"].endswith("--relearn-mwt")
+
+
+def test_a_rescore_can_learn_the_character_variants(tiny_model_dir, tiny_treebank_dir, tmp_path, monkeypatch):
+    """`--rescore DATA --variants`: the folder's variants.json.xz from OpenCC's table and DATA's
+    train splits, and the record says how."""
+    import shutil  # noqa: PLC0415
+
+    from polytag.core.variants import load_variants  # noqa: PLC0415
+
+    ship = load_ship_script()
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, model)
+    record = tmp_path / "default_model.json"
+    record.write_text(json.dumps({"command": "x", "model": {}, "evaluation": {"files": {}, "macro": {}}}))
+    monkeypatch.setattr(ship, "DEST", model)
+    monkeypatch.setattr(ship, "RESULT", record)
+    table = tmp_path / "STCharacters.txt"
+    table.write_text("们\t們\n这\t這\n", encoding="utf-8")
+    monkeypatch.setattr(ship, "opencc_table", lambda: table)
+    data = tmp_path / "ud"
+    shutil.copytree(tiny_treebank_dir, data)
+    (data / "UD_Zz-Han").mkdir()
+    (data / "UD_Zz-Han" / "zz_han-ud-train.conllu").write_text("1\t他們\t_\tPRON\t_\t_\t0\t_\t_\t_\n\n",
+                                                             encoding="utf-8")
+    monkeypatch.setattr(sys, "argv", ["ship_default_model.py", "--rescore", str(data), "--variants"])
+    assert ship.main() == 0
+    assert load_variants(model) == {ord("们"): ord("們")}  # 这: its variant is in no train split
+    result = json.loads(record.read_text())
+    assert result["model"]["character variants"].startswith("1 Simplified") and result["variants_command"].endswith("--variants")
