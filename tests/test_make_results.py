@@ -106,6 +106,15 @@ def test_the_text_lexicons_are_one_row_a_file_and_the_words_they_changed(make_re
     assert "(12,345 forms in 3 languages)" in text and "40 dev words, 5 right before and 20 after" in text
 
 
+def test_simplified_chinese_is_one_row_a_script_and_setting(make_results):
+    row = {"gold tokens": {"upos": 97.49, "ufeats": 99.61},
+           "raw text": {"Tokens": 95.95, "Sentences": 99.7, "Words": 95.95, "UPOS": 94.4, "UFeats": 95.68}}
+    data = {"sentences": 500, "words": 12663, "variants": 709, "rows": {"Simplified, with variants": row}}
+    text = make_results.render_simplified_chinese(data)
+    assert "| Simplified, with variants | 97.49 / 99.61 | 95.95 / 95.95 / 94.40 / 95.68 |" in text
+    assert "last 500 train sentences (12,663 words)" in text and "709 Simplified characters" in text
+
+
 def _raw_speed(cpu: dict, words_per_s: int) -> dict:
     return {"files": 22, "characters": 1000, "words_out": 200, "seconds": 1.0, "words_per_s": words_per_s,
             "cold_start_one_paragraph_s": 1.1, "threads": 2, "note": "whole command", "machine": cpu,

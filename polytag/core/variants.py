@@ -29,13 +29,15 @@ VERSION = 1
 def learn_variants(table_lines: Iterable[str], seen: set[str]) -> dict[str, str]:
     """{simplified: traditional} from an OpenCC character table (`STCharacters.txt`: a character,
     a tab, its variants by spaces, the most common first): the first variant the train splits
-    have, for characters they do not have."""
+    have, for characters they do not have. A character that is one of its own variants (朴:
+    樸 or 朴, a Korean surname too) is written so in Traditional text as well: kept."""
     out = {}
     for line in table_lines:
         source, _, targets = line.rstrip("\n").partition("\t")
-        if len(source) != 1 or source in seen:
+        variants = targets.split(" ")
+        if len(source) != 1 or source in seen or source in variants:
             continue
-        target = next((t for t in targets.split(" ") if len(t) == 1 and t in seen), None)
+        target = next((t for t in variants if len(t) == 1 and t in seen), None)
         if target is not None:
             out[source] = target
     return out

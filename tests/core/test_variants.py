@@ -6,13 +6,14 @@ import pytest
 from polytag.core.errors import InputError
 from polytag.core.variants import VARIANTS_FILE, learn_variants, load_variants, save_variants, translate_words
 
-TABLE = ["们\t們", "这\t這 𧗺", "国\t國", "发\t發 髮", "xy\tz", "兴\t興"]
+TABLE = ["们\t們", "这\t這 𧗺", "国\t國", "发\t發 髮", "xy\tz", "兴\t興", "朴\t樸 朴"]
 
 
 def test_only_characters_no_train_split_has_are_mapped_to_ones_it_has():
-    seen = set("們這國國髮")
+    seen = set("們這國國髮樸")
     # 国 is seen (Japanese writes it so): kept; 发's first variant is unseen, its second seen;
-    # 兴's variant is unseen: nothing to read it as; 'xy' is not one character
+    # 兴's variant is unseen: nothing to read it as; 'xy' is not one character; 朴 is written so in
+    # Traditional text too
     assert learn_variants(TABLE, seen | {"国"}) == {"们": "們", "这": "這", "发": "髮"}
 
 
