@@ -489,6 +489,9 @@ class MwtLexicon:
     # capitalised word follows] in the train splits ('dr.', 'mrs.', 'prof.'): no sentence ends
     # after one (`keep_abbreviations`)
     abbreviations: dict[str, list[int]] = field(default_factory=dict)
+    # language -> {"suffixes", "prefixes", "blanks"}: the affix rules of its own multiword tokens,
+    # used for a text in that language (`expand`)
+    language_rules: dict[str, dict[str, dict[str, list]]] = field(default_factory=dict)
 
     SURE = 0.9  # a surface that is an MWT this often (or 1 - this rarely) overrides the network
 
@@ -501,26 +504,16 @@ class MwtLexicon:
     ) -> MwtLexicon:
         """From (surface, words, language) MWTs and per-language token counts (for cues)."""
         analyses: dict[str, dict[str, Counter]] = defaultdict(lambda: defaultdict(Counter))
-        surfaces = set()
+        surfaces: dict[str, set] = defaultdict(set)  # language -> (surface, words) it has
         for surface, words, language in pairs:
             low, lows = surface.lower(), tuple(w.lower() for w in words)
             analyses[low][language][lows] += 1
-            surfaces.add((low, lows))
-        suffixes, prefixes, blanks = defaultdict(Counter), defaultdict(Counter), defaultdict(Counter)
-        for low, lows in sorted(surfaces):  # rules count distinct surfaces (sorted: ties break alike every run)
-            if all(w == BLANK_FORM for w in lows):
-                for n in range(1, min(BLANK_ENDING, len(low) - 1) + 1):
-                    blanks[low[-n:]][(len(lows),)] += 1
-                continue
-            suffix, prefix = _affix_rules(low, lows)
-            if suffix:
-                suffixes[suffix[0]][suffix[1]] += 1
-            if prefix:
-                prefixes[prefix[0]][prefix[1]] += 1
-        lexicon = cls(suffixes=_rules(suffixes, min_rule_types),
-                      prefixes=_rules(prefixes, min_rule_types),
-                      blanks=_rules(blanks, min_rule_types),
+            surfaces[language].add((low, lows))
+        pooled = _affix_tables(set().union(*surfaces.values()), min_rule_types)
+        lexicon = cls(suffixes=pooled["suffixes"], prefixes=pooled["prefixes"], blanks=pooled["blanks"],
                       cues=language_cues(word_counts or {}))  # fmt: skip
+        lexicon.language_rules = {language: _affix_tables(own, min_rule_types)
+                                  for language, own in sorted(surfaces.items())}  # fmt: skip
         tokens: Counter = sum((word_counts or {}).values(), Counter())
         for low, per_language in analyses.items():
             total = sum(per_language.values(), Counter())
@@ -545,25 +538,33 @@ class MwtLexicon:
         return _decide(self.counts.get(low), predicted)
 
     def expand(self, surface: str, language: str | None = None) -> list[str]:
-        """The syntactic words of a token predicted to be a multiword token."""
+        """The syntactic words of a token predicted to be a multiword token. A surface the train
+        splits have gets its analysis there; another one the best-attested affix rule of
+        `language` (all languages' where it is not known, or a lexicon learned before rules were
+        kept per language): a Turkish 'duydum' is not cut by the French-Italian rule 'd' = 'de'."""
         low = surface.lower()
         if low in self.entries:
             words = self.by_language.get(low, {}).get(language or "", self.entries[low])
             return _restore_case(surface, words)
+        own = self.language_rules.get(language) if language is not None and self.language_rules else None
+        if own is None and language is not None and self.language_rules:
+            own = {}  # a language with no multiword tokens in training: none made up for it
+        suffixes, prefixes, blanks = ((own.get("suffixes", {}), own.get("prefixes", {}), own.get("blanks", {}))
+                                      if own is not None else (self.suffixes, self.prefixes, self.blanks))
         best, best_key = None, (0, 0)  # the best-attested matching affix rule
         for n in range(len(low) - 1, 0, -1):
-            if low[-n:] in self.suffixes and (self.suffixes[low[-n:]][2] * n, n) > best_key:
-                stem_end, words, types = self.suffixes[low[-n:]]
+            if low[-n:] in suffixes and (suffixes[low[-n:]][2] * n, n) > best_key:
+                stem_end, words, types = suffixes[low[-n:]]
                 best = [surface[:-n] + stem_end] + _restore_case(surface[-n:], words)
                 best_key = (types * n, n)
-            if low[:n] in self.prefixes and (self.prefixes[low[:n]][2] * n, n) > best_key:
-                words, stem_start, types = self.prefixes[low[:n]]
+            if low[:n] in prefixes and (prefixes[low[:n]][2] * n, n) > best_key:
+                words, stem_start, types = prefixes[low[:n]]
                 best = _restore_case(surface[:n], words) + [stem_start + surface[n:]]
                 best_key = (types * n, n)
         if best is None:  # the longest ending of blank-word tokens (see `blanks`)
             for n in range(min(BLANK_ENDING, len(low) - 1), 0, -1):
-                if low[-n:] in self.blanks:
-                    return [BLANK_FORM] * self.blanks[low[-n:]][0]
+                if low[-n:] in blanks:
+                    return [BLANK_FORM] * blanks[low[-n:]][0]
         return best or [surface]
 
     def hyphen_policy(self, treebank: str | None, language: str | None) -> HyphenPolicy | None:
@@ -596,10 +597,12 @@ class MwtLexicon:
         try:
             raw = json.loads(read_bytes(path))
             optional = {"joins", "counts", "blanks", "hyphen_pieces", "hyphens", "script_splits", "language_counts",
-                        "abbreviations"}  # files written before they were learned
+                        "abbreviations", "language_rules"}  # files written before they were learned
             lexicon = cls(**{f.name: dict(raw[f.name] if f.name not in optional else raw.get(f.name, {}))
                              for f in fields(cls)})  # fmt: skip
-            for rules in (lexicon.suffixes, lexicon.prefixes):
+            tables = [lexicon.suffixes, lexicon.prefixes]
+            tables += [own.get(kind, {}) for own in lexicon.language_rules.values() for kind in ("suffixes", "prefixes")]
+            for rules in tables:
                 for cut, rule in rules.items():
                     if not isinstance(rule, list) or len(rule) not in (2, 3):
                         raise ValueError(f"bad affix rule for {cut!r}")
@@ -982,6 +985,24 @@ def apply_hyphen_policy(
                 continue
         merged.append((s, e))
     return merged
+
+
+def _affix_tables(surfaces: set, min_types: int) -> dict[str, dict[str, list]]:
+    """{"suffixes", "prefixes", "blanks"}: the affix rules (`_affix_rules`) and blank-word endings
+    that at least min_types of these distinct (surface, words) attest."""
+    suffixes, prefixes, blanks = defaultdict(Counter), defaultdict(Counter), defaultdict(Counter)
+    for low, lows in sorted(surfaces):  # rules count distinct surfaces (sorted: ties break alike every run)
+        if all(w == BLANK_FORM for w in lows):
+            for n in range(1, min(BLANK_ENDING, len(low) - 1) + 1):
+                blanks[low[-n:]][(len(lows),)] += 1
+            continue
+        suffix, prefix = _affix_rules(low, lows)
+        if suffix:
+            suffixes[suffix[0]][suffix[1]] += 1
+        if prefix:
+            prefixes[prefix[0]][prefix[1]] += 1
+    return {"suffixes": _rules(suffixes, min_types), "prefixes": _rules(prefixes, min_types),
+            "blanks": _rules(blanks, min_types)}  # fmt: skip
 
 
 def _rules(rules: dict[str, Counter], min_types: int) -> dict[str, list]:

@@ -530,3 +530,18 @@ def test_no_sentence_ends_after_a_title_the_train_splits_put_before_names():
     lexicon = seg.MwtLexicon(abbreviations={"dr.": [0, 3, 3]})
     sentences = list(seg.segment_with(punctuation_labels, SMALL, lexicon, ["I met Dr. Who. Then Dr.\n\nNext."]))
     assert [s.text for s in sentences] == ["I met Dr. Who.", "Then Dr.", "Next."]
+
+
+def test_affix_rules_of_one_language_do_not_cut_words_of_another():
+    pairs = [(s, w, "it") for s, w in (("dalla", ["da", "la"]), ("dallo", ["da", "lo"]), ("dalle", ["da", "le"]))]
+    pairs += [(s, w, "tr") for s, w in (("yoktu", ["yok", "tu"]), ("vardı", ["var", "dı"]), ("çoktu", ["çok", "tu"]))]
+    lexicon = seg.MwtLexicon.learn(pairs, min_rule_types=2)
+    assert lexicon.prefixes["dal"][0] == ["da"]  # all languages together: "dal..." begins with "da"
+    assert set(lexicon.language_rules) == {"it", "tr"} and lexicon.language_rules["tr"]["prefixes"] == {}
+    assert lexicon.expand("dalmak") == ["da", "mak"]  # no language known: every rule
+    assert lexicon.expand("dalmak", "tr") == ["dalmak"]  # Turkish has no such prefix
+    assert lexicon.expand("dalmaktu", "tr") == ["dalmak", "tu"]  # but its own suffix
+    assert lexicon.expand("dalli", "it") == ["da", "li"]
+    assert lexicon.expand("dalmak", "en") == ["dalmak"]  # a language with no multiword tokens
+    old = seg.MwtLexicon(prefixes=lexicon.prefixes)  # a lexicon from before: every rule
+    assert old.expand("dalmak", "tr") == ["da", "mak"]
