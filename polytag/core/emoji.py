@@ -4,8 +4,8 @@ UD tags emoji SYM, and so do the treebanks: of the 38 tokens of the 72 train and
 made only of pictographs and their modifiers, 35 are SYM (ru_taiga, it_postwita, en_gum, ko_gsd;
 one X, two PUNCT), and none is glued to a word. The nets saw too few to learn either (the
 tagger's vocabulary maps most emoji to an unknown piece: 😍 came out ADV, 🇫🇷 AUX), so
-segmentation keeps each run of emoji one token, cut from any word glued to it (`emoji_runs`), and the
-tagger gives an emoji word SYM without features (`is_emoji_word`).
+segmentation keeps each run of emoji one token, cut from any word glued to it (`emoji_runs`),
+and the tagger gives an emoji word SYM without features (`tag_emoji`).
 """
 
 from __future__ import annotations

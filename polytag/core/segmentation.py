@@ -546,11 +546,11 @@ class MwtLexicon:
         if low in self.entries:
             words = self.by_language.get(low, {}).get(language or "", self.entries[low])
             return _restore_case(surface, words)
-        own = self.language_rules.get(language) if language is not None and self.language_rules else None
-        if own is None and language is not None and self.language_rules:
-            own = {}  # a language with no multiword tokens in training: none made up for it
-        suffixes, prefixes, blanks = ((own.get("suffixes", {}), own.get("prefixes", {}), own.get("blanks", {}))
-                                      if own is not None else (self.suffixes, self.prefixes, self.blanks))
+        if language is not None and self.language_rules:
+            own = self.language_rules.get(language, {})  # a language with no multiword tokens: no rules
+            suffixes, prefixes, blanks = own.get("suffixes", {}), own.get("prefixes", {}), own.get("blanks", {})
+        else:
+            suffixes, prefixes, blanks = self.suffixes, self.prefixes, self.blanks
         best, best_key = None, (0, 0)  # the best-attested matching affix rule
         for n in range(len(low) - 1, 0, -1):
             if low[-n:] in suffixes and (suffixes[low[-n:]][2] * n, n) > best_key:

@@ -13,7 +13,9 @@ an identifier from outside (`restrict(identify=...)`: the tagger passes py3langi
 The recent sentences decide the language unless a sentence's own words say otherwise (text
 that changes language from one sentence to the next): with clearly more cue words of another
 language it takes that one; with a few of another and none of the recent one it gets no
-lexicon, as a foreign lexicon forces wrong labels on the words it shares. A sentence with runs
+lexicon, as a foreign lexicon forces wrong labels on the words it shares; with no cue word at
+all, and words the recent language's lexicons mostly lack, it is asked of the identifier (a
+Polish sentence after Dutch ones). A sentence with runs
 of three cue words or more of two languages is in both: each word is looked up in the language
 of the nearest run's cue word.
 A word no train split of the language has may still be in text a stronger tagger labelled

@@ -209,21 +209,27 @@ def test_a_rescore_with_labelled_text_learns_the_lexicon_again_only_if_it_fits(t
     assert result["lexicon_command"].endswith(f"--lexicon-text {tmp_path / 'text'}")
 
 
-def test_a_rescore_can_learn_the_segmenters_mwt_lexicon_again(tiny_model_dir, tiny_treebank_dir, tmp_path,
-                                                              monkeypatch):
-    """`--rescore DATA --relearn-mwt`: the segmenter's MWT lexicon is learned again from DATA's
-    train splits (treebanks named by their files in a UD release folder), and the record says how."""
+def ship_on_a_copy(model_dir, tmp_path, monkeypatch):
+    """The ship script, writing into a copy of model_dir and a fresh record: (script, copy, record)."""
     import shutil  # noqa: PLC0415
-
-    from polytag.core.segmentation import MwtLexicon, mwt_path  # noqa: PLC0415
 
     ship = load_ship_script()
     model = tmp_path / "model"
-    shutil.copytree(tiny_model_dir, model)
+    shutil.copytree(model_dir, model)
     record = tmp_path / "default_model.json"
     record.write_text(json.dumps({"command": "x", "model": {}, "evaluation": {"files": {}, "macro": {}}}))
     monkeypatch.setattr(ship, "DEST", model)
     monkeypatch.setattr(ship, "RESULT", record)
+    return ship, model, record
+
+
+def test_a_rescore_can_learn_the_segmenters_mwt_lexicon_again(tiny_model_dir, tiny_treebank_dir, tmp_path,
+                                                              monkeypatch):
+    """`--rescore DATA --relearn-mwt`: the segmenter's MWT lexicon is learned again from DATA's
+    train splits (treebanks named by their files in a UD release folder), and the record says how."""
+    from polytag.core.segmentation import MwtLexicon, mwt_path  # noqa: PLC0415
+
+    ship, model, record = ship_on_a_copy(tiny_model_dir, tmp_path, monkeypatch)
     monkeypatch.setattr(sys, "argv", ["ship_default_model.py", "--rescore", str(tiny_treebank_dir), "--relearn-mwt"])
     assert ship.main() == 1  # no segmenter/ in the folder: refused
     (model / "segmenter").mkdir()
@@ -242,13 +248,7 @@ def test_a_rescore_can_learn_the_character_variants(tiny_model_dir, tiny_treeban
 
     from polytag.core.variants import load_variants  # noqa: PLC0415
 
-    ship = load_ship_script()
-    model = tmp_path / "model"
-    shutil.copytree(tiny_model_dir, model)
-    record = tmp_path / "default_model.json"
-    record.write_text(json.dumps({"command": "x", "model": {}, "evaluation": {"files": {}, "macro": {}}}))
-    monkeypatch.setattr(ship, "DEST", model)
-    monkeypatch.setattr(ship, "RESULT", record)
+    ship, model, record = ship_on_a_copy(tiny_model_dir, tmp_path, monkeypatch)
     table = tmp_path / "STCharacters.txt"
     table.write_text("们\t們\n这\t這\n", encoding="utf-8")
     monkeypatch.setattr(ship, "opencc_table", lambda: table)
