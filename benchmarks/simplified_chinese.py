@@ -1,6 +1,7 @@
 """Simplified Chinese: zh_gsd (written in Traditional characters, no dev split here) sentences
-converted to Simplified by OpenCC, segmented and tagged with and without the model folder's
-character variants (core.variants); raw text and gold tokens, F1 / accuracy as polytag evaluate.
+converted to Simplified by OpenCC (and with full-width punctuation, as mainland text is written),
+segmented and tagged with and without the model folder's character variants (core.variants); raw
+text and gold tokens, F1 / accuracy as polytag evaluate.
 
 The sentences are zh_gsd's last train sentences (all 500 of the copy here, its official dev
 split used as train): the model was trained on them in Traditional
@@ -26,6 +27,9 @@ from polytag.tagging import load  # noqa: E402
 from polytag.tagging.raw import evaluate_raw, load_segmenter  # noqa: E402
 from polytag.tagging.segmenter import Segmenter  # noqa: E402
 from dev_files import dev_parser  # noqa: E402 - beside this file
+
+
+FULL_WIDTH = {",": "，", "?": "？", "!": "！", ":": "：", ";": "；", "(": "（", ")": "）", ".": "。"}
 
 
 def simplified(block: str, convert) -> str:
@@ -65,6 +69,11 @@ def main() -> None:
              "Simplified": out / "zh_simplified-ud-dev.conllu"}  # fmt: skip
     files["Traditional (as trained)"].write_text("\n\n".join(blocks) + "\n\n", encoding="utf-8")
     files["Simplified"].write_text("\n\n".join(simplified(b, t2s) for b in blocks) + "\n\n", encoding="utf-8")
+    # as mainland text is written: full-width punctuation (zh_gsd writes ASCII ',' '?' '.')
+    files["Simplified, full-width punctuation"] = out / "zh_fullwidth-ud-dev.conllu"
+    files["Simplified, full-width punctuation"].write_text(
+        "\n\n".join(simplified(b, lambda form: FULL_WIDTH.get(form) or t2s(form)) for b in blocks) + "\n\n",
+        encoding="utf-8")
     tagger = load(args.model)
     with_variants = load_segmenter(args.model)
     without = Segmenter.load(args.model / "segmenter")

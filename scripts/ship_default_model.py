@@ -46,7 +46,7 @@ from polytag.core.errors import InputError  # noqa: E402
 from polytag.core.evaluate import AUTO_TREEBANK, evaluate_files  # noqa: E402
 from polytag.core.folder import branch_stages, compact_labels, run_id, training_stages  # noqa: E402
 from polytag.core.segmentation import mwt_path  # noqa: E402
-from polytag.core.variants import VARIANTS_FILE, learn_variants, save_variants  # noqa: E402
+from polytag.core.variants import VARIANTS_FILE, learn_fullwidth, learn_variants, save_variants  # noqa: E402
 from polytag.core.word_lexicon import LEXICON_FILE, WordLexicon  # noqa: E402
 from polytag.nn.heads import prune_bundle_head  # noqa: E402
 from polytag.nn.model_io import load_model, save_model  # noqa: E402
@@ -318,9 +318,12 @@ def write_variants(data: Path) -> str:
         for sentence in read_conllu(path):
             seen.update("".join(sentence.words))
     table = opencc_table()
-    variants = learn_variants(table.read_text(encoding="utf-8").splitlines(), seen)
-    save_variants(DEST / VARIANTS_FILE, variants, "OpenCC STCharacters.txt (Apache-2.0), via opencc-purepy 1.5.0")
-    return f"{len(variants):,} Simplified Chinese characters read as Traditional"
+    chinese = learn_variants(table.read_text(encoding="utf-8").splitlines(), seen)
+    fullwidth = learn_fullwidth(seen)
+    save_variants(DEST / VARIANTS_FILE, {**chinese, **fullwidth},
+                  "OpenCC STCharacters.txt (Apache-2.0), via opencc-purepy 1.5.0; full-width forms by NFKC")
+    return (f"{len(chinese):,} Simplified Chinese characters read as Traditional, "
+            f"{len(fullwidth)} full-width forms as ASCII")
 
 
 def rescore(data: Path, lexicon_min_count: int = 1, lexicon_text: list[Path] | None = None,

@@ -5,7 +5,8 @@ text (the mainland's, most Chinese text) met characters the segmenter and the ta
 (`们`, `这`, `兴`): on zh_gsd's sentences converted to Simplified, raw-text Tokens fell from
 100.00 to 78.09 and UPOS from 99.99 to 72.08 (docs/experiments.md). The model folder's
 `variants.json.xz` maps each Simplified character that no train split has to its Traditional
-character where the train splits have that one (OpenCC's character table; Apache-2.0). The
+character where the train splits have that one (OpenCC's character table; Apache-2.0), and each
+full-width form of ASCII that none has ('，', '？': zh_gsd writes ',' and '?') to ASCII. The
 segmenter and the tagger read the mapped characters, one for one, so offsets and the words
 written out stay the input's. Characters some train split has are never mapped: Japanese `国`
 stays `国`.
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import json
 import lzma
+import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -39,6 +41,19 @@ def learn_variants(table_lines: Iterable[str], seen: set[str]) -> dict[str, str]
             continue
         target = next((t for t in variants if len(t) == 1 and t in seen), None)
         if target is not None:
+            out[source] = target
+    return out
+
+
+def learn_fullwidth(seen: set[str]) -> dict[str, str]:
+    """{full-width form: ASCII} for the full-width forms of ASCII (U+FF01-FF5E: '，', '？', '（')
+    that no train split has, whose ASCII form one has (zh_gsd writes ',' and '?', Chinese text
+    mostly '，' and '？'). Unicode's compatibility mapping (NFKC) gives the ASCII form."""
+    out = {}
+    for code in range(0xFF01, 0xFF5F):
+        source = chr(code)
+        target = unicodedata.normalize("NFKC", source)
+        if source not in seen and len(target) == 1 and target in seen:
             out[source] = target
     return out
 

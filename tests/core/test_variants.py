@@ -4,7 +4,14 @@ import lzma
 import pytest
 
 from polytag.core.errors import InputError
-from polytag.core.variants import VARIANTS_FILE, learn_variants, load_variants, save_variants, translate_words
+from polytag.core.variants import (
+    VARIANTS_FILE,
+    learn_fullwidth,
+    learn_variants,
+    load_variants,
+    save_variants,
+    translate_words,
+)
 
 TABLE = ["们\t們", "这\t這 𧗺", "国\t國", "发\t發 髮", "xy\tz", "兴\t興", "朴\t樸 朴"]
 
@@ -34,3 +41,8 @@ def test_a_broken_variants_file_is_one_clear_error(tmp_path):
     (tmp_path / VARIANTS_FILE).write_bytes(b"not xz")
     with pytest.raises(InputError, match="not a character variants file"):
         load_variants(tmp_path)
+
+
+def test_full_width_forms_of_ascii_are_read_as_ascii_where_the_splits_have_only_that():
+    seen = set(",?a") | {"？"}
+    assert learn_fullwidth(seen) == {"，": ",", "ａ": "a"}  # ？ is in a split itself: kept
