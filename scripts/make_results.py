@@ -550,8 +550,9 @@ def render_simplified_chinese(data: dict) -> str:
                       f"zh_gsd's last {data['sentences']} train sentences ({data['words']:,} words), as written "
                       "(Traditional) and converted to Simplified by OpenCC; the model was trained on them in "
                       "Traditional characters, so only the differences mean something. With variants: the "
-                      f"segmenter and the tagger read {data['variants']:,} Simplified characters that no train "
-                      "split has as the Traditional ones (core.variants).", "",
+                      f"segmenter and the tagger read {data['variants']:,} characters that no train split has "
+                      "as ones it has: Simplified Chinese as Traditional, full-width punctuation as ASCII "
+                      "(core.variants).", "",
                       table(["text", "gold tokens: UPOS / UFeats", "raw text: Tokens / Words / UPOS / UFeats"], rows),
                       ""])
 

@@ -112,7 +112,7 @@ def test_simplified_chinese_is_one_row_a_script_and_setting(make_results):
     data = {"sentences": 500, "words": 12663, "variants": 709, "rows": {"Simplified, with variants": row}}
     text = make_results.render_simplified_chinese(data)
     assert "| Simplified, with variants | 97.49 / 99.61 | 95.95 / 95.95 / 94.40 / 95.68 |" in text
-    assert "last 500 train sentences (12,663 words)" in text and "709 Simplified characters" in text
+    assert "last 500 train sentences (12,663 words)" in text and "709 characters that no train split has" in text
 
 
 def _raw_speed(cpu: dict, words_per_s: int) -> dict:
