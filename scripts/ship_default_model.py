@@ -338,7 +338,6 @@ def rescore(data: Path, lexicon_min_count: int = 1, lexicon_text: list[Path] | N
             print(f"{DEST}: no segmenter/ whose MWT lexicon could be learned again", file=sys.stderr)
             return 1
         learn_lexicon(data).save(mwt_path(DEST / "segmenter"))  # the shipped name (mwt.json.xz)
-        result["model"]["size on disk (MiB, whole folder)"] = folder_mb(DEST)
         result["mwt_command"] = f"python scripts/ship_default_model.py --rescore {data} --relearn-mwt"
     if variants:
         try:
@@ -346,7 +345,6 @@ def rescore(data: Path, lexicon_min_count: int = 1, lexicon_text: list[Path] | N
         except InputError as err:
             print(f"ship_default_model.py: {err}", file=sys.stderr)
             return 1
-        result["model"]["size on disk (MiB, whole folder)"] = folder_mb(DEST)
         result["variants_command"] = f"python scripts/ship_default_model.py --rescore {data} --variants"
     if lexicon_text:
         lexicon = WordLexicon.learn_folder(data, lexicon_min_count, lexicon_text)
@@ -359,9 +357,10 @@ def rescore(data: Path, lexicon_min_count: int = 1, lexicon_text: list[Path] | N
             return 1
         staged.replace(shipped)
         result["model"]["word lexicon"] = describe_lexicon(lexicon)
-        result["model"]["size on disk (MiB, whole folder)"] = folder_mb(DEST)
         result["lexicon_command"] = (f"python scripts/ship_default_model.py --rescore {data} --lexicon-min-count "
                                      f"{lexicon_min_count}" + "".join(f" --lexicon-text {t}" for t in lexicon_text))
+    if relearn_mwt or variants or lexicon_text:
+        result["model"]["size on disk (MiB, whole folder)"] = folder_mb(DEST)
     score_shipped(data, result)
     write_result(result)
     return 0

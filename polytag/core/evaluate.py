@@ -99,6 +99,12 @@ def treebank_of(path: str | Path) -> str | None:
     return m["id"] if m else None
 
 
+def treebank_id(path: str | Path) -> str:
+    """The treebank of a file in a treebank folder: from its name (a UD release keeps
+    en_ewt-ud-train.conllu in UD_English-EWT/), else its folder's name."""
+    return treebank_of(path) or Path(path).parent.name
+
+
 def file_treebank(tagger, path: str | Path, treebank: str | None) -> str | None:
     """The treebank hint to tag `path` with: `treebank` itself, or with AUTO_TREEBANK the id in the
     file name where the model knows it (None, no hint, where it does not)."""

@@ -425,9 +425,9 @@ def mwt_path(folder: str | Path) -> Path:
     return packed if packed.exists() and not plain.exists() else plain
 
 
-def _decide(counts: list[int] | None, predicted: bool) -> bool:
+def _decide(counts: list[int] | None, predicted: bool | None) -> bool | None:
     """[times a multiword token, times a token] -> split or not: sure either way at
-    MwtLexicon.SURE, else the network's prediction."""
+    MwtLexicon.SURE, else the network's prediction (None: undecided, to compare decisions)."""
     if not counts:
         return predicted
     rate = counts[0] / counts[1]
@@ -1182,11 +1182,16 @@ def _make_sentence(text, labels, starts, ends, first, stop, base, expander) -> R
         if policy is not None:
             spans = apply_hyphen_policy(text, labels, spans, policy, expander.lexicon.hyphen_pieces)
     forms = [text[s:e] for s, e in spans]
-    language = expander.sentence_language(forms)
+    lexicon, language, known = expander.lexicon, None, False
     tokens = []
     for (s, e), form in zip(spans, forms):
         space_after = e >= len(text) or text[e].isspace()
-        mwt = expander.lexicon.is_mwt(form, bool(_MWT_ENDS[int(labels[e - 1])]), language)
+        predicted = bool(_MWT_ENDS[int(labels[e - 1])])
+        low = form.lower()
+        if not known and (predicted or low in lexicon.counts or low in lexicon.language_counts):
+            # the language matters only to a token that may be a multiword token
+            language, known = expander.sentence_language(forms), True
+        mwt = lexicon.is_mwt(form, predicted, language)
         words = expander.expand(form, language) if mwt else [form]
         tokens.append(RawToken(form, s + base, e + base, space_after, words))
     expander.observe(tokens)

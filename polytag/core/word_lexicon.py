@@ -48,7 +48,7 @@ from pathlib import Path
 
 from .conllu_io import XZ_PRESET, normalize_feats, read_conllu
 from .errors import InputError
-from .evaluate import treebank_of
+from .evaluate import treebank_id
 
 LEXICON_FILE = "lexicon.tsv.xz"
 FORMAT = "polytag-word-lexicon"
@@ -147,7 +147,7 @@ class WordLexicon:
         per_treebank: dict[str, dict[str, Counter]] = {}
         word_counts: dict[str, Counter] = defaultdict(Counter)
         for path in sorted(Path(f) for f in files):
-            treebank = _treebank(path)
+            treebank = treebank_id(path)
             if treebank.endswith("_pseudo"):
                 continue
             counts = per_treebank.setdefault(treebank, defaultdict(Counter))
@@ -490,19 +490,13 @@ class WordLexicon:
         return max(candidates, key=lambda t: agreement[t])  # ties: the largest lexicon
 
 
-def _treebank(path: Path) -> str:
-    """The treebank id of a train file: from its name (a UD release's UD_English-EWT/en_ewt-ud-train.conllu
-    is en_ewt), else its folder's."""
-    return treebank_of(path) or path.parent.name
-
-
 def _text_counts(files: Iterable[str | Path], train_words: dict[str, Counter]) -> dict[str, dict[str, Counter]]:
     """language -> form -> Counter of UPOS in machine-labelled files (<lang>_pseudo/...), for the
     forms no train split of that language has (those its treebanks' lexicons already decide).
     A language with no treebank is left out: no text is ever looked up in it."""
     out: dict[str, dict[str, Counter]] = defaultdict(lambda: defaultdict(Counter))
     for path in sorted(Path(f) for f in files):
-        language = language_of(_treebank(path))
+        language = language_of(treebank_id(path))
         if language not in train_words:
             continue
         seen = train_words[language]

@@ -32,7 +32,7 @@ from torch.nn import functional as F
 
 from ..core import segmentation as seg
 from ..core.errors import InputError
-from ..core.evaluate import treebank_of
+from ..core.evaluate import treebank_id
 from ..core.word_lexicon import language_of
 from ..nn.segmenter import SegmenterEnsemble, SegmenterLabels, SegmenterNet
 from .average import normalised_weights, weighted_mean
@@ -95,12 +95,6 @@ class DevSet:
     gold: dict[str, set]
 
 
-def file_treebank(path: Path) -> str:
-    """The treebank id of a UD file: from its name (a UD release keeps en_ewt-ud-train.conllu in
-    UD_English-EWT/), else its folder's name."""
-    return treebank_of(path) or path.parent.name
-
-
 def treebank_files(ud_dir: Path, split: str) -> list[Path]:
     files = sorted(ud_dir.glob(f"*/*-ud-{split}.conllu*"))
     if split == "train" and not files:
@@ -146,7 +140,7 @@ def learn_lexicon(ud_dir: Path, log: Callable[[str], None] = lambda _: None,
     pairs, word_counts, all_paragraphs, hyphens, abbreviations = [], defaultdict(Counter), [], {}, {}
     for path in treebank_files(ud_dir, "train"):
         sentences = seg.read_gold_sentences(path)
-        treebank = file_treebank(path)
+        treebank = treebank_id(path)
         language = language_of(treebank)
         pairs.extend((form, words, language) for form, words in seg.mwt_pairs(sentences))
         word_counts[language].update(t.form.lower() for s in sentences for t in s.tokens)
@@ -175,7 +169,7 @@ def load_dev_sets(ud_dir: Path, max_chars: int | None) -> list[DevSet]:
         text, labels = joined_paragraphs(seg.gold_paragraphs(sentences), max_chars)
         expander = _GoldLexicon(sentences).expander()
         gold = seg.decode_region(text, labels, 0, True, expander, config)
-        result.append(DevSet(file_treebank(path), text, seg.segmentation_items(gold.sentences)))
+        result.append(DevSet(treebank_id(path), text, seg.segmentation_items(gold.sentences)))
     return result
 
 
