@@ -5,9 +5,12 @@ the form that label at least once; otherwise it becomes the form's most frequent
 (as UDPipe 1's morphological dictionary limits its tagger). Forms are looked up lowercased.
 With a treebank hint the lexicon of that treebank is used. Without one, the language comes
 from the words (frequent words typical of one language, as the segmenter guesses which
-analysis of a multiword token to take) and, among that language's treebanks, the one whose
-lexicon has the network's labels for the most words of the recent sentences is used: its
-conventions are the text's most likely (French without features, as fr_spoken writes it).
+analysis of a multiword token to take) and, among that language's treebanks, the one under
+whose train split's words (a unigram model, add-0.1 smoothed) the text's words so far are
+likeliest: a text's treebank is its genre and vocabulary (transcribed speech reads as fr_spoken,
+and is tagged without features, as fr_spoken writes it). Only the words one of them has count
+(an unknown word favours the smallest treebank), and only sentences in one language. The
+tagger hints the network with the same treebank (`sentence_treebanks`).
 A text whose words so far hold no cue word at all (a short request) may be given a language by
 an identifier from outside (`restrict(identify=...)`: the tagger passes py3langid's guess).
 The recent sentences decide the language unless a sentence's own words say otherwise (text
@@ -38,6 +41,7 @@ from __future__ import annotations
 
 import json
 import lzma
+import math
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -60,7 +64,7 @@ OWN_CUES = 2  # a sentence with this many cue words of a language, twice the rec
 MIXED_RUN = 3  # a sentence with runs of this many cue words of two languages is in both
 FOREIGN_MIN_WORDS = 3  # a sentence with no cue word, of this many words or more, ...
 FOREIGN_SHARE = 0.5  # ... more of which the recent language's lexicons lack is asked of the identifier
-TREEBANK_DECAY = 0.9  # per sentence: the treebank whose lexicon the recent labels agree with
+WORD_SMOOTHING = 0.1  # add-this to each form's count in a treebank's unigram model of its words
 # cue words: each language's this many most frequent words, where 90% of their uses are its
 # (more cue words, more sentences that say their own language: 400 gave single sentences
 # 92.82 / 87.97, 3,000 gives 92.86 / 88.02, for 0.06 MB)
@@ -80,6 +84,10 @@ def language_cues(word_counts: dict[str, Counter], per_language: int = 400) -> d
             if n >= 5 and n >= 0.9 * totals[word]:
                 cues[word] = language
     return cues
+
+
+# a sentence's treebank (None: none) and, for a sentence in two languages, each word's
+SentenceKeys = tuple[str | None, list[str | None] | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +111,15 @@ def _entries(counts: dict[str, Counter]) -> dict[str, Entry]:
             feats[f] += n
         out[form] = Entry(frozenset(upos), frozenset(feats), upos.most_common(1)[0][0], feats.most_common(1)[0][0])
     return out
+
+
+def _word_scores(seen: dict[str, int]) -> tuple[dict[str, float], float]:
+    """form -> log P(form) in a treebank's train split, add-WORD_SMOOTHING smoothed, and the
+    log probability of a form it never had: a unigram model of its words, whose likelihood
+    tells a text's treebank (its genre and vocabulary) from the words alone."""
+    denominator = math.log(sum(seen.values()) + WORD_SMOOTHING * (len(seen) + 1))
+    return ({form: math.log(n + WORD_SMOOTHING) - denominator for form, n in seen.items()},
+            math.log(WORD_SMOOTHING) - denominator)
 
 
 def _suffix_table(entries: dict[str, Entry], counts: dict[str, Counter]) -> dict[tuple[str, str], tuple[frozenset, str]]:
@@ -132,6 +149,7 @@ class WordLexicon:
         self._upos, self._feats = header["upos"], header["feats"]
         self._entries: dict[str, dict[str, Entry]] = {}
         self._suffixes: dict[str, dict[tuple[str, str], tuple[frozenset, str]]] = {}
+        self._word_scores: dict[str, tuple[dict[str, float], float]] = {}
         self.text_forms: dict[str, int] = header.get("text_forms", {})  # language -> forms of its text lexicon
         self._text_blocks = text_blocks or {}
         self._text_entries: dict[str, dict[str, Entry]] = {}
@@ -257,13 +275,14 @@ class WordLexicon:
         text = lzma.decompress(self._blocks[treebank]).decode("utf-8")
         upos, feats = self._upos, self._feats
         single: dict[str, Entry] = {}  # most forms have one (UPOS, FEATS) pair: one Entry each
-        out, multi = {}, {}
+        out, multi, seen = {}, {}, {}
         for line in text.split("\n") if text else ():
             form, _, cells = line.partition("\t")
             if "," in cells:
                 multi[form] = cells
                 continue
-            ids = cells.partition(":")[0]
+            ids, _, n = cells.partition(":")
+            seen[form] = int(n or 1)
             entry = single.get(ids)
             if entry is None:
                 u, _, f = ids.partition(".")
@@ -278,9 +297,11 @@ class WordLexicon:
                 u, _, f = ids.partition(".")
                 pairs[(upos[int(u)], feats[int(f)])] = int(count)
             counts[form] = pairs
+            seen[form] = sum(pairs.values())
         out.update(_entries(counts))
         # suffixes first: a thread that sees the entries finds them (threads share a tagger)
         self._suffixes[treebank] = _suffix_table(out, counts)
+        self._word_scores[treebank] = _word_scores(seen)
         self._entries[treebank] = out
 
     def describe(self) -> str:
@@ -327,6 +348,7 @@ class WordLexicon:
         treebank: str | None = None,
         documents: list[int] | None = None,
         identify: Callable[[list[str]], str | None] | None = None,
+        keys: list[SentenceKeys] | None = None,
     ) -> None:
         """Replace, in place, each label the word never had in training by its most frequent
         one there. treebank: that treebank's lexicon; else (or for a treebank it lacks) each
@@ -335,67 +357,79 @@ class WordLexicon:
         batched together): each starts with nothing known, so none depends on the others.
         identify: words -> a language code or None, asked for a sentence of a text whose words
         so far hold no cue word at all (a short text, a one-sentence request); its answer is used for
-        that sentence only."""
+        that sentence only. keys: `sentence_treebanks` of these sentences, if computed already."""
+        if keys is None:
+            keys = self.sentence_treebanks(sentences, treebank, documents, identify)
+        elif len(keys) != len(sentences):
+            raise ValueError(f"{len(keys)} treebank keys for {len(sentences)} sentences")
+        for words, sentence_upos, sentence_feats, (key, word_keys) in zip(sentences, upos, feats, keys):
+            if key is not None:
+                self._restrict_sentence(words, sentence_upos, sentence_feats, key, word_keys)
+
+    def sentence_treebanks(self, sentences: list[list[str]], treebank: str | None = None,
+                           documents: list[int] | None = None,
+                           identify: Callable[[list[str]], str | None] | None = None) -> list[SentenceKeys]:
+        """Per sentence, from its words and those before it in its document: the treebank whose
+        lexicon decides it (None: no lexicon would do) and, for a sentence in two languages, each
+        word's (else None). treebank, documents, identify: as `restrict`. The tagger gives the
+        network each sentence's treebank as its hint, so both decide alike."""
         sizes = [len(sentences)] if documents is None else documents
         if sum(sizes) != len(sentences) or any(n < 0 for n in sizes):
             raise ValueError(f"documents {documents} do not add up to {len(sentences)} sentences")
+        out: list[SentenceKeys] = []
         start = 0
         for n in sizes:
-            end = start + n
-            self._restrict_document(sentences[start:end], upos[start:end], feats[start:end], treebank, identify)
-            start = end
+            out += self._document_keys(sentences[start : start + n], treebank, identify)
+            start += n
+        return out
 
-    def guess_treebank(self, sentences: list[list[str]], upos: list[list[str]], feats: list[list[str]]) -> str | None:
-        """The treebank the lexicon takes for a text after these sentences and their labels, as
-        `restrict` guesses without a hint (None: no language found)."""
-        languages: Counter = Counter()
-        agreement: Counter = Counter()
-        guess = None
-        for words, sentence_upos, sentence_feats in zip(sentences, upos, feats):
-            guess = self._guess(words, sentence_upos, sentence_feats, languages, agreement) or guess
-        return guess
-
-    def _restrict_document(self, sentences, upos, feats, treebank: str | None, identify=None) -> None:
+    def _document_keys(self, sentences, treebank: str | None, identify=None) -> list[SentenceKeys]:
         fixed = treebank if treebank in self.forms else None
+        if fixed:
+            return [(fixed, None)] * len(sentences)
         languages: Counter = Counter()
-        agreement: Counter = Counter()
-        for words, sentence_upos, sentence_feats in zip(sentences, upos, feats):
-            own = None if fixed else self.sentence_cues(words)
-            key = fixed or self._guess(words, sentence_upos, sentence_feats, languages, agreement, own)
+        likelihood: Counter = Counter()
+        out: list[SentenceKeys] = []
+        for words in sentences:
+            own = self.sentence_cues(words)
+            key = self._guess(words, languages, likelihood, own)
             if key is None and identify is not None and not languages:
                 key = self.by_language.get(identify(words) or "", [None])[0]
-            elif key is not None and not fixed and identify is not None and not own and self._foreign(words, key):
+            elif key is not None and identify is not None and not own and self._foreign(words, key):
                 # no cue word at all, and words the recent language's lexicon mostly lacks: a
                 # sentence in another language (a Polish one after Dutch ones)
                 other = identify(words)
                 if other is not None and other != language_of(key):
                     key = self.by_language.get(other, [key])[0]
-            if key is None:
-                continue
-            keys = None if fixed or len(own) < 2 else self._mixed_keys(words, key, agreement)
-            entries, suffixes = self.entries(key), self._suffixes[key]
-            text_entries = self.text_entries(language_of(key))
-            for i, word in enumerate(words):
-                if keys is not None:
-                    if keys[i] is None:
-                        continue
-                    entries, suffixes = self.entries(keys[i]), self._suffixes[keys[i]]
-                    text_entries = self.text_entries(language_of(keys[i]))
-                form = word.lower()
-                entry = entries.get(form)
-                if entry is None:  # unseen: no UPOS labelled text never gave it, no FEATS its ending and UPOS never had
-                    seen_in_text = text_entries.get(form)
-                    if seen_in_text is not None and sentence_upos[i] not in seen_in_text.upos:
-                        sentence_upos[i] = seen_in_text.best_upos
-                    if len(form) > SUFFIX:
-                        ending = suffixes.get((form[-SUFFIX:], sentence_upos[i]))
-                        if ending is not None and sentence_feats[i] not in ending[0]:
-                            sentence_feats[i] = ending[1]
+            word_keys = None if key is None or len(own) < 2 else self._mixed_keys(words, key, likelihood)
+            out.append((key, word_keys))
+        return out
+
+    def _restrict_sentence(self, words, sentence_upos, sentence_feats, key: str, keys: list | None) -> None:
+        """One sentence's labels against the lexicon of `key` (or each word's, `keys`)."""
+        entries, suffixes = self.entries(key), self._suffixes[key]
+        text_entries = self.text_entries(language_of(key))
+        for i, word in enumerate(words):
+            if keys is not None:
+                if keys[i] is None:
                     continue
-                if sentence_upos[i] not in entry.upos:
-                    sentence_upos[i] = entry.best_upos
-                if sentence_feats[i] not in entry.feats:
-                    sentence_feats[i] = entry.best_feats
+                entries, suffixes = self.entries(keys[i]), self._suffixes[keys[i]]
+                text_entries = self.text_entries(language_of(keys[i]))
+            form = word.lower()
+            entry = entries.get(form)
+            if entry is None:  # unseen: no UPOS labelled text never gave it, no FEATS its ending and UPOS never had
+                seen_in_text = text_entries.get(form)
+                if seen_in_text is not None and sentence_upos[i] not in seen_in_text.upos:
+                    sentence_upos[i] = seen_in_text.best_upos
+                if len(form) > SUFFIX:
+                    ending = suffixes.get((form[-SUFFIX:], sentence_upos[i]))
+                    if ending is not None and sentence_feats[i] not in ending[0]:
+                        sentence_feats[i] = ending[1]
+                continue
+            if sentence_upos[i] not in entry.upos:
+                sentence_upos[i] = entry.best_upos
+            if sentence_feats[i] not in entry.feats:
+                sentence_feats[i] = entry.best_feats
 
     def language_runs(self, words: list[str]) -> list[tuple[str, list[int]]]:
         """The runs of MIXED_RUN or more consecutive cue words of one language (positions of the
@@ -411,7 +445,7 @@ class WordLexicon:
                 runs.append((language, [i]))
         return [run for run in runs if len(run[1]) >= MIXED_RUN]
 
-    def _mixed_keys(self, words: list[str], key: str, agreement: Counter) -> list[str | None] | None:
+    def _mixed_keys(self, words: list[str], key: str, likelihood: Counter) -> list[str | None] | None:
         """For a sentence in two languages or more (`language_runs`), each word's treebank: that
         of the language of the nearest cue word of a run (`key` for its own language, else the
         language's treebank that agrees best so far); None for a sentence in one language."""
@@ -425,7 +459,7 @@ class WordLexicon:
             _, language = min(placed, key=lambda p: (abs(p[0] - i), p[0]))  # a tie: the left one
             if language not in chosen:
                 candidates = self.by_language.get(language, [])
-                chosen[language] = max(candidates, key=agreement.__getitem__) if candidates else None
+                chosen[language] = max(candidates, key=likelihood.__getitem__) if candidates else None
             out.append(chosen[language])
         return out
 
@@ -458,15 +492,22 @@ class WordLexicon:
         unknown = sum(w not in entries and w not in text for w in letters)
         return len(letters) >= FOREIGN_MIN_WORDS and unknown > FOREIGN_SHARE * len(letters)
 
-    def points_elsewhere(self, words: Iterable[str], language: str) -> bool:
-        """Whether a sentence's cue words point to another language than `language`, as `restrict`
-        decides."""
-        return self._sentence_language(self.sentence_cues(words), language) != language
+    def word_likelihoods(self, treebanks: list[str], words: Iterable[str]) -> list[float]:
+        """log P(words) under each treebank's unigram model of its train split's words, over the
+        words one of them has: a word none has (a name, a word of another language) would
+        favour the smallest treebank, whose unseen words are the likeliest."""
+        tables = []
+        for treebank in treebanks:
+            self.entries(treebank)
+            tables.append(self._word_scores[treebank])
+        forms = [form for form in map(str.lower, words) if any(form in scores for scores, _ in tables)]
+        return [sum(scores.get(form, unseen) for form in forms) for scores, unseen in tables]
 
-    def _guess(self, words, sentence_upos, sentence_feats, languages: Counter, agreement: Counter,
-               own: Counter | None = None) -> str | None:
-        """The treebank for one sentence, updating the running scores of languages and treebanks.
-        own: the sentence's cue word counts, if counted already."""
+    def _guess(self, words, languages: Counter, likelihood: Counter, own: Counter | None = None) -> str | None:
+        """The treebank for one sentence, updating the running scores of languages (cue words,
+        the recent ones weigh most) and treebanks (the likelihood of all the document's words so
+        far under each one's unigram model: a text's treebank is a matter of its genre and
+        vocabulary, which the whole text shows). own: the sentence's cue word counts, if counted."""
         for language in languages:
             languages[language] *= LANGUAGE_DECAY
         own = self.sentence_cues(words) if own is None else own
@@ -479,15 +520,12 @@ class WordLexicon:
         candidates = self.by_language.get(language, [])
         if len(candidates) < 2:
             return candidates[0] if candidates else None
-        for treebank in agreement:
-            agreement[treebank] *= TREEBANK_DECAY
-        for treebank in candidates:
-            entries = self.entries(treebank)
-            for word, u, f in zip(words, sentence_upos, sentence_feats):
-                entry = entries.get(word.lower())
-                if entry is not None and u in entry.upos and f in entry.feats:
-                    agreement[treebank] += 1.0  # no penalty: a lexicon that lacks a word would win by it
-        return max(candidates, key=lambda t: agreement[t])  # ties: the largest lexicon
+        if len(own) < 2 or len({language for language, _ in self.language_runs(words)}) < 2:
+            # a sentence in two languages says little of either's treebank: its other half's
+            # words, some of them in one treebank by chance (names), would decide
+            for treebank, score in zip(candidates, self.word_likelihoods(candidates, words)):
+                likelihood[treebank] += score
+        return max(candidates, key=lambda t: likelihood[t])
 
 
 def _text_counts(files: Iterable[str | Path], train_words: dict[str, Counter]) -> dict[str, dict[str, Counter]]:

@@ -86,18 +86,24 @@ def test_with_a_hint_labels_the_form_never_had_there_become_its_most_frequent(le
     assert feats == [["_", "_", "_", "Foo=Bar"]]
 
 
-def test_without_a_hint_the_treebank_whose_lexicon_agrees_with_the_labels_is_used(lexicon):
-    # labels without features: xx_b's lexicon agrees with them, so 'well' keeps none
+def test_without_a_hint_the_treebank_under_whose_words_the_text_is_likeliest_is_used(lexicon):
+    # 'well' is only xx_b's: its lexicon, so 'well' becomes its ADV and keeps no features
     words = [["the", "cat", "and", "well"]] * 3
     upos = [["DET", "NOUN", "CCONJ", "NOUN"] for _ in words]
     feats = [["_", "_", "_", "Degree=Pos"] for _ in words]
     lexicon.restrict(words, upos, feats)
-    assert upos[0] == ["DET", "NOUN", "CCONJ", "ADV"] and feats[0][3] == "_"
-    # labels with features: xx_a agrees (it has no 'well', which is left as it is)
-    upos = [["DET", "NOUN", "CCONJ", "NOUN"] for _ in words]
-    feats = [["Definite=Def", "Number=Sing", "_", "Degree=Pos"] for _ in words]
+    assert upos[0] == ["DET", "NOUN", "CCONJ", "ADV"] and feats[0] == ["_", "_", "_", "_"]
+    # words both have: xx_a gives them more of its mass (6 of 25 each against 5 of 25), so its
+    # features are the text's, whatever the labels
+    words = [["the", "cat", "and", "runs"]] * 3
+    upos = [["DET", "NOUN", "CCONJ", "VERB"] for _ in words]
+    feats = [["_", "_", "_", "_"] for _ in words]
     lexicon.restrict(words, upos, feats)
-    assert upos[0][3] == "NOUN" and feats[0] == ["Definite=Def", "Number=Sing", "_", "Degree=Pos"]
+    assert feats[0] == ["Definite=Def", "Number=Sing", "_", "Number=Sing|Person=3"]
+    # a word neither has does not count: it would favour the smaller treebank
+    assert [k for k, _ in lexicon.sentence_treebanks([["the", "cat", "and", "runs", "zzz", "qqq"]])] == ["xx_a"]
+    scores = lexicon.word_likelihoods(["xx_a", "xx_b"], ["zzz"])
+    assert scores == [0.0, 0.0]
     # another language's words: its own (single) treebank
     upos, feats = [["DET", "VERB", "VERB"]], [["_", "_", "_"]]
     lexicon.restrict([["el", "gato", "corre"]], upos, feats)
@@ -125,12 +131,10 @@ def test_a_sentence_whose_own_words_say_another_language_is_not_given_the_texts(
     upos, feats = before_upos + [["VERB", "VERB"]], before_feats + [["_", "_"]]
     lexicon.restrict(before + [["gato", "cat"]], upos, feats)
     assert upos[-1] == ["VERB", "VERB"]
-    assert lexicon.points_elsewhere(["gato", "cat"], "xx") and lexicon.points_elsewhere(["el", "gato", "the"], "xx")
     # as many of xx's as of the other's: still the text's language
     upos, feats = before_upos + [["VERB", "VERB", "VERB"]], before_feats + [["_", "_", "_"]]
     lexicon.restrict(before + [["gato", "the", "cat"]], upos, feats)
     assert upos[-1] == ["VERB", "DET", "NOUN"]
-    assert not lexicon.points_elsewhere(["gato", "the"], "xx") and not lexicon.points_elsewhere(["cat"], "xx")
 
 
 def test_a_sentence_in_two_languages_is_looked_up_in_both(lexicon):
@@ -231,13 +235,30 @@ def test_unrelated_texts_batched_together_are_guessed_apart(lexicon):
         lexicon.restrict(first + second, upos, feats, documents=[1])
 
 
-def test_guess_treebank_is_the_choice_restrict_makes_without_a_hint(lexicon):
-    words = [["the", "cat", "and"]] * 2
-    assert lexicon.guess_treebank(words, [["DET", "NOUN", "CCONJ"]] * 2, [["_", "_", "_"]] * 2) == "xx_b"
-    with_feats = [["Definite=Def", "Number=Sing", "_"]] * 2
-    assert lexicon.guess_treebank(words, [["DET", "NOUN", "CCONJ"]] * 2, with_feats) == "xx_a"
-    assert lexicon.guess_treebank([["el", "gato"]], [["DET", "NOUN"]], [["_", "_"]]) == "yy_c"
-    assert lexicon.guess_treebank([["nothing", "known"]], [["X", "X"]], [["_", "_"]]) is None
+def test_sentence_treebanks_are_the_choices_restrict_makes_without_a_hint(lexicon):
+    words = [["the", "cat", "and", "well"], ["the", "cat"], ["el", "gato"], ["nothing", "known"]]
+    keys = lexicon.sentence_treebanks(words)
+    # 'el gato' says its own language; 'nothing known' has no cue word: the text's, xx
+    assert [k for k, _ in keys] == ["xx_b", "xx_b", "yy_c", "xx_b"]
+    assert [k for k, _ in lexicon.sentence_treebanks(words, documents=[2, 1, 1])] == ["xx_b", "xx_b", "yy_c", None]
+    assert lexicon.sentence_treebanks(words, treebank="xx_a") == [("xx_a", None)] * 4
+    # the same keys given to restrict decide as restrict alone does
+    upos = [["DET", "NOUN", "CCONJ", "NOUN"], ["DET", "NOUN"], ["DET", "VERB"], ["X", "X"]]
+    feats = [["_"] * len(w) for w in words]
+    upos2, feats2 = [list(u) for u in upos], [list(f) for f in feats]
+    lexicon.restrict(words, upos, feats)
+    lexicon.restrict(words, upos2, feats2, keys=keys)
+    assert (upos, feats) == (upos2, feats2) and upos[2] == ["DET", "NOUN"]
+    with pytest.raises(ValueError, match="2 treebank keys for 4 sentences"):
+        lexicon.restrict(words, upos, feats, keys=keys[:2])
+
+
+def test_a_sentence_in_two_languages_does_not_move_the_texts_treebank(lexicon):
+    """Its other half's words, some of them in one treebank by chance, would decide."""
+    mixed = ["the", "cat", "and", "well", "el", "gato", "corre"]
+    keys = lexicon.sentence_treebanks([mixed, ["the", "cat", "and", "runs"]])
+    assert keys[0][1] is not None  # each word its own language's
+    assert keys[1][0] == "xx_a"  # 'well' (xx_b's) in the mixed sentence did not count
 
 
 def test_a_text_with_no_cue_word_asks_the_identifier_for_each_sentence(lexicon):

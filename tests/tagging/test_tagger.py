@@ -209,31 +209,30 @@ def test_the_folder_word_lexicon_corrects_labels_training_never_gave_and_can_be_
     assert rc == 2
 
 
-def test_without_a_hint_the_rest_of_a_text_takes_the_hint_of_the_treebank_guessed_from_its_head(
+def test_without_a_hint_each_sentence_takes_the_hint_of_the_treebank_the_lexicon_takes_it_for(
         tiny_model_dir, monkeypatch):
     import dataclasses  # noqa: PLC0415
 
     from polytag.core.folder import NO_HINT  # noqa: PLC0415
-    from polytag.tagging.tagger import AUTO_HINT_SENTENCES  # noqa: PLC0415
+    from polytag.tagging.tagger import HINT_AFTER_WORDS  # noqa: PLC0415
 
     tagger = polytag.load(tiny_model_dir, backend="torch")
     tagger.config = dataclasses.replace(tagger.config, treebank_hints=["xx_a", "xx_b"])
 
-    class GuessesXxB:
+    class Lexicon:  # xx_b for every sentence but 'el' (xx_a) and 'mixed' (two languages)
         treebanks = ["xx_a", "xx_b"]
-        heads: list[int] = []
+        restricted_with: list = []
 
-        def guess_treebank(self, sentences, upos, feats):
-            self.heads.append(len(sentences))
-            return "xx_b"
+        def sentence_treebanks(self, sentences, treebank, documents, identify):
+            if treebank is not None:
+                return [(treebank, None)] * len(sentences)
+            return [("xx_a", None) if s == ["el"] else ("xx_b", ["xx_b"]) if s == ["mixed"] else ("xx_b", None)
+                    for s in sentences]  # fmt: skip
 
-        def points_elsewhere(self, words, language):
-            return words == ["el"]  # a sentence of another language than xx
+        def restrict(self, sentences, upos, feats, keys):
+            self.restricted_with.append(keys)
 
-        def restrict(self, *args):
-            pass
-
-    tagger.lexicon = GuessesXxB()
+    tagger.lexicon = Lexicon()
     calls = []
 
     def network(sentences, x_second_best, morph, hint):
@@ -241,18 +240,20 @@ def test_without_a_hint_the_rest_of_a_text_takes_the_hint_of_the_treebank_guesse
         return [["X"] * len(s) for s in sentences], [["_"] * len(s) for s in sentences]
 
     monkeypatch.setattr(tagger, "_network", network)
-    sentences = [["a"]] * (AUTO_HINT_SENTENCES + 5)
+    # one-word sentences: the first HINT_AFTER_WORDS have too few words before them for a hint
+    sentences = [["a"]] * (HINT_AFTER_WORDS + 5)
     upos, _ = tagger.predict(sentences)
-    assert calls == [(AUTO_HINT_SENTENCES, NO_HINT), (5, 2)] and len(upos) == len(sentences)  # xx_b: row 2
-    # texts batched together: each its own head and guess; a text no longer than a head has no rest
+    assert calls == [(HINT_AFTER_WORDS, NO_HINT), (5, 2)] and len(upos) == len(sentences)  # xx_b: row 2
+    assert len(tagger.lexicon.restricted_with[-1]) == len(sentences)  # the lexicon checks with the same keys
+    # texts batched together: each counts its own words
     calls.clear()
-    tagger.predict(sentences, documents=[3, AUTO_HINT_SENTENCES + 2])
-    assert calls == [(3 + AUTO_HINT_SENTENCES, NO_HINT), (2, 2)] and tagger.lexicon.heads[-1] == AUTO_HINT_SENTENCES
+    tagger.predict(sentences, documents=[3, HINT_AFTER_WORDS + 2])
+    assert calls == [(3 + HINT_AFTER_WORDS, NO_HINT), (2, 2)]
     # a hint given: the network takes it for everything
     calls.clear()
     tagger.predict(sentences, treebank="xx_a")
     assert calls == [(len(sentences), 1)]
-    # a sentence of the rest in another language than the guessed treebank's goes without it
+    # a sentence of another treebank takes its hint; one in two languages none
     calls.clear()
-    tagger.predict(sentences[:-1] + [["el"]])
-    assert sorted(calls) == sorted([(AUTO_HINT_SENTENCES, NO_HINT), (4, 2), (1, NO_HINT)])
+    tagger.predict(sentences[:-2] + [["el"], ["mixed"]])
+    assert sorted(calls) == sorted([(HINT_AFTER_WORDS + 1, NO_HINT), (3, 2), (1, 1)])
