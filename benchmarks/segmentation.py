@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import polytag  # noqa: E402
 from polytag.core.segmentation import raw_text, read_gold_sentences  # noqa: E402
 from polytag.core.ud_eval import evaluate, load_conllu, load_conllu_file  # noqa: E402
-from polytag.tagging.raw import load_segmenter, raw_sentences  # noqa: E402
+from polytag.tagging.raw import raw_sentences  # noqa: E402
 from udpipe_models import load_text, train_udpipe  # noqa: E402 - beside this file
 
 METRICS = ("Tokens", "Words", "Sentences")
@@ -74,7 +74,9 @@ def main() -> None:
                         "which a new machine lacks; training all 22 takes hours)")
     parser.add_argument("--json", help="write the results here")
     args = parser.parse_args()
-    segmenter = load_segmenter(args.model)
+    # the tagger's segmenter: without a hint it splits each text as the treebank its head reads
+    # like (the tagger's word lexicon guesses), as `polytag tag --format raw` does
+    segmenter = polytag.load(args.model).segmenter
     earlier = json.loads(Path(args.udpipe_rows).read_text(encoding="utf-8"))["treebanks"] if args.udpipe_rows else {}
     wanted = set(args.treebanks.split(",")) if args.treebanks else None
     rows: dict[str, dict] = {}

@@ -24,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from polytag.core.evaluate import evaluate_files  # noqa: E402
 from polytag.tagging import load  # noqa: E402
-from polytag.tagging.raw import evaluate_raw, load_segmenter  # noqa: E402
+from polytag.tagging.raw import evaluate_raw  # noqa: E402
 from polytag.tagging.segmenter import Segmenter  # noqa: E402
 from dev_files import dev_parser  # noqa: E402 - beside this file
 
@@ -75,8 +75,9 @@ def main() -> None:
         "\n\n".join(simplified(b, lambda form: FULL_WIDTH.get(form) or t2s(form)) for b in blocks) + "\n\n",
         encoding="utf-8")
     tagger = load(args.model)
-    with_variants = load_segmenter(args.model)
+    with_variants = tagger.segmenter  # as `polytag tag` segments: the treebank guessed from the text
     without = Segmenter.load(args.model / "segmenter")
+    without.guess_treebank = with_variants.guess_treebank
     variants = tagger.variants
     rows = {}
     for script, path in files.items():

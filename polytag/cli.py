@@ -499,7 +499,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--treebank", default=None,
                    help="tag as this treebank annotates (models trained with treebank hints; `polytag languages` "
                    "lists the treebanks; with raw text the segmenter also splits as that treebank does where it "
-                   "was trained with hints; default: no hint)")
+                   "was trained with hints; default: the treebank of the text's language whose words it reads most like, "
+                   "once it has 50 words)")
     p.add_argument("--output", "-o", default=None, help="output file (default stdout)")
     _add_model_args(p)
     p.set_defaults(func=cmd_tag)

@@ -14,6 +14,7 @@ import codecs
 import re
 import sys
 from collections import deque
+from itertools import chain
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -26,6 +27,9 @@ from ..core.ud_eval import evaluate, load_conllu, load_conllu_file
 
 SEGMENTER_DIR = "segmenter"
 CHUNK_BYTES = 1 << 16
+# without a hint: the characters of a text's head its treebank is guessed from (dev, raw text:
+# Tokens / Words / Sentences 99.10 / 98.44 / 88.71 with no guess, 99.15 / 98.54 / 89.26 with it)
+GUESS_CHARS = 5000
 _NEWLINE = re.compile("\n")
 _SPACES = re.compile(r"\s+")
 
@@ -101,10 +105,33 @@ def sentence_lines(raw: RawSentence, number: int, new_doc: bool, new_par: bool) 
     return lines, word_lines
 
 
+def guessed_treebank(segmenter, chunks: Iterable[str]) -> tuple[Iterable[str], str | None]:
+    """Without a hint: the treebank whose conventions (hyphens, sentence ends) the text is
+    segmented with, guessed (`segmenter.guess_treebank`, the tagger's word lexicon) from the
+    words of its first GUESS_CHARS characters segmented with none; -> (the same chunks, the hint
+    or None). Only that head is segmented twice, and it is held in memory meanwhile."""
+    if getattr(segmenter, "guess_treebank", None) is None or not segmenter.treebank_hints:
+        return chunks, None
+    chunks = iter(chunks)
+    head, size = [], 0
+    for chunk in chunks:
+        head.append(chunk)
+        size += len(chunk)
+        if size >= GUESS_CHARS:
+            break
+    text = "".join(head)
+    words = [[w for t in s.tokens for w in t.words] for s in segmenter.segment(text[:GUESS_CHARS])]
+    guess = segmenter.guess_treebank(words)
+    return chain([text], chunks), guess if guess in segmenter.treebank_hints else None
+
+
 def raw_sentences(segmenter, chunks: Iterable[str], name: str = "<text>",
                   treebank: str | None = None) -> Iterator[Sentence]:
     """Sentences of raw text arriving in chunks, ready to tag and write. treebank: a convention
-    hint for a segmenter trained with hints (others, and ids it does not know, ignore it)."""
+    hint for a segmenter trained with hints (others, and ids it does not know, ignore it);
+    without one, the one `guessed_treebank` takes the text for."""
+    if treebank is None:
+        chunks, treebank = guessed_treebank(segmenter, chunks)
     log = NewlineLog()
     previous_end, number = 0, 0
     for raw in segmenter.segment_stream(log.watch(chunks), treebank):

@@ -11,7 +11,7 @@ in bounded memory; offsets then count characters from the start of the stream.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +38,9 @@ class Segmenter:
                  variants: dict[int, int] | None = None):
         self.session, self.config, self.lexicon = session, config, lexicon
         self.variants = variants  # characters the network reads as others (core.variants)
+        # the words of a text's first sentences -> the treebank to segment the text as, or None
+        # (set by the tagger that loads this segmenter, from its word lexicon: `raw.raw_sentences`)
+        self.guess_treebank: Callable[[list[list[str]]], str | None] | None = None
 
     @classmethod
     def load(cls, folder: str | Path, threads: int = 1, variants: dict[int, int] | None = None) -> Segmenter:

@@ -294,7 +294,18 @@ class Tagger:
 
         if getattr(self, "folder", None) is None:
             raise InputError("this tagger was not loaded from a model folder (polytag.load), so it has no segmenter")
-        return load_segmenter(self.folder)
+        segmenter = load_segmenter(self.folder)
+        if self.lexicon is not None:
+            segmenter.guess_treebank = self.text_treebank
+        return segmenter
+
+    def text_treebank(self, sentences: list[list[str]]) -> str | None:
+        """The treebank the word lexicon takes a text for after these sentences (as `predict`
+        hints the network with); None before HINT_AFTER_WORDS words, or with no lexicon."""
+        if self.lexicon is None or sum(map(len, sentences)) < HINT_AFTER_WORDS:
+            return None
+        keys = self.lexicon.sentence_treebanks(sentences, identify=self.identify_language)
+        return keys[-1][0] if keys else None
 
     def tag_text(self, text: str, x_second_best: bool = False, treebank: str | None = None) -> list[dict]:
         """Raw text -> [{"text", "tokens": [{"form", "start", "end", "space_after", "words":

@@ -221,3 +221,38 @@ def test_variant_characters_are_read_as_the_characters_they_stand_for(raw_model,
     assert tagger([["Ŝue", "likeŝ"]])[0][0]["form"] == "Ŝue"
     assert [[(w["upos"], w["feats"]) for w in s] for s in tagger([["Ŝue", "likeŝ"]])] == [
         [(w["upos"], w["feats"]) for w in s] for s in tagger([["Sue", "likes"]])]
+
+
+def test_without_a_hint_a_text_is_segmented_as_the_treebank_its_head_reads_as(hinted_model, monkeypatch):
+    """The tagger's word lexicon guesses the treebank from the words of the text's first
+    GUESS_CHARS characters (segmented with no hint); the whole text is then segmented with it."""
+    from polytag.tagging import raw  # noqa: PLC0415
+
+    monkeypatch.setattr(raw, "GUESS_CHARS", 40)
+    tagger = load(hinted_model)
+    segmenter = tagger.segmenter
+    assert segmenter.guess_treebank is None  # the tiny model has no word lexicon: no guess
+    text = TEXT * 3
+    as_fr = [[t["form"] for t in s["tokens"]] for s in tagger.tag_text(text, treebank="fr_b")]
+    unhinted = [[t.form for t in s.tokens] for s in segmenter.segment(text)]
+    assert [[t["form"] for t in s["tokens"]] for s in tagger.tag_text(text)] == unhinted
+    heads = []
+    segmenter.guess_treebank = lambda sentences: heads.append(sentences) or "fr_b"
+    assert [[t["form"] for t in s["tokens"]] for s in tagger.tag_text(text)] == as_fr
+    assert sum(len(w) for s in heads[0] for w in s) <= 40  # only the head was read for the guess
+    # a treebank the segmenter takes no hint for: none
+    segmenter.guess_treebank = lambda sentences: "xx_other"
+    assert [[t["form"] for t in s["tokens"]] for s in tagger.tag_text(text)] == unhinted
+
+
+def test_the_tagger_guesses_a_texts_treebank_from_its_words_once_it_has_enough(tiny_treebank_dir, tiny_model_dir):
+    from polytag.core.word_lexicon import WordLexicon  # noqa: PLC0415
+    from polytag.tagging.tagger import HINT_AFTER_WORDS  # noqa: PLC0415
+
+    tagger = load(tiny_model_dir)
+    tagger.lexicon = WordLexicon.learn_folder(tiny_treebank_dir)
+    sentence = ["Sue", "likes", "coffee", "and", "Bill", "tea", "."]  # xx: xx_test or xx_second, by their words
+    few = [sentence] * max(1, (HINT_AFTER_WORDS - 1) // len(sentence))
+    assert sum(map(len, few)) < HINT_AFTER_WORDS and tagger.text_treebank(few) is None
+    guess = tagger.text_treebank(few * 3)
+    assert guess in ("xx_test", "xx_second") and guess == tagger.lexicon.sentence_treebanks(few * 3)[-1][0]
