@@ -1026,20 +1026,30 @@ class MwtExpander:
 
     def __init__(self, lexicon: MwtLexicon, treebank: str | None = None):
         self.lexicon, self.treebank = lexicon, treebank
+        self.guessed = False  # the treebank was guessed from the text, not given: kept to its language
         self.scores: Counter = Counter()
+
+    def hinted(self) -> str | None:
+        """The treebank to segment as now: the given one; a guessed one only while the recent
+        words are in its language (or in none known)."""
+        if self.treebank is None or not self.guessed:
+            return self.treebank
+        recent = self.language()
+        return self.treebank if recent is None or recent == language_of(self.treebank) else None
 
     def language(self) -> str | None:
         """The language the recent words point to, if any."""
         return max(self.scores, key=self.scores.__getitem__) if self.scores else None
 
     def hyphen_policy(self) -> HyphenPolicy | None:
-        return self.lexicon.hyphen_policy(self.treebank, self.language())
+        return self.lexicon.hyphen_policy(self.hinted(), self.language())
 
     def sentence_language(self, forms: Iterable[str]) -> str | None:
         """The language of a sentence: the hinted treebank's, else the one the recent sentences
         and this one's own cue words point to."""
-        if self.treebank is not None:
-            return language_of(self.treebank)
+        treebank = self.hinted()
+        if treebank is not None:
+            return language_of(treebank)
         scores = Counter({language: score * self.DECAY for language, score in self.scores.items()})
         for form in forms:
             language = self.lexicon.cues.get(form.lower())
@@ -1205,6 +1215,9 @@ def _make_sentence(text, labels, starts, ends, first, stop, base, expander) -> R
 Predictor = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
+_WORD = re.compile(r"\w+")
+
+
 class SegmentationStream:
     """Segments text fed in chunks, in bounded memory, by overlapping character windows.
 
@@ -1218,6 +1231,7 @@ class SegmentationStream:
         variants: dict[int, int] | None = None,
     ):
         self.predict, self.config = predict, config
+        self.plain: Predictor | None = None  # see set_treebank
         self.variants = variants  # characters the network reads as others, one for one (core.variants)
         self.expander = lexicon.expander(treebank)
         self.buffer = ""  # text from `base` on: left context + undecided text + lookahead
@@ -1226,6 +1240,14 @@ class SegmentationStream:
         self.pending = 0  # buffer index where undecided text starts
         self.incoming: deque[str] = deque()
         self.head_offset = 0  # characters of incoming[0] already moved into the buffer
+
+    def set_treebank(self, treebank: str | None, predict: Predictor, plain: Predictor | None = None) -> None:
+        """Segment the text not labelled yet as `treebank` does, labelled by `predict` (the
+        network with that treebank's hint); the recent words' language is kept. plain: the
+        network with no hint, for a guessed treebank: a window whose cue words are of another
+        language than the treebank's is labelled by it (text that changed language)."""
+        self.expander.treebank, self.predict, self.plain = treebank, predict, plain
+        self.expander.guessed = plain is not None
 
     def feed(self, chunk: str) -> list[RawSentence]:
         if chunk:
@@ -1286,9 +1308,29 @@ class SegmentationStream:
         view = np.lib.stride_tricks.sliding_window_view
         windows_c = view(padded_chars, width)[:: cfg.core]
         windows_k = view(padded_cats, width)[:: cfg.core]
-        predicted = self.predict(windows_c.copy(), fold_capital_windows(windows_k.copy()))  # writable, contiguous
+        windows_c, windows_k = windows_c.copy(), fold_capital_windows(windows_k.copy())  # writable, contiguous
+        elsewhere = self._elsewhere(start, n_windows) if self.plain is not None else None
+        if elsewhere is None or not elsewhere.any():
+            predicted = self.predict(windows_c, windows_k)
+        elif elsewhere.all():
+            predicted = self.plain(windows_c, windows_k)
+        else:
+            predicted = np.empty(windows_c.shape, np.int64)
+            predicted[~elsewhere] = self.predict(windows_c[~elsewhere], windows_k[~elsewhere])
+            predicted[elsewhere] = self.plain(windows_c[elsewhere], windows_k[elsewhere])
         core = predicted[:, cfg.context : cfg.context + cfg.core].reshape(-1)
         return core[: stop - start].astype(np.uint8)
+
+    def _elsewhere(self, start: int, n_windows: int) -> np.ndarray:
+        """Per window from buffer index `start`: whether its cue words (two or more) are mostly
+        of another language than the guessed treebank's."""
+        own, cues, core = language_of(self.expander.treebank or ""), self.expander.lexicon.cues, self.config.core
+        out = np.zeros(n_windows, bool)
+        for i in range(n_windows):
+            counts = Counter(filter(None, map(cues.get, _WORD.findall(self.buffer[start + i * core : start + (i + 1) * core].lower()))))
+            if sum(counts.values()) >= 2:
+                out[i] = counts.most_common(1)[0][0] != own
+        return out
 
     def _decode(self, final: bool) -> list[RawSentence]:
         done = len(self.labels)
@@ -1317,12 +1359,29 @@ def segment_with(
     chunks: Iterable[str],
     treebank: str | None = None,
     variants: dict[int, int] | None = None,
+    guess: Callable[[list[RawSentence]], str | None] | None = None,
+    predict_as: Callable[[str | None], Predictor] | None = None,
+    guess_after: int = 2000,
 ) -> Iterator[RawSentence]:
     """treebank: cut hyphens as it does (`MwtLexicon.hyphen_policy`); variants: characters the
-    network reads as others (`core.variants`)."""
+    network reads as others (`core.variants`). guess: the sentences segmented since the last
+    guess -> the treebank to segment the rest of the text as, asked after a chunk once they
+    hold `guess_after` characters, with predict_as(treebank) the network hinted with it (a text
+    that changes language is not segmented as its first language's treebank to its end)."""
     stream = SegmentationStream(predict, config, lexicon, treebank, variants)
+    if guess is not None and predict_as is not None and treebank is not None:
+        stream.set_treebank(treebank, predict, predict_as(None))  # the head's guess: kept to its language
+    since: list[RawSentence] = []
     for chunk in chunks:
-        yield from stream.feed(chunk)
+        sentences = stream.feed(chunk)
+        yield from sentences
+        if guess is not None and predict_as is not None:
+            since += sentences
+            if sum(len(s.text) for s in since) >= guess_after:
+                guessed = guess(since)
+                if guessed != stream.expander.treebank:
+                    stream.set_treebank(guessed, predict_as(guessed), predict_as(None))
+                since = []
     yield from stream.close()
 
 

@@ -6,7 +6,7 @@ the form that label at least once; otherwise it becomes the form's most frequent
 With a treebank hint the lexicon of that treebank is used. Without one, the language comes
 from the words (frequent words typical of one language, as the segmenter guesses which
 analysis of a multiword token to take) and, among that language's treebanks, the one under
-whose train split's words (a unigram model, add-0.1 smoothed) the text's words so far are
+whose train split's words (a unigram model, add-0.1 smoothed) the text's recent words are
 likeliest: a text's treebank is its genre and vocabulary (transcribed speech reads as fr_spoken,
 and is tagged without features, as fr_spoken writes it). Only the words one of them has count
 (an unknown word favours the smallest treebank), and only sentences in one language. The
@@ -65,6 +65,10 @@ MIXED_RUN = 3  # a sentence with runs of this many cue words of two languages is
 FOREIGN_MIN_WORDS = 3  # a sentence with no cue word, of this many words or more, ...
 FOREIGN_SHARE = 0.5  # ... more of which the recent language's lexicons lack is asked of the identifier
 WORD_SMOOTHING = 0.1  # add-this to each form's count in a treebank's unigram model of its words
+# per sentence of the language: the likelihoods remember about its last 100 sentences (the whole
+# text, 1.0, scores the same on dev files, 93.52 / 90.36 against 93.52 / 90.35, but the 22 dev
+# files as one text 93.90 / 90.18 against 94.32 / 92.90: a text made of several documents)
+WORD_DECAY = 0.99
 # cue words: each language's this many most frequent words, where 90% of their uses are its
 # (more cue words, more sentences that say their own language: 400 gave single sentences
 # 92.82 / 87.97, 3,000 gives 92.86 / 88.02, for 0.06 MB)
@@ -505,9 +509,10 @@ class WordLexicon:
 
     def _guess(self, words, languages: Counter, likelihood: Counter, own: Counter | None = None) -> str | None:
         """The treebank for one sentence, updating the running scores of languages (cue words,
-        the recent ones weigh most) and treebanks (the likelihood of all the document's words so
-        far under each one's unigram model: a text's treebank is a matter of its genre and
-        vocabulary, which the whole text shows). own: the sentence's cue word counts, if counted."""
+        the recent ones weigh most) and treebanks (the likelihood of the language's last hundred
+        sentences or so under each one's unigram model: a text's treebank is a matter of its
+        genre and vocabulary, which a stretch of text shows). own: the sentence's cue word
+        counts, if counted."""
         for language in languages:
             languages[language] *= LANGUAGE_DECAY
         own = self.sentence_cues(words) if own is None else own
@@ -524,7 +529,7 @@ class WordLexicon:
             # a sentence in two languages says little of either's treebank: its other half's
             # words, some of them in one treebank by chance (names), would decide
             for treebank, score in zip(candidates, self.word_likelihoods(candidates, words)):
-                likelihood[treebank] += score
+                likelihood[treebank] = likelihood[treebank] * WORD_DECAY + score
         return max(candidates, key=lambda t: likelihood[t])
 
 

@@ -28,8 +28,11 @@ from ..core.ud_eval import evaluate, load_conllu, load_conllu_file
 SEGMENTER_DIR = "segmenter"
 CHUNK_BYTES = 1 << 16
 # without a hint: the characters of a text's head its treebank is guessed from (dev, raw text:
-# Tokens / Words / Sentences 99.10 / 98.44 / 88.71 with no guess, 99.15 / 98.54 / 89.26 with it)
+# Tokens / Words / Sentences 99.10 / 98.44 / 88.71 with no guess, 99.15 / 98.54 / 89.26 with it),
+# in a text of MIN_GUESS_CHARS or more: a shorter one (a server's request) would be segmented
+# twice, and its words say little (about 440 characters: 28 to 34 ms a text without, 43 to 55 with)
 GUESS_CHARS = 5000
+MIN_GUESS_CHARS = 2000
 _NEWLINE = re.compile("\n")
 _SPACES = re.compile(r"\s+")
 
@@ -108,8 +111,9 @@ def sentence_lines(raw: RawSentence, number: int, new_doc: bool, new_par: bool) 
 def guessed_treebank(segmenter, chunks: Iterable[str]) -> tuple[Iterable[str], str | None]:
     """Without a hint: the treebank whose conventions (hyphens, sentence ends) the text is
     segmented with, guessed (`segmenter.guess_treebank`, the tagger's word lexicon) from the
-    words of its first GUESS_CHARS characters segmented with none; -> (the same chunks, the hint
-    or None). Only that head is segmented twice, and it is held in memory meanwhile."""
+    words of its first GUESS_CHARS characters segmented with none, in a text of MIN_GUESS_CHARS
+    or more; -> (the same chunks, the hint or None). Only that head is segmented twice, and it
+    is held in memory meanwhile."""
     if getattr(segmenter, "guess_treebank", None) is None or not segmenter.treebank_hints:
         return chunks, None
     chunks = iter(chunks)
@@ -120,6 +124,8 @@ def guessed_treebank(segmenter, chunks: Iterable[str]) -> tuple[Iterable[str], s
         if size >= GUESS_CHARS:
             break
     text = "".join(head)
+    if len(text) < MIN_GUESS_CHARS:
+        return [text], None
     words = [[w for t in s.tokens for w in t.words] for s in segmenter.segment(text[:GUESS_CHARS])]
     guess = segmenter.guess_treebank(words)
     return chain([text], chunks), guess if guess in segmenter.treebank_hints else None
@@ -130,11 +136,17 @@ def raw_sentences(segmenter, chunks: Iterable[str], name: str = "<text>",
     """Sentences of raw text arriving in chunks, ready to tag and write. treebank: a convention
     hint for a segmenter trained with hints (others, and ids it does not know, ignore it);
     without one, the one `guessed_treebank` takes the text for."""
+    again = None
     if treebank is None:
         chunks, treebank = guessed_treebank(segmenter, chunks)
+        if getattr(segmenter, "guess_treebank", None) is not None:
+            # and again after each chunk read, from the sentences since: a text that changes
+            # language is not segmented as its first language's treebank to its end
+            again = lambda sentences: segmenter.guess_treebank(  # noqa: E731
+                [[w for t in s.tokens for w in t.words] for s in sentences])
     log = NewlineLog()
     previous_end, number = 0, 0
-    for raw in segmenter.segment_stream(log.watch(chunks), treebank):
+    for raw in segmenter.segment_stream(log.watch(chunks), treebank, again):
         number += 1
         new_par = number == 1 or log.newlines_between(previous_end, raw.start) >= 2
         previous_end = raw.end

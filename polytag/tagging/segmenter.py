@@ -76,7 +76,17 @@ class Segmenter:
         treebank does, where this segmenter was trained with hints and knows it."""
         return self.segment_stream(text_chunks(text), treebank)
 
-    def segment_stream(self, chunks: Iterable[str], treebank: str | None = None) -> Iterator[RawSentence]:
+    def segment_stream(self, chunks: Iterable[str], treebank: str | None = None,
+                       guess: Callable[[list[RawSentence]], str | None] | None = None) -> Iterator[RawSentence]:
+        """guess: see `segment_with` (treebanks this segmenter takes no hint for are none)."""
+        known = guess and (lambda sentences: _known(guess(sentences), self.treebank_hints))
+        return segment_with(self._predict_as(treebank), self.config, self.lexicon, chunks, treebank, self.variants,
+                            known, self._predict_as)
+
+    def _predict_as(self, treebank: str | None) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
         row = self.config.hint_row(treebank)
-        return segment_with(lambda c, k: self.predict(c, k, row), self.config, self.lexicon, chunks, treebank,
-                            self.variants)
+        return lambda char_ids, cat_ids: self.predict(char_ids, cat_ids, row)
+
+
+def _known(treebank: str | None, hints: list[str]) -> str | None:
+    return treebank if treebank in hints else None

@@ -545,3 +545,74 @@ def test_affix_rules_of_one_language_do_not_cut_words_of_another():
     assert lexicon.expand("dalmak", "en") == ["dalmak"]  # a language with no multiword tokens
     old = seg.MwtLexicon(prefixes=lexicon.prefixes)  # a lexicon from before: every rule
     assert old.expand("dalmak", "tr") == ["da", "mak"]
+
+
+def test_a_text_is_segmented_as_the_treebank_guessed_from_its_sentences_so_far():
+    """After each chunk, the sentences since the last guess may change the treebank (and the
+    network's hint) for the text not labelled yet; what was labelled stays."""
+    def no_sentence_ends(char_ids, cat_ids):
+        labels = punctuation_labels(char_ids, cat_ids)
+        labels[labels == seg.SENTENCE_END] = seg.TOKEN_END
+        return labels
+
+    lexicon = seg.MwtLexicon(entries={})
+    chunks = ["One. Two. Three. Four. " * 3] * 4  # 69 characters a chunk
+    asked = []
+
+    def guess(sentences):
+        asked.append("".join(s.text for s in sentences))
+        return "b_b"
+
+    out = list(seg.segment_with(punctuation_labels, SMALL, lexicon, chunks, guess=guess,
+                                predict_as=lambda tb: no_sentence_ends if tb == "b_b" else punctuation_labels,
+                                guess_after=20))  # fmt: skip
+    assert "".join(chunks).replace(" ", "") == "".join(s.text for s in out).replace(" ", "")
+    assert out[0].text == "One." and asked and asked[0].startswith("One.")
+    assert max(len(s.text) for s in out) > 40  # after the switch: no sentence ends but the forced ones
+    switched = next(i for i, s in enumerate(out) if len(s.text) > 6)
+    assert all(len(s.text) <= 6 for s in out[:switched]) and switched >= 4
+    # without a guess, or with one that keeps no treebank: every '.' ends a sentence
+    plain = list(seg.segment_with(punctuation_labels, SMALL, lexicon, chunks))
+    assert all(len(s.text) <= 6 for s in plain)
+    kept = list(seg.segment_with(punctuation_labels, SMALL, lexicon, chunks, guess=lambda s: None,
+                                 predict_as=lambda tb: no_sentence_ends, guess_after=20))  # fmt: skip
+    assert [s.text for s in kept] == [s.text for s in plain]
+
+
+def test_a_guessed_treebank_is_kept_to_text_in_its_language():
+    """A window whose cue words are of another language than the guessed treebank's is labelled
+    with no hint; a given treebank is used everywhere."""
+    config = seg.SegmenterConfig(context=4, core=40, batch_windows=2, max_sentence_chars=200)
+    lexicon = seg.MwtLexicon(entries={}, cues={"the": "xx", "and": "xx", "el": "yy", "la": "yy"})
+    text = "the cat and the dog and the cow and them. " * 2 + "el gato del perro y la casa y el sol. " * 2
+    seen: dict[str, list[str]] = {"hinted": [], "plain": []}
+
+    def recording(name):
+        def predict(char_ids, cat_ids):
+            seen[name] += ["".join(chr(max(c - 1, 32)) for c in row) for row in char_ids]
+            return punctuation_labels(char_ids, cat_ids)
+        return predict
+
+    predictors = {"xx_a": recording("hinted"), None: recording("plain")}
+    out = list(seg.segment_with(predictors["xx_a"], config, lexicon, [text], "xx_a", guess=lambda s: "xx_a",
+                                predict_as=predictors.__getitem__))  # fmt: skip
+    # 40-character windows: the two of xx text hinted, the two of yy text not
+    assert len(seen["hinted"]) == 2 and all("the cat" in w and "gato" not in w for w in seen["hinted"])
+    assert len(seen["plain"]) == 2 and all("gato" in w and "the cat" not in w for w in seen["plain"])
+    assert "".join(s.text for s in out).replace(" ", "") == text.replace(" ", "")
+    # given, not guessed: the hint everywhere
+    seen["hinted"].clear(), seen["plain"].clear()
+    list(seg.segment_with(predictors["xx_a"], config, lexicon, [text], "xx_a"))
+    assert seen["plain"] == [] and any("gato" in w for w in seen["hinted"])
+
+
+def test_an_expander_keeps_a_guessed_treebank_to_its_language():
+    lexicon = seg.MwtLexicon(entries={}, cues={"the": "xx", "el": "yy", "la": "yy"})
+    expander = lexicon.expander("xx_a")
+    token = lambda form: seg.RawToken(form, 0, len(form), True, [form])  # noqa: E731
+    expander.observe([token("el"), token("la")])
+    assert expander.hinted() == "xx_a" and expander.sentence_language(["el"]) == "xx"  # given: everywhere
+    expander.guessed = True
+    assert expander.hinted() is None and expander.sentence_language(["el", "la"]) == "yy"
+    expander.observe([token("the")] * 3)
+    assert expander.hinted() == "xx_a"

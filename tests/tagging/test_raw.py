@@ -229,6 +229,7 @@ def test_without_a_hint_a_text_is_segmented_as_the_treebank_its_head_reads_as(hi
     from polytag.tagging import raw  # noqa: PLC0415
 
     monkeypatch.setattr(raw, "GUESS_CHARS", 40)
+    monkeypatch.setattr(raw, "MIN_GUESS_CHARS", 100)
     tagger = load(hinted_model)
     segmenter = tagger.segmenter
     assert segmenter.guess_treebank is None  # the tiny model has no word lexicon: no guess
@@ -240,6 +241,10 @@ def test_without_a_hint_a_text_is_segmented_as_the_treebank_its_head_reads_as(hi
     segmenter.guess_treebank = lambda sentences: heads.append(sentences) or "fr_b"
     assert [[t["form"] for t in s["tokens"]] for s in tagger.tag_text(text)] == as_fr
     assert sum(len(w) for s in heads[0] for w in s) <= 40  # only the head was read for the guess
+    # a text shorter than MIN_GUESS_CHARS: no guess asked
+    heads.clear()
+    assert [[t["form"] for t in s["tokens"]] for s in tagger.tag_text(TEXT)] == [
+        [t.form for t in s.tokens] for s in segmenter.segment(TEXT)] and not heads
     # a treebank the segmenter takes no hint for: none
     segmenter.guess_treebank = lambda sentences: "xx_other"
     assert [[t["form"] for t in s["tokens"]] for s in tagger.tag_text(text)] == unhinted
