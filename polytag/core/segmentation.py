@@ -1327,7 +1327,8 @@ class SegmentationStream:
         own, cues, core = language_of(self.expander.treebank or ""), self.expander.lexicon.cues, self.config.core
         out = np.zeros(n_windows, bool)
         for i in range(n_windows):
-            counts = Counter(filter(None, map(cues.get, _WORD.findall(self.buffer[start + i * core : start + (i + 1) * core].lower()))))
+            words = _WORD.findall(self.buffer[start + i * core : start + (i + 1) * core].lower())
+            counts = Counter(filter(None, map(cues.get, words)))
             if sum(counts.values()) >= 2:
                 out[i] = counts.most_common(1)[0][0] != own
         return out

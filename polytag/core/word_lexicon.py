@@ -452,7 +452,7 @@ class WordLexicon:
     def _mixed_keys(self, words: list[str], key: str, likelihood: Counter) -> list[str | None] | None:
         """For a sentence in two languages or more (`language_runs`), each word's treebank: that
         of the language of the nearest cue word of a run (`key` for its own language, else the
-        language's treebank that agrees best so far); None for a sentence in one language."""
+        language's treebank likeliest so far); None for a sentence in one language."""
         runs = self.language_runs(words)
         if len({language for language, _ in runs}) < 2:
             return None
