@@ -1366,13 +1366,17 @@ def segment_with(
 ) -> Iterator[RawSentence]:
     """treebank: cut hyphens as it does (`MwtLexicon.hyphen_policy`); variants: characters the
     network reads as others (`core.variants`). guess: the sentences segmented since the last
-    guess -> the treebank to segment the rest of the text as, asked after a chunk once they
-    hold `guess_after` characters, with predict_as(treebank) the network hinted with it (a text
-    that changes language is not segmented as its first language's treebank to its end)."""
+    guess -> the treebank to segment the rest of the text as, asked after each block the network
+    labels (`core` x `batch_windows` characters) once they hold `guess_after` characters, with
+    predict_as(treebank) the network hinted with it (a text that changes language, or genre, is
+    not segmented as its start's treebank to its end)."""
     stream = SegmentationStream(predict, config, lexicon, treebank, variants)
     if guess is not None and predict_as is not None and treebank is not None:
         stream.set_treebank(treebank, predict, predict_as(None))  # the head's guess: kept to its language
     since: list[RawSentence] = []
+    if guess is not None:  # fed a block at a time: the guess is asked again after each block labelled
+        step = config.core * config.batch_windows
+        chunks = (c[i : i + step] for c in chunks for i in range(0, len(c), step))
     for chunk in chunks:
         sentences = stream.feed(chunk)
         yield from sentences

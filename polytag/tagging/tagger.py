@@ -301,11 +301,13 @@ class Tagger:
 
     def text_treebank(self, sentences: list[list[str]]) -> str | None:
         """The treebank the word lexicon takes a text for after these sentences (as `predict`
-        hints the network with); None before HINT_AFTER_WORDS words, or with no lexicon."""
+        hints the network with: that of the last sentence with a language); None before
+        HINT_AFTER_WORDS words, or with no lexicon. The language identifier is not asked for
+        sentences with no cue word (it took 3.3 of 4 s guessing over the 22 dev files' text)."""
         if self.lexicon is None or sum(map(len, sentences)) < HINT_AFTER_WORDS:
             return None
-        keys = self.lexicon.sentence_treebanks(sentences, identify=self.identify_language)
-        return keys[-1][0] if keys else None
+        keys = self.lexicon.sentence_treebanks(sentences)
+        return next((key for key, _ in reversed(keys) if key is not None), None)
 
     def tag_text(self, text: str, x_second_best: bool = False, treebank: str | None = None) -> list[dict]:
         """Raw text -> [{"text", "tokens": [{"form", "start", "end", "space_after", "words":
