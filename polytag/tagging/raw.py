@@ -203,7 +203,9 @@ def tag_text(tagger, segmenter, text: str, x_second_best: bool = False, treebank
     """Raw text -> sentences -> tokens (with character offsets into `text`) -> words."""
     if treebank is not None:
         tagger.hint_row(treebank)  # an unknown id is an error before any work
-    sentences = segment_text(segmenter, text, treebank=treebank)
+    # the tagger's own hint (set_treebank) also holds for segmenting, rather than a guess
+    own = treebank if treebank is not None else getattr(tagger, "treebank", None)
+    sentences = segment_text(segmenter, text, treebank=own)
     return [nested(s, u, f) for s, u, f in tagger.tag_stream(sentences, x_second_best, treebank=treebank)]
 
 

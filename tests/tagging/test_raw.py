@@ -184,6 +184,9 @@ def test_a_segmenter_hint_reaches_the_segmenter_everywhere(tmp_path, hinted_mode
         assert forms[tb] == [[t.form for t in s.tokens] for s in tagger.segmenter.segment(TEXT, treebank=tb)]
     with pytest.raises(InputError, match="unknown .*en_a, fr_b"):
         tagger.set_treebank("xx_none")
+    # the tagger's own hint holds for segmenting too
+    assert [[t["form"] for t in s["tokens"]] for s in tagger.set_treebank("fr_b").tag_text(TEXT)] == forms["fr_b"]
+    tagger.set_treebank(None)
     # evaluate --raw --treebank auto: each file segmented with its own treebank's hint, as `tag --treebank`
     gold = write_conllu(tmp_path / "fr_b-ud-dev.conllu", FR + EN)
     text = tmp_path / "fr_b.txt"
