@@ -254,11 +254,10 @@ class TagService:
         return result
 
     async def tag_raw(self, text: str, x_second_best: bool, treebank: str | None = None) -> Response:
-        from .tagging.raw import nested, segment_text  # noqa: PLC0415
+        from .tagging.raw import nested, segment_text, segmenter_treebank  # noqa: PLC0415
 
-        own = treebank if treebank is not None else getattr(self.tagger, "treebank", None)  # as tag_text
         sentences = await asyncio.get_running_loop().run_in_executor(
-            None, segment_text, self.tagger.segmenter, text, "request", own)
+            None, segment_text, self.tagger.segmenter, text, "request", segmenter_treebank(self.tagger, treebank))
         upos, feats = await self.run([s.words for s in sentences], x_second_best, treebank)
         return json_response({"sentences": [nested(s, u, f) for s, u, f in zip(sentences, upos, feats)]})
 

@@ -1371,16 +1371,17 @@ def segment_with(
     predict_as(treebank) the network hinted with it (a text that changes language, or genre, is
     not segmented as its start's treebank to its end)."""
     stream = SegmentationStream(predict, config, lexicon, treebank, variants)
-    if guess is not None and predict_as is not None and treebank is not None:
-        stream.set_treebank(treebank, predict, predict_as(None))  # the head's guess: kept to its language
-    since: list[RawSentence] = []
-    if guess is not None:  # fed a block at a time: the guess is asked again after each block labelled
-        step = config.core * config.batch_windows
+    guessing = guess is not None and predict_as is not None
+    if guessing:
+        if treebank is not None:  # the head's guess: kept to its language too
+            stream.set_treebank(treebank, predict, predict_as(None))
+        step = config.core * config.batch_windows  # fed a block at a time: guessed again after each
         chunks = (c[i : i + step] for c in chunks for i in range(0, len(c), step))
+    since: list[RawSentence] = []
     for chunk in chunks:
         sentences = stream.feed(chunk)
         yield from sentences
-        if guess is not None and predict_as is not None:
+        if guessing:
             since += sentences
             if sum(len(s.text) for s in since) >= guess_after:
                 guessed = guess(since)

@@ -396,7 +396,9 @@ class WordLexicon:
         out: list[SentenceKeys] = []
         for words in sentences:
             own = self.sentence_cues(words)
-            key = self._guess(words, languages, likelihood, own)
+            runs = self.language_runs(words) if len(own) >= 2 else []
+            mixed = len({language for language, _ in runs}) >= 2  # a sentence in two languages
+            key = self._guess(words, languages, likelihood, own, mixed)
             if key is None and identify is not None and not languages:
                 key = self.by_language.get(identify(words) or "", [None])[0]
             elif key is not None and identify is not None and not own and self._foreign(words, key):
@@ -405,7 +407,7 @@ class WordLexicon:
                 other = identify(words)
                 if other is not None and other != language_of(key):
                     key = self.by_language.get(other, [key])[0]
-            word_keys = None if key is None or len(own) < 2 else self._mixed_keys(words, key, likelihood)
+            word_keys = self._mixed_keys(words, key, likelihood, runs) if key is not None and mixed else None
             out.append((key, word_keys))
         return out
 
@@ -449,13 +451,11 @@ class WordLexicon:
                 runs.append((language, [i]))
         return [run for run in runs if len(run[1]) >= MIXED_RUN]
 
-    def _mixed_keys(self, words: list[str], key: str, likelihood: Counter) -> list[str | None] | None:
-        """For a sentence in two languages or more (`language_runs`), each word's treebank: that
-        of the language of the nearest cue word of a run (`key` for its own language, else the
-        language's treebank likeliest so far); None for a sentence in one language."""
-        runs = self.language_runs(words)
-        if len({language for language, _ in runs}) < 2:
-            return None
+    def _mixed_keys(self, words: list[str], key: str, likelihood: Counter,
+                    runs: list[tuple[str, list[int]]]) -> list[str | None]:
+        """For a sentence in two languages or more (its `language_runs`), each word's treebank:
+        that of the language of the nearest cue word of a run (`key` for its own language, else
+        the language's treebank likeliest so far)."""
         placed = sorted((i, language) for language, positions in runs for i in positions)
         chosen: dict[str, str | None] = {language_of(key): key}
         out = []
@@ -507,15 +507,15 @@ class WordLexicon:
         forms = [form for form in map(str.lower, words) if any(form in scores for scores, _ in tables)]
         return [sum(scores.get(form, unseen) for form in forms) for scores, unseen in tables]
 
-    def _guess(self, words, languages: Counter, likelihood: Counter, own: Counter | None = None) -> str | None:
+    def _guess(self, words, languages: Counter, likelihood: Counter, own: Counter, mixed: bool) -> str | None:
         """The treebank for one sentence, updating the running scores of languages (cue words,
         the recent ones weigh most) and treebanks (the likelihood of the language's last hundred
         sentences or so under each one's unigram model: a text's treebank is a matter of its
         genre and vocabulary, which a stretch of text shows). own: the sentence's cue word
-        counts, if counted."""
+        counts; mixed: whether it is in two languages (its words then move no treebank's score:
+        its other half's, some of them in one treebank by chance, names, would decide)."""
         for language in languages:
             languages[language] *= LANGUAGE_DECAY
-        own = self.sentence_cues(words) if own is None else own
         languages.update(own)
         if not languages:
             return None
@@ -525,9 +525,7 @@ class WordLexicon:
         candidates = self.by_language.get(language, [])
         if len(candidates) < 2:
             return candidates[0] if candidates else None
-        if len(own) < 2 or len({language for language, _ in self.language_runs(words)}) < 2:
-            # a sentence in two languages says little of either's treebank: its other half's
-            # words, some of them in one treebank by chance (names), would decide
+        if not mixed:
             for treebank, score in zip(candidates, self.word_likelihoods(candidates, words)):
                 likelihood[treebank] = likelihood[treebank] * WORD_DECAY + score
         return max(candidates, key=lambda t: likelihood[t])

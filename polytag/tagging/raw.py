@@ -16,7 +16,7 @@ import sys
 from collections import deque
 from itertools import chain
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 from ..core.conllu_io import Sentence, format_conllu, open_binary
 from ..core.errors import InputError
@@ -108,14 +108,26 @@ def sentence_lines(raw: RawSentence, number: int, new_doc: bool, new_par: bool) 
     return lines, word_lines
 
 
-def guessed_treebank(segmenter, chunks: Iterable[str]) -> tuple[Iterable[str], str | None]:
+def hint_guesser(segmenter) -> Callable[[list[RawSentence]], str | None] | None:
+    """Segmented sentences -> the treebank the tagger's word lexicon takes them for
+    (`segmenter.guess_treebank`), where the segmenter takes its hint, else None; None when the
+    segmenter cannot guess."""
+    guess = getattr(segmenter, "guess_treebank", None)
+    if guess is None or not segmenter.treebank_hints:
+        return None
+
+    def guess_hint(sentences: list[RawSentence]) -> str | None:
+        treebank = guess([[w for t in s.tokens for w in t.words] for s in sentences])
+        return treebank if treebank in segmenter.treebank_hints else None
+
+    return guess_hint
+
+
+def guessed_treebank(segmenter, chunks: Iterable[str], guess) -> tuple[Iterable[str], str | None]:
     """Without a hint: the treebank whose conventions (hyphens, sentence ends) the text is
-    segmented with, guessed (`segmenter.guess_treebank`, the tagger's word lexicon) from the
-    words of its first GUESS_CHARS characters segmented with none, in a text of MIN_GUESS_CHARS
-    or more; -> (the same chunks, the hint or None). Only that head is segmented twice, and it
-    is held in memory meanwhile."""
-    if getattr(segmenter, "guess_treebank", None) is None or not segmenter.treebank_hints:
-        return chunks, None
+    segmented with, guessed (`hint_guesser`) from its first GUESS_CHARS characters segmented
+    with none, in a text of MIN_GUESS_CHARS or more; -> (the same chunks, the hint or None).
+    Only that head is segmented twice, and it is held in memory meanwhile."""
     chunks = iter(chunks)
     head, size = [], 0
     for chunk in chunks:
@@ -126,27 +138,21 @@ def guessed_treebank(segmenter, chunks: Iterable[str]) -> tuple[Iterable[str], s
     text = "".join(head)
     if len(text) < MIN_GUESS_CHARS:
         return [text], None
-    words = [[w for t in s.tokens for w in t.words] for s in segmenter.segment(text[:GUESS_CHARS])]
-    guess = segmenter.guess_treebank(words)
-    return chain([text], chunks), guess if guess in segmenter.treebank_hints else None
+    return chain([text], chunks), guess(list(segmenter.segment(text[:GUESS_CHARS])))
 
 
 def raw_sentences(segmenter, chunks: Iterable[str], name: str = "<text>",
                   treebank: str | None = None) -> Iterator[Sentence]:
     """Sentences of raw text arriving in chunks, ready to tag and write. treebank: a convention
     hint for a segmenter trained with hints (others, and ids it does not know, ignore it);
-    without one, the one `guessed_treebank` takes the text for."""
-    again = None
-    if treebank is None:
-        chunks, treebank = guessed_treebank(segmenter, chunks)
-        if getattr(segmenter, "guess_treebank", None) is not None:
-            # and again after each chunk read, from the sentences since: a text that changes
-            # language is not segmented as its first language's treebank to its end
-            again = lambda sentences: segmenter.guess_treebank(  # noqa: E731
-                [[w for t in s.tokens for w in t.words] for s in sentences])
+    without one, the one `guessed_treebank` takes the text for, guessed again as it goes on
+    (`segment_with`: a text that changes language is not segmented as its start's treebank)."""
+    guess = hint_guesser(segmenter) if treebank is None else None
+    if guess is not None:
+        chunks, treebank = guessed_treebank(segmenter, chunks, guess)
     log = NewlineLog()
     previous_end, number = 0, 0
-    for raw in segmenter.segment_stream(log.watch(chunks), treebank, again):
+    for raw in segmenter.segment_stream(log.watch(chunks), treebank, guess):
         number += 1
         new_par = number == 1 or log.newlines_between(previous_end, raw.start) >= 2
         previous_end = raw.end
@@ -199,13 +205,17 @@ def nested(sentence: Sentence, upos: list[str], feats: list[str]) -> dict:
     return {"text": sentence.meta["text"], "tokens": tokens}
 
 
+def segmenter_treebank(tagger, treebank: str | None) -> str | None:
+    """The hint to segment with: this call's, else the tagger's own (set_treebank), which holds
+    for segmenting too rather than a guess."""
+    return treebank if treebank is not None else getattr(tagger, "treebank", None)
+
+
 def tag_text(tagger, segmenter, text: str, x_second_best: bool = False, treebank: str | None = None) -> list[dict]:
     """Raw text -> sentences -> tokens (with character offsets into `text`) -> words."""
     if treebank is not None:
         tagger.hint_row(treebank)  # an unknown id is an error before any work
-    # the tagger's own hint (set_treebank) also holds for segmenting, rather than a guess
-    own = treebank if treebank is not None else getattr(tagger, "treebank", None)
-    sentences = segment_text(segmenter, text, treebank=own)
+    sentences = segment_text(segmenter, text, treebank=segmenter_treebank(tagger, treebank))
     return [nested(s, u, f) for s, u, f in tagger.tag_stream(sentences, x_second_best, treebank=treebank)]
 
 

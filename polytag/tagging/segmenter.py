@@ -78,15 +78,10 @@ class Segmenter:
 
     def segment_stream(self, chunks: Iterable[str], treebank: str | None = None,
                        guess: Callable[[list[RawSentence]], str | None] | None = None) -> Iterator[RawSentence]:
-        """guess: see `segment_with` (treebanks this segmenter takes no hint for are none)."""
-        known = guess and (lambda sentences: _known(guess(sentences), self.treebank_hints))
+        """guess: see `segment_with`."""
         return segment_with(self._predict_as(treebank), self.config, self.lexicon, chunks, treebank, self.variants,
-                            known, self._predict_as)
+                            guess, self._predict_as)
 
     def _predict_as(self, treebank: str | None) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
         row = self.config.hint_row(treebank)
         return lambda char_ids, cat_ids: self.predict(char_ids, cat_ids, row)
-
-
-def _known(treebank: str | None, hints: list[str]) -> str | None:
-    return treebank if treebank in hints else None
