@@ -541,6 +541,16 @@ def render_capitals(data: dict) -> str:
                       table(["text", "tagging", "segmentation"], rows), ""])
 
 
+def render_raw_requests(data: dict) -> str:
+    """Short raw-text requests with and without the segmenter's treebank guess."""
+    rows = [[way, " / ".join(f"{ms:.2f}" for ms in times)] for way, times in data["ms_per_text"].items()]
+    return "\n".join(["## Short raw-text requests: the treebank guess's cost (`tagger.tag_text`, 1 thread)", "",
+                      f"{data['texts']} texts of six en_ewt dev sentences ({data['mean_chars']} characters on "
+                      "average), milliseconds a text, one figure per round (the ways alternated). A text under "
+                      "2,000 characters is not guessed for; the last row guesses anyway.", "",
+                      table(["segmenting", "ms per text"], rows), ""])
+
+
 def render_simplified_chinese(data: dict) -> str:
     """zh_gsd sentences in Simplified characters, with and without the character variants."""
     rows = [[name, f"{r['gold tokens']['upos']:.2f} / {r['gold tokens']['ufeats']:.2f}",
@@ -573,6 +583,7 @@ SECTIONS = {
     "raw_eval_hint": render_raw_eval_hint,
     "segmentation": render_segmentation,
     "raw_throughput": render_raw_throughput,
+    "raw_requests": render_raw_requests,
     "coverage": render_coverage,
     "tag_throughput": render_throughput,
     "tag_throughput_torch": render_throughput,

@@ -30,7 +30,8 @@ CHUNK_BYTES = 1 << 16
 # without a hint: the characters of a text's head its treebank is guessed from (dev, raw text:
 # Tokens / Words / Sentences 99.10 / 98.44 / 88.71 with no guess, 99.15 / 98.54 / 89.26 with it),
 # in a text of MIN_GUESS_CHARS or more: a shorter one (a server's request) would be segmented
-# twice, and its words say little (about 440 characters: 28 to 34 ms a text without, 43 to 55 with)
+# twice, and its words say little (about 440 characters: 25 ms a text without, 34 with;
+# benchmarks/raw_requests.py)
 GUESS_CHARS = 5000
 MIN_GUESS_CHARS = 2000
 _NEWLINE = re.compile("\n")
