@@ -115,6 +115,19 @@ def test_simplified_chinese_is_one_row_a_script_and_setting(make_results):
     assert "last 500 train sentences (12,663 words)" in text and "709 characters that no train split has" in text
 
 
+def test_the_dev_files_as_one_text_sit_beside_each_file_alone(make_results):
+    gold = {"upos": 94.0, "ufeats": 90.5, "allfeats": 90.0}
+    raw = {"Tokens": 99.0, "Sentences": 85.0, "Words": 98.5, "UPOS": 93.0, "UFeats": 89.25}
+    data = {"files": ["xx_a", "xx_b"],
+            "gold tokens": {"files": {"xx_a": gold, "xx_b": gold}, "alone": {"xx_a": {**gold, "ufeats": 95.0},
+                            "xx_b": gold}, "whole": {"upos": 94.37, "ufeats": 93.31}},
+            "raw text": {"files": {"xx_a": raw, "xx_b": raw}, "alone": {"xx_a": raw, "xx_b": raw}, "whole": raw}}
+    text = make_results.render_one_text(data)
+    assert "| xx_a | 94.00 / 95.00 | 94.00 / 90.50 | 98.50 / 93.00 / 89.25 | 98.50 / 93.00 / 89.25 |" in text
+    assert "The 2 dev files joined" in text and "gold tokens 94.37 / 93.31 (micro)" in text
+    assert "UFeats 99.00 / 85.00 / 98.50 / 93.00 / 89.25" in text
+
+
 def _raw_speed(cpu: dict, words_per_s: int) -> dict:
     return {"files": 22, "characters": 1000, "words_out": 200, "seconds": 1.0, "words_per_s": words_per_s,
             "cold_start_one_paragraph_s": 1.1, "threads": 2, "note": "whole command", "machine": cpu,

@@ -45,7 +45,7 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import cached_property
 from pathlib import Path
@@ -69,6 +69,13 @@ WORD_SMOOTHING = 0.1  # add-this to each form's count in a treebank's unigram mo
 # text, 1.0, scores the same on dev files, 93.52 / 90.36 against 93.52 / 90.35, but the 22 dev
 # files as one text 93.90 / 90.18 against 94.32 / 92.90: a text made of several documents)
 WORD_DECAY = 0.99
+# a change of document: the likelihoods of about the last 10 sentences (decay 0.9 a sentence)
+# favouring another treebank by this many nats over the long memory's choice replace the long
+# memory (the 22 dev files as one text: fr_spoken after fr_sequoia, en_partut after en_lines were
+# read as the document before them for a hundred sentences); margins of 60 and below moved choices
+# inside dev files, 80 to 120 none
+SWITCH_DECAY = 0.9
+SWITCH_MARGIN = 80.0
 # cue words: each language's this many most frequent words, where 90% of their uses are its
 # (more cue words, more sentences that say their own language: 400 gave single sentences
 # 92.82 / 87.97, 3,000 gives 92.86 / 88.02, for 0.06 MB)
@@ -92,6 +99,18 @@ def language_cues(word_counts: dict[str, Counter], per_language: int = 400) -> d
 
 # a sentence's treebank (None: none) and, for a sentence in two languages, each word's
 SentenceKeys = tuple[str | None, list[str | None] | None]
+
+
+@dataclass(slots=True)
+class TextState:
+    """What the guess knows of a text so far, for a text tagged in parts (a stream in chunks):
+    the running scores of its languages and of its treebanks (long and short memory), and how
+    many words it has had (the tagger counts them)."""
+
+    languages: Counter = field(default_factory=Counter)
+    likelihood: Counter = field(default_factory=Counter)
+    recent: Counter = field(default_factory=Counter)
+    words: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -372,33 +391,36 @@ class WordLexicon:
 
     def sentence_treebanks(self, sentences: list[list[str]], treebank: str | None = None,
                            documents: list[int] | None = None,
-                           identify: Callable[[list[str]], str | None] | None = None) -> list[SentenceKeys]:
+                           identify: Callable[[list[str]], str | None] | None = None,
+                           text: TextState | None = None) -> list[SentenceKeys]:
         """Per sentence, from its words and those before it in its document: the treebank whose
         lexicon decides it (None: no lexicon would do) and, for a sentence in two languages, each
-        word's (else None). treebank, documents, identify: as `restrict`. The tagger gives the
-        network each sentence's treebank as its hint, so both decide alike."""
+        word's (else None). treebank, documents, identify: as `restrict`. text: the sentences
+        continue that text (updated; not with documents). The tagger gives the network each
+        sentence's treebank as its hint, so both decide alike."""
+        if text is not None and documents is not None:
+            raise ValueError("a text state continues one text: give it without documents")
         sizes = [len(sentences)] if documents is None else documents
         if sum(sizes) != len(sentences) or any(n < 0 for n in sizes):
             raise ValueError(f"documents {documents} do not add up to {len(sentences)} sentences")
         out: list[SentenceKeys] = []
         start = 0
         for n in sizes:
-            out += self._document_keys(sentences[start : start + n], treebank, identify)
+            out += self._document_keys(sentences[start : start + n], treebank, identify, text or TextState())
             start += n
         return out
 
-    def _document_keys(self, sentences, treebank: str | None, identify=None) -> list[SentenceKeys]:
+    def _document_keys(self, sentences, treebank: str | None, identify, text: TextState) -> list[SentenceKeys]:
         fixed = treebank if treebank in self.forms else None
         if fixed:
             return [(fixed, None)] * len(sentences)
-        languages: Counter = Counter()
-        likelihood: Counter = Counter()
+        languages, likelihood, recent = text.languages, text.likelihood, text.recent
         out: list[SentenceKeys] = []
         for words in sentences:
             own = self.sentence_cues(words)
             runs = self.language_runs(words) if len(own) >= 2 else []
             mixed = len({language for language, _ in runs}) >= 2  # a sentence in two languages
-            key = self._guess(words, languages, likelihood, own, mixed)
+            key = self._guess(words, languages, likelihood, recent, own, mixed)
             if key is None and identify is not None and not languages:
                 key = self.by_language.get(identify(words) or "", [None])[0]
             elif key is not None and identify is not None and not own and self._foreign(words, key):
@@ -507,11 +529,13 @@ class WordLexicon:
         forms = [form for form in map(str.lower, words) if any(form in scores for scores, _ in tables)]
         return [sum(scores.get(form, unseen) for form in forms) for scores, unseen in tables]
 
-    def _guess(self, words, languages: Counter, likelihood: Counter, own: Counter, mixed: bool) -> str | None:
+    def _guess(self, words, languages: Counter, likelihood: Counter, recent: Counter, own: Counter,
+               mixed: bool) -> str | None:
         """The treebank for one sentence, updating the running scores of languages (cue words,
         the recent ones weigh most) and treebanks (the likelihood of the language's last hundred
         sentences or so under each one's unigram model: a text's treebank is a matter of its
-        genre and vocabulary, which a stretch of text shows). own: the sentence's cue word
+        genre and vocabulary, which a stretch of text shows; `recent`, that of the last ten or so,
+        replaces it where it clearly says another: a new document). own: the sentence's cue word
         counts; mixed: whether it is in two languages (its words then move no treebank's score:
         its other half's, some of them in one treebank by chance, names, would decide)."""
         for language in languages:
@@ -528,7 +552,14 @@ class WordLexicon:
         if not mixed:
             for treebank, score in zip(candidates, self.word_likelihoods(candidates, words)):
                 likelihood[treebank] = likelihood[treebank] * WORD_DECAY + score
-        return max(candidates, key=lambda t: likelihood[t])
+                recent[treebank] = recent[treebank] * SWITCH_DECAY + score
+        best = max(candidates, key=likelihood.__getitem__)
+        lately = max(candidates, key=recent.__getitem__)
+        if recent[lately] - recent[best] > SWITCH_MARGIN:
+            for treebank in candidates:  # (Counter.update would add)
+                likelihood[treebank] = recent[treebank]
+            return lately
+        return best
 
 
 def _text_counts(files: Iterable[str | Path], train_words: dict[str, Counter]) -> dict[str, dict[str, Counter]]:

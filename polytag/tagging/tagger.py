@@ -26,7 +26,7 @@ from ..core.errors import InputError, check_positive
 from ..core.folder import NO_HINT, segmenter_hints, treebank_hint_index
 from ..core.labels import Labels
 from ..core.variants import translate_words
-from ..core.word_lexicon import WordLexicon
+from ..core.word_lexicon import TextState, WordLexicon
 from .coverage import CoverageCheck, sentence_language
 
 X_INDEX_NAME = "X"
@@ -205,11 +205,12 @@ class Tagger:
         return names[inverse.reshape(-1)].tolist()
 
     def predict(self, sentences: list[list[str]], x_second_best: bool = False, morph: str | None = None,
-                treebank: str | None = None, documents: list[int] | None = None):
+                treebank: str | None = None, documents: list[int] | None = None, text: TextState | None = None):
         """-> (upos per sentence, feats per sentence). treebank: this call's treebank hint instead
         of the tagger's (thread-safe, unlike set_treebank). documents: sizes of runs of unrelated
         sentences (requests batched together), so that the word lexicon's guess of each text's
-        language and treebank starts afresh at each (core.word_lexicon).
+        language and treebank starts afresh at each (core.word_lexicon). text: the sentences
+        continue a text tagged before (a stream in chunks), whose guess goes on from that state.
 
         With no hint, a model with hints and a word lexicon tags each sentence with the hint of
         the treebank the lexicon takes it for, from the words of its text up to it (a text's
@@ -221,11 +222,15 @@ class Tagger:
         if not sentences:
             return [], []
         read = translate_words(sentences, self.variants)  # Simplified Chinese as Traditional
-        keys = None
+        if text is not None and documents is not None:
+            raise ValueError("a text state continues one text: give it without documents")
+        keys, words_before = None, text.words if text is not None else 0
         if self.lexicon is not None:
-            keys = self.lexicon.sentence_treebanks(read, given, documents, self.identify_language)
+            keys = self.lexicon.sentence_treebanks(read, given, documents, self.identify_language, text)
+        if text is not None:
+            text.words += sum(map(len, read))
         if given is None and keys is not None and self.treebank_hints:
-            upos_lists, feats_lists = self._guessed_hints(read, keys, x_second_best, morph, documents)
+            upos_lists, feats_lists = self._guessed_hints(read, keys, x_second_best, morph, documents, words_before)
         else:
             upos_lists, feats_lists = self._network(read, x_second_best, morph, hint)
         if keys is not None:
@@ -253,15 +258,17 @@ class Tagger:
         pairs = list(zip(bounds[:-1], bounds[1:]))
         return [upos[a:b] for a, b in pairs], [feats[a:b] for a, b in pairs]
 
-    def _guessed_hints(self, sentences, keys, x_second_best: bool, morph: str, documents: list[int] | None = None):
+    def _guessed_hints(self, sentences, keys, x_second_best: bool, morph: str, documents: list[int] | None = None,
+                       words_so_far: int = 0):
         """The network's labels, each sentence with the hint of the treebank the word lexicon
         takes it for (`WordLexicon.sentence_treebanks`), none before its text has
         HINT_AFTER_WORDS words, for a sentence in two languages, or for a treebank without a
-        hint; one network call per distinct hint."""
+        hint; one network call per distinct hint. words_so_far: the text's words before these
+        sentences (one text, tagged in parts)."""
         words_before = []  # in the sentence's own text
         for n in [len(sentences)] if documents is None else documents:
             lengths = [len(s) for s in sentences[len(words_before) : len(words_before) + n]]
-            words_before += accumulate(lengths[:-1], initial=0) if lengths else []
+            words_before += accumulate(lengths[:-1], initial=words_so_far) if lengths else []
         rows: dict[int, list[int]] = {}
         for i, (key, word_keys) in enumerate(keys):
             hinted = words_before[i] >= HINT_AFTER_WORDS and key in self.treebank_hints and word_keys is None
@@ -352,11 +359,12 @@ class Tagger:
             if final or check.chars >= 200:
                 check.finish()
 
-    def _tag_pending(self, pending: list[Sentence], x_second_best: bool, treebank: str | None = None):
+    def _tag_pending(self, pending: list[Sentence], x_second_best: bool, treebank: str | None = None,
+                     text: TextState | None = None):
         """(sentence, upos, feats); (sentence, None, None) for one that cannot be tagged
         (read with on_error skip)."""
         taggable = [s for s in pending if s.taggable]
-        upos, feats = self.predict([s.words for s in taggable], x_second_best, treebank=treebank)
+        upos, feats = self.predict([s.words for s in taggable], x_second_best, treebank=treebank, text=text)
         tagged = iter(zip(upos, feats))
         for sentence in pending:
             yield (sentence, *next(tagged)) if sentence.taggable else (sentence, None, None)
@@ -365,9 +373,11 @@ class Tagger:
         self, sentences: Iterable[Sentence], x_second_best: bool = False, chunk_sentences: int = 2048,
         on_progress: Callable[[int], None] | None = None, treebank: str | None = None,
     ) -> Iterator[tuple[Sentence, list[str], list[str]]]:
-        """Tag a stream in chunks. If the input raises part-way (bad line), every sentence
-        read before the bad one is tagged and yielded first, then the error propagates."""
+        """Tag a stream in chunks, as one text: the guess of its treebank goes on from chunk to
+        chunk. If the input raises part-way (bad line), every sentence read before the bad one
+        is tagged and yielded first, then the error propagates."""
         iterator = iter(sentences)
+        text = TextState()
         while True:
             pending: list[Sentence] = []
             done, error = False, None
@@ -380,7 +390,7 @@ class Tagger:
                 done, error = True, err
             if pending:
                 self._check_coverage([s.words for s in pending if s.taggable], pending[0].source, final=True)
-                yield from self._tag_pending(pending, x_second_best, treebank)
+                yield from self._tag_pending(pending, x_second_best, treebank, text)
                 if on_progress:
                     on_progress(len(pending))
             if error is not None:

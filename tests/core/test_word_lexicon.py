@@ -301,3 +301,39 @@ def test_a_sentence_with_no_cue_word_that_the_recent_language_lacks_asks_the_ide
     assert upos[1] == ["NOUN", "VERB", "NOUN"] and feats[1] == ["Gender=Masc", "Mood=Ind", "Gender=Masc"]
     # words xx has: not asked, xx's labels ('cat' NOUN); too short to judge: not asked, kept
     assert upos[2] == ["NOUN", "VERB", "NOUN"] and upos[3] == ["VERB", "VERB"]
+
+
+def test_a_new_document_that_clearly_reads_as_another_treebank_switches_at_once(lexicon, monkeypatch):
+    """The long memory (about 100 sentences) would hold a text's first document for a while; the
+    last ten or so sentences, clearly likelier under another treebank, replace it."""
+    first = [["the", "cat", "and", "runs"] * 5] * 150  # xx_a has these words more often
+    second = [["well"] * 3] * 60  # only xx_b has 'well'
+
+    def switch(keys):
+        assert {key for key, _ in keys[: len(first)]} == {"xx_a"}
+        return next(i for i, (key, _) in enumerate(keys[len(first):]) if key == "xx_b")
+
+    with_switch = switch(lexicon.sentence_treebanks(first + second))
+    monkeypatch.setattr("polytag.core.word_lexicon.SWITCH_MARGIN", float("inf"))
+    without = switch(lexicon.sentence_treebanks(first + second))
+    assert with_switch + 8 <= without
+    # after the switch the new treebank stays
+    monkeypatch.undo()
+    keys = lexicon.sentence_treebanks(first + second)
+    assert {key for key, _ in keys[len(first) + with_switch:]} == {"xx_b"}
+
+
+def test_a_text_guessed_in_parts_is_guessed_as_at_once(lexicon):
+    """A stream tagged in chunks: the state carries the text's scores from one part to the next."""
+    from polytag.core.word_lexicon import TextState  # noqa: PLC0415
+
+    first = [["the", "cat", "and", "runs"] * 5] * 150
+    second = [["well"] * 3] * 60
+    at_once = lexicon.sentence_treebanks(first + second)
+    text = TextState()
+    parts = [lexicon.sentence_treebanks(part, text=text) for part in (first[:7], first[7:], second[:1], second[1:])]
+    assert sum(parts, []) == at_once
+    # each part alone would start again: the second knows nothing of the first
+    assert lexicon.sentence_treebanks(second[1:])[0] != at_once[len(first) + 1]
+    with pytest.raises(ValueError, match="without documents"):
+        lexicon.sentence_treebanks(first, documents=[150], text=TextState())

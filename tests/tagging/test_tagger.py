@@ -223,7 +223,7 @@ def test_without_a_hint_each_sentence_takes_the_hint_of_the_treebank_the_lexicon
         treebanks = ["xx_a", "xx_b"]
         restricted_with: list = []
 
-        def sentence_treebanks(self, sentences, treebank, documents, identify):
+        def sentence_treebanks(self, sentences, treebank, documents, identify, text=None):
             if treebank is not None:
                 return [(treebank, None)] * len(sentences)
             return [("xx_a", None) if s == ["el"] else ("xx_b", ["xx_b"]) if s == ["mixed"] else ("xx_b", None)
@@ -249,6 +249,18 @@ def test_without_a_hint_each_sentence_takes_the_hint_of_the_treebank_the_lexicon
     calls.clear()
     tagger.predict(sentences, documents=[3, HINT_AFTER_WORDS + 2])
     assert calls == [(3 + HINT_AFTER_WORDS, NO_HINT), (2, 2)]
+    # a text tagged in parts: its words before this part count
+    from polytag.core.word_lexicon import TextState  # noqa: PLC0415
+
+    calls.clear()
+    tagger.predict(sentences[:5], text=TextState(words=HINT_AFTER_WORDS))
+    assert calls == [(5, 2)]
+    with pytest.raises(ValueError, match="without documents"):
+        tagger.predict(sentences, documents=[len(sentences)], text=TextState())
+    # a stream in chunks is one text: as predicted at once
+    calls.clear()
+    stream = list(tagger.tag_stream((Sentence(s) for s in sentences), chunk_sentences=7))
+    assert sorted(calls) == sorted([(7, NO_HINT)] * 7 + [(1, NO_HINT), (5, 2)]) and len(stream) == len(sentences)
     # a hint given: the network takes it for everything
     calls.clear()
     tagger.predict(sentences, treebank="xx_a")
