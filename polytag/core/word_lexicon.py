@@ -348,11 +348,14 @@ class WordLexicon:
     def _read_text_entries(self, language: str) -> None:
         block = self._text_blocks.get(language)
         text = lzma.decompress(block).decode("utf-8") if block is not None else ""
-        out = {}
+        out, shared = {}, {}  # forms with the same UPOS cells share one Entry (few distinct: fast)
         for line in text.split("\n") if text else ():
             form, _, cells = line.partition("\t")
-            tags = [self._upos[int(u)] for u in cells.split(",")]
-            out[form] = Entry(frozenset(tags), frozenset(("_",)), tags[0], "_")
+            entry = shared.get(cells)
+            if entry is None:
+                tags = [self._upos[int(u)] for u in cells.split(",")]
+                entry = shared[cells] = Entry(frozenset(tags), frozenset(("_",)), tags[0], "_")
+            out[form] = entry
         self._text_entries[language] = out
 
     @cached_property
