@@ -22,6 +22,7 @@ from ..core.conllu_io import Sentence, format_conllu, open_binary
 from ..core.errors import InputError
 from ..core.evaluate import AUTO_TREEBANK, file_keys, file_treebank, treebank_of
 from ..core.variants import load_variants
+from ..core.word_lexicon import TextState
 from ..core.segmentation import RawSentence, raw_text, read_gold_sentences, text_chunks
 from ..core.ud_eval import evaluate, load_conllu, load_conllu_file
 
@@ -110,15 +111,17 @@ def sentence_lines(raw: RawSentence, number: int, new_doc: bool, new_par: bool) 
 
 
 def hint_guesser(segmenter) -> Callable[[list[RawSentence]], str | None] | None:
-    """Segmented sentences -> the treebank the tagger's word lexicon takes them for
-    (`segmenter.guess_treebank`), where the segmenter takes its hint, else None; None when the
-    segmenter cannot guess."""
+    """Segmented sentences of one text, given in order -> the treebank the tagger's word lexicon
+    takes the text for after them (`segmenter.guess_treebank`, which goes on from the sentences
+    given before, as the tagger's guess does), where the segmenter takes its hint, else None;
+    None when the segmenter cannot guess."""
     guess = getattr(segmenter, "guess_treebank", None)
     if guess is None or not segmenter.treebank_hints:
         return None
+    text = TextState()
 
     def guess_hint(sentences: list[RawSentence]) -> str | None:
-        treebank = guess([[w for t in s.tokens for w in t.words] for s in sentences])
+        treebank = guess([[w for t in s.tokens for w in t.words] for s in sentences], text)
         return treebank if treebank in segmenter.treebank_hints else None
 
     return guess_hint
@@ -149,8 +152,8 @@ def raw_sentences(segmenter, chunks: Iterable[str], name: str = "<text>",
     without one, the one `guessed_treebank` takes the text for, guessed again as it goes on
     (`segment_with`: a text that changes language is not segmented as its start's treebank)."""
     guess = hint_guesser(segmenter) if treebank is None else None
-    if guess is not None:
-        chunks, treebank = guessed_treebank(segmenter, chunks, guess)
+    if guess is not None:  # the head on its own (the stream reads it again)
+        chunks, treebank = guessed_treebank(segmenter, chunks, hint_guesser(segmenter))
     log = NewlineLog()
     previous_end, number = 0, 0
     for raw in segmenter.segment_stream(log.watch(chunks), treebank, guess):

@@ -18,6 +18,7 @@ import numpy as np
 import onnxruntime as ort
 
 from polytag.core.errors import InputError
+from polytag.core.word_lexicon import TextState
 from polytag.core.segmentation import (
     MWT_FILE,
     MwtLexicon,
@@ -38,9 +39,10 @@ class Segmenter:
                  variants: dict[int, int] | None = None):
         self.session, self.config, self.lexicon = session, config, lexicon
         self.variants = variants  # characters the network reads as others (core.variants)
-        # the words of a text's first sentences -> the treebank to segment the text as, or None
-        # (set by the tagger that loads this segmenter, from its word lexicon: `raw.raw_sentences`)
-        self.guess_treebank: Callable[[list[list[str]]], str | None] | None = None
+        # (the words of a text's next sentences, the text's TextState) -> the treebank to segment
+        # the text as, or None (set by the tagger that loads this segmenter, from its word
+        # lexicon: `raw.raw_sentences`)
+        self.guess_treebank: Callable[[list[list[str]], TextState], str | None] | None = None
 
     @classmethod
     def load(cls, folder: str | Path, threads: int = 1, variants: dict[int, int] | None = None) -> Segmenter:

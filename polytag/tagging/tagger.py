@@ -306,14 +306,20 @@ class Tagger:
             segmenter.guess_treebank = self.text_treebank
         return segmenter
 
-    def text_treebank(self, sentences: list[list[str]]) -> str | None:
+    def text_treebank(self, sentences: list[list[str]], text: TextState | None = None) -> str | None:
         """The treebank the word lexicon takes a text for after these sentences (as `predict`
         hints the network with: that of the last sentence with a language); None before
-        HINT_AFTER_WORDS words, or with no lexicon. The language identifier is not asked for
-        sentences with no cue word (it took 3.3 of 4 s guessing over the 22 dev files' text)."""
-        if self.lexicon is None or sum(map(len, sentences)) < HINT_AFTER_WORDS:
+        HINT_AFTER_WORDS words, or with no lexicon. text: the sentences continue a text guessed
+        before (its state, updated). The language identifier is not asked for sentences with no
+        cue word (it took 3.3 of 4 s guessing over the 22 dev files' text)."""
+        words = sum(map(len, sentences)) + (text.words if text is not None else 0)
+        if self.lexicon is None or (text is None and words < HINT_AFTER_WORDS):
             return None
-        keys = self.lexicon.sentence_treebanks(sentences)
+        keys = self.lexicon.sentence_treebanks(sentences, text=text)
+        if text is not None:
+            text.words = words
+        if words < HINT_AFTER_WORDS:
+            return None
         return next((key for key, _ in reversed(keys) if key is not None), None)
 
     def tag_text(self, text: str, x_second_best: bool = False, treebank: str | None = None) -> list[dict]:

@@ -579,6 +579,28 @@ def test_a_text_is_segmented_as_the_treebank_guessed_from_its_sentences_so_far()
     assert [s.text for s in kept] == [s.text for s in plain]
 
 
+def test_a_guessed_text_is_labelled_in_smaller_blocks(monkeypatch):
+    """Guessing, the network labels GUESS_BLOCK_WINDOWS windows at a time, after each of which
+    the guess is asked again (a new document's treebank is taken sooner); else its whole batch."""
+    monkeypatch.setattr(seg, "GUESS_BLOCK_WINDOWS", 2)
+    config = seg.SegmenterConfig(context=4, core=40, batch_windows=8, max_sentence_chars=200)
+    lexicon = seg.MwtLexicon(entries={})
+    text = "One. Two. Three. Four. " * 40  # 920 characters: 23 windows
+    sizes, asked = [], []
+
+    def predict(char_ids, cat_ids):
+        sizes.append(len(char_ids))
+        return punctuation_labels(char_ids, cat_ids)
+
+    out = list(seg.segment_with(predict, config, lexicon, [text], guess=lambda s: asked.append(len(s)),
+                                predict_as=lambda tb: predict, guess_after=20))  # fmt: skip
+    assert max(sizes) == 2 and sum(sizes) == 23 and len(asked) >= 10
+    assert "".join(s.text for s in out).replace(" ", "") == text.replace(" ", "")
+    sizes.clear()
+    list(seg.segment_with(predict, config, lexicon, [text]))
+    assert max(sizes) == 8 and sum(sizes) == 23
+
+
 def test_a_guessed_treebank_is_kept_to_text_in_its_language():
     """A window whose cue words are of another language than the guessed treebank's is labelled
     with no hint; a given treebank is used everywhere."""

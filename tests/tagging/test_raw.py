@@ -241,7 +241,7 @@ def test_without_a_hint_a_text_is_segmented_as_the_treebank_its_head_reads_as(hi
     unhinted = [[t.form for t in s.tokens] for s in segmenter.segment(text)]
     assert [[t["form"] for t in s["tokens"]] for s in tagger.tag_text(text)] == unhinted
     heads = []
-    segmenter.guess_treebank = lambda sentences: heads.append(sentences) or "fr_b"
+    segmenter.guess_treebank = lambda sentences, text: heads.append(sentences) or "fr_b"
     assert [[t["form"] for t in s["tokens"]] for s in tagger.tag_text(text)] == as_fr
     assert sum(len(w) for s in heads[0] for w in s) <= 40  # only the head was read for the guess
     # a text shorter than MIN_GUESS_CHARS: no guess asked
@@ -249,7 +249,7 @@ def test_without_a_hint_a_text_is_segmented_as_the_treebank_its_head_reads_as(hi
     assert [[t["form"] for t in s["tokens"]] for s in tagger.tag_text(TEXT)] == [
         [t.form for t in s.tokens] for s in segmenter.segment(TEXT)] and not heads
     # a treebank the segmenter takes no hint for: none
-    segmenter.guess_treebank = lambda sentences: "xx_other"
+    segmenter.guess_treebank = lambda sentences, text: "xx_other"
     assert [[t["form"] for t in s["tokens"]] for s in tagger.tag_text(text)] == unhinted
 
 
@@ -264,3 +264,28 @@ def test_the_tagger_guesses_a_texts_treebank_from_its_words_once_it_has_enough(t
     assert sum(map(len, few)) < HINT_AFTER_WORDS and tagger.text_treebank(few) is None
     guess = tagger.text_treebank(few * 3)
     assert guess in ("xx_test", "xx_second") and guess == tagger.lexicon.sentence_treebanks(few * 3)[-1][0]
+    # a text guessed in parts: its words before count, and the guess goes on from them
+    from polytag.core.word_lexicon import TextState  # noqa: PLC0415
+
+    text = TextState()
+    assert tagger.text_treebank(few, text) is None and text.words == sum(map(len, few))
+    tagger.text_treebank(few, text)
+    assert tagger.text_treebank(few, text) == guess and text.words == 3 * sum(map(len, few))
+
+
+def test_the_segmenters_guesses_of_one_text_share_its_state():
+    """The head is guessed on its own; the stream's guesses go on from one another."""
+    import types  # noqa: PLC0415
+
+    from polytag.core.segmentation import RawSentence, RawToken  # noqa: PLC0415
+    from polytag.tagging import raw  # noqa: PLC0415
+
+    states = []
+    segmenter = types.SimpleNamespace(treebank_hints=["xx_a"],
+                                      guess_treebank=lambda words, text: states.append(text) or "xx_a")
+    sentence = RawSentence("Hi there", 0, 8, [RawToken("Hi", 0, 2, True, ["Hi"]), RawToken("there", 3, 8, False, ["there"])])
+    first, second = raw.hint_guesser(segmenter), raw.hint_guesser(segmenter)
+    assert [first([sentence]), first([sentence]), second([sentence])] == ["xx_a"] * 3
+    assert states[0] is states[1] and states[2] is not states[0]
+    segmenter.guess_treebank = lambda words, text: "xx_other"  # a treebank the segmenter has no hint for
+    assert raw.hint_guesser(segmenter)([sentence]) is None
