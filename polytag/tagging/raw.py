@@ -22,9 +22,9 @@ from ..core.conllu_io import Sentence, format_conllu, open_binary
 from ..core.errors import InputError
 from ..core.evaluate import AUTO_TREEBANK, file_keys, file_treebank, treebank_of
 from ..core.variants import load_variants
-from ..core.word_lexicon import TextState
 from ..core.segmentation import RawSentence, raw_text, read_gold_sentences, text_chunks
 from ..core.ud_eval import evaluate, load_conllu, load_conllu_file
+from ..core.word_lexicon import TextState
 
 SEGMENTER_DIR = "segmenter"
 CHUNK_BYTES = 1 << 16

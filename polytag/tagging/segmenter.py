@@ -18,7 +18,6 @@ import numpy as np
 import onnxruntime as ort
 
 from polytag.core.errors import InputError
-from polytag.core.word_lexicon import TextState
 from polytag.core.segmentation import (
     MWT_FILE,
     MwtLexicon,
@@ -28,6 +27,7 @@ from polytag.core.segmentation import (
     segment_with,
     text_chunks,
 )
+from polytag.core.word_lexicon import TextState
 
 ONNX_NAME, CONFIG_NAME, MWT_NAME = "segmenter.onnx", "segmenter.json", MWT_FILE
 
