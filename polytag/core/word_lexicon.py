@@ -426,6 +426,8 @@ class WordLexicon:
             key = self._guess(words, languages, likelihood, recent, own, mixed)
             if key is None and identify is not None and not languages:
                 key = self.by_language.get(identify(words) or "", [None])[0]
+            elif key is None and own:
+                key = self._weak_cue(words, own, languages)
             elif key is not None and identify is not None and not own and self._foreign(words, key):
                 # no cue word at all, and words the recent language's lexicon mostly lacks: a
                 # sentence in another language (a Polish one after Dutch ones)
@@ -499,6 +501,19 @@ class WordLexicon:
     def sentence_cues(self, words: Iterable[str]) -> Counter:
         """language -> how many of the words are its cue words."""
         return Counter(language for language in self._cue_languages(words) if language is not None)
+
+    def _weak_cue(self, words: list[str], own: Counter, languages: Counter) -> str | None:
+        """For a sentence with one cue word of another language and none of the recent one's (a
+        French sentence after English ones, whose only cue is 'lundi'): that language's treebank
+        where most of its words are foreign to the recent language's lexicons and not to its
+        own, else None (a rare Hungarian form is in no lexicon, nor in Spanish's for 'ide')."""
+        cue = max(own, key=own.__getitem__)
+        recent = max((lang for lang in languages if lang != cue), key=languages.__getitem__, default=None)
+        if cue not in self.by_language or recent not in self.by_language:
+            return None
+        treebank = self.by_language[cue][0]
+        foreign = self._foreign(words, self.by_language[recent][0]) and not self._foreign(words, treebank)
+        return treebank if foreign else None
 
     @staticmethod
     def _sentence_language(own: Counter, recent: str) -> str | None:

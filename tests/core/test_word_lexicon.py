@@ -337,3 +337,14 @@ def test_a_text_guessed_in_parts_is_guessed_as_at_once(lexicon):
     assert lexicon.sentence_treebanks(second[1:])[0] != at_once[len(first) + 1]
     with pytest.raises(ValueError, match="without documents"):
         lexicon.sentence_treebanks(first, documents=[150], text=TextState())
+
+
+def test_one_cue_word_of_another_language_decides_where_the_words_are_that_languages(lexicon):
+    """A French sentence after English ones whose only cue word is 'lundi': its language's,
+    where most of its words are foreign to the recent language's lexicon and known to its own."""
+    lexicon.cues = {"the": "xx", "and": "xx", "el": "yy"}
+    before = [["the", "cat", "and", "runs"]] * 3
+    keys = lexicon.sentence_treebanks(before + [["el", "gato", "corre"]])
+    assert keys[-1][0] == "yy_c"
+    # words the recent language knows: one cue word of another does not move it (no lexicon)
+    assert lexicon.sentence_treebanks(before + [["el", "cat", "runs"]])[-1][0] is None
