@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from bisect import bisect_right
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -55,7 +56,7 @@ def raw(tagger, files: list[Path]) -> dict:
     system: list[list[str]] = [[] for _ in files]
     for sentence, upos, feats in tagger.tag_stream(sentences):
         start = sentence.meta["tokens"][0]["start"]
-        system[max(i for i, s in enumerate(starts) if s <= start)].append(format_conllu(sentence, upos, feats))
+        system[bisect_right(starts, start) - 1].append(format_conllu(sentence, upos, feats))
     gold_lines = [path_text(path) for path in files]
     per_file = {}
     for path, gold, ours in zip(files, gold_lines, system):

@@ -1387,16 +1387,18 @@ def segment_with(
         step = config.core * config.batch_windows  # fed a block at a time: guessed again after each
         chunks = (c[i : i + step] for c in chunks for i in range(0, len(c), step))
     since: list[RawSentence] = []
+    since_chars = 0
     for chunk in chunks:
         sentences = stream.feed(chunk)
         yield from sentences
         if guessing:
             since += sentences
-            if sum(len(s.text) for s in since) >= guess_after:
+            since_chars += sum(len(s.text) for s in sentences)
+            if since_chars >= guess_after:
                 guessed = guess(since)
                 if guessed != stream.expander.treebank:
                     stream.set_treebank(guessed, predict_as(guessed), predict_as(None))
-                since = []
+                since, since_chars = [], 0
     yield from stream.close()
 
 

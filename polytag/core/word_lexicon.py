@@ -105,7 +105,7 @@ SentenceKeys = tuple[str | None, list[str | None] | None]
 class TextState:
     """What the guess knows of a text so far, for a text tagged in parts (a stream in chunks):
     the running scores of its languages and of its treebanks (long and short memory), and how
-    many words it has had (the tagger counts them)."""
+    many words it has had."""
 
     languages: Counter = field(default_factory=Counter)
     likelihood: Counter = field(default_factory=Counter)
@@ -414,6 +414,7 @@ class WordLexicon:
         return out
 
     def _document_keys(self, sentences, treebank: str | None, identify, text: TextState) -> list[SentenceKeys]:
+        text.words += sum(map(len, sentences))
         fixed = treebank if treebank in self.forms else None
         if fixed:
             return [(fixed, None)] * len(sentences)
@@ -426,8 +427,6 @@ class WordLexicon:
             key = self._guess(words, languages, likelihood, recent, own, mixed)
             if key is None and identify is not None and not languages:
                 key = self.by_language.get(identify(words) or "", [None])[0]
-            elif key is None and own:
-                key = self._weak_cue(words, own, languages)
             elif key is not None and identify is not None and not own and self._foreign(words, key):
                 # no cue word at all, and words the recent language's lexicon mostly lacks: a
                 # sentence in another language (a Polish one after Dutch ones)
@@ -502,13 +501,13 @@ class WordLexicon:
         """language -> how many of the words are its cue words."""
         return Counter(language for language in self._cue_languages(words) if language is not None)
 
-    def _weak_cue(self, words: list[str], own: Counter, languages: Counter) -> str | None:
-        """For a sentence with one cue word of another language and none of the recent one's (a
-        French sentence after English ones, whose only cue is 'lundi'): that language's treebank
-        where most of its words are foreign to the recent language's lexicons and not to its
-        own, else None (a rare Hungarian form is in no lexicon, nor in Spanish's for 'ide')."""
+    def _weak_cue(self, words: list[str], own: Counter, recent: str) -> str | None:
+        """For a sentence whose cue words say another language than the recent one, but not
+        clearly (`_sentence_language`: one cue word, none of the recent one's; a French sentence
+        after English ones, whose only cue is 'lundi'): that language's treebank where most of its
+        words are foreign to the recent language's lexicons and not to its own, else None (a rare
+        Hungarian form is in no lexicon, nor in Spanish's for 'ide')."""
         cue = max(own, key=own.__getitem__)
-        recent = max((lang for lang in languages if lang != cue), key=languages.__getitem__, default=None)
         if cue not in self.by_language or recent not in self.by_language:
             return None
         treebank = self.by_language[cue][0]
@@ -561,9 +560,10 @@ class WordLexicon:
         languages.update(own)
         if not languages:
             return None
-        language = self._sentence_language(own, max(languages, key=languages.__getitem__))
+        current = max(languages, key=languages.__getitem__)
+        language = self._sentence_language(own, current)
         if language is None:
-            return None
+            return self._weak_cue(words, own, current)
         candidates = self.by_language.get(language, [])
         if len(candidates) < 2:
             return candidates[0] if candidates else None

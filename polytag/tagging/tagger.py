@@ -227,8 +227,6 @@ class Tagger:
         keys, words_before = None, text.words if text is not None else 0
         if self.lexicon is not None:
             keys = self.lexicon.sentence_treebanks(read, given, documents, self.identify_language, text)
-        if text is not None:
-            text.words += sum(map(len, read))
         if given is None and keys is not None and self.treebank_hints:
             upos_lists, feats_lists = self._guessed_hints(read, keys, x_second_best, morph, documents, words_before)
         else:
@@ -312,13 +310,11 @@ class Tagger:
         HINT_AFTER_WORDS words, or with no lexicon. text: the sentences continue a text guessed
         before (its state, updated). The language identifier is not asked for sentences with no
         cue word (it took 3.3 of 4 s guessing over the 22 dev files' text)."""
-        words = sum(map(len, sentences)) + (text.words if text is not None else 0)
-        if self.lexicon is None or (text is None and words < HINT_AFTER_WORDS):
+        if self.lexicon is None:
             return None
+        text = TextState() if text is None else text
         keys = self.lexicon.sentence_treebanks(sentences, text=text)
-        if text is not None:
-            text.words = words
-        if words < HINT_AFTER_WORDS:
+        if text.words < HINT_AFTER_WORDS:
             return None
         return next((key for key, _ in reversed(keys) if key is not None), None)
 

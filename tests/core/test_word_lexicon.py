@@ -332,7 +332,7 @@ def test_a_text_guessed_in_parts_is_guessed_as_at_once(lexicon):
     at_once = lexicon.sentence_treebanks(first + second)
     text = TextState()
     parts = [lexicon.sentence_treebanks(part, text=text) for part in (first[:7], first[7:], second[:1], second[1:])]
-    assert sum(parts, []) == at_once
+    assert sum(parts, []) == at_once and text.words == sum(map(len, first + second))
     # each part alone would start again: the second knows nothing of the first
     assert lexicon.sentence_treebanks(second[1:])[0] != at_once[len(first) + 1]
     with pytest.raises(ValueError, match="without documents"):
