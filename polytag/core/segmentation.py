@@ -1249,6 +1249,40 @@ class SegmentationStream:
         self.expander.treebank, self.predict, self.plain = treebank, predict, plain
         self.expander.guessed = plain is not None
 
+    def state(self) -> tuple:
+        """What feeding changes, so a block can be segmented again (`restore`) under another
+        treebank; the text itself is shared, not copied."""
+        e = self.expander
+        return (self.buffer, self.base, self.labels, self.pending, tuple(self.incoming), self.head_offset,
+                e.treebank, e.guessed, Counter(e.scores), self.predict, self.plain)
+
+    def restore(self, state: tuple) -> None:
+        e = self.expander
+        (self.buffer, self.base, self.labels, self.pending, incoming, self.head_offset,
+         e.treebank, e.guessed, e.scores, self.predict, self.plain) = state  # fmt: skip
+        self.incoming = deque(incoming)
+
+    def labelled_to(self) -> int:
+        """The stream offset up to which the network has labelled the text."""
+        return self.base + len(self.labels)
+
+    def label_until(self, chunk: str, offset: int) -> list[RawSentence]:
+        """Take `chunk` in, but label only the text before stream `offset` (with the network
+        set now) and decode what that decides; the rest waits for the next feed (after
+        `set_treebank`: a block segmented as two treebanks, split where the text changed)."""
+        if chunk:
+            self.incoming.append(chunk)
+        done, cfg = len(self.labels), self.config
+        stop = offset - self.base
+        if stop <= done:
+            return []
+        self._pull(stop + cfg.context)
+        stop = min(stop, len(self.buffer))
+        self.labels = np.concatenate([self.labels, self._label(done, stop)])
+        out = self._decode(False)
+        self._trim()
+        return out
+
     def feed(self, chunk: str) -> list[RawSentence]:
         if chunk:
             self.incoming.append(chunk)
@@ -1367,7 +1401,7 @@ def segment_with(
     chunks: Iterable[str],
     treebank: str | None = None,
     variants: dict[int, int] | None = None,
-    guess: Callable[[list[RawSentence]], str | None] | None = None,
+    guess: Callable[[list[RawSentence]], tuple[str | None, int]] | None = None,
     predict_as: Callable[[str | None], Predictor] | None = None,
     guess_after: int = 2000,
 ) -> Iterator[RawSentence]:
@@ -1376,7 +1410,10 @@ def segment_with(
     guess -> the treebank to segment the rest of the text as, asked after each block the network
     labels (`core` x GUESS_BLOCK_WINDOWS characters) once they hold `guess_after` characters, with
     predict_as(treebank) the network hinted with it (a text that changes language, or genre, is
-    not segmented as its start's treebank to its end)."""
+    not segmented as its start's treebank to its end). guess -> (treebank, i): since[i:] read as
+    that treebank. A block whose sentences change the guess is segmented again, as the new
+    treebank from since[i] on, so a new document is not read by the last one's conventions for
+    a block, nor the end of the last one by the new one's."""
     guessing = guess is not None and predict_as is not None
     if guessing:  # smaller blocks: a new document's treebank is taken sooner
         config = replace(config, batch_windows=min(config.batch_windows, GUESS_BLOCK_WINDOWS))
@@ -1389,16 +1426,23 @@ def segment_with(
     since: list[RawSentence] = []
     since_chars = 0
     for chunk in chunks:
+        if not guessing:
+            yield from stream.feed(chunk)
+            continue
+        before, block_start = stream.state(), stream.labelled_to()
         sentences = stream.feed(chunk)
+        since += sentences
+        since_chars += sum(len(s.text) for s in sentences)
+        if since_chars >= guess_after:
+            guessed, first = guess(since)
+            if guessed != stream.expander.treebank:
+                switch_at = since[first].start if first < len(since) else stream.labelled_to()
+                stream.restore(before)  # this block again; the guess is not asked again on it
+                sentences = stream.label_until(chunk, max(switch_at, block_start))
+                stream.set_treebank(guessed, predict_as(guessed), predict_as(None))
+                sentences += stream.feed("")
+            since, since_chars = [], 0
         yield from sentences
-        if guessing:
-            since += sentences
-            since_chars += sum(len(s.text) for s in sentences)
-            if since_chars >= guess_after:
-                guessed = guess(since)
-                if guessed != stream.expander.treebank:
-                    stream.set_treebank(guessed, predict_as(guessed), predict_as(None))
-                since, since_chars = [], 0
     yield from stream.close()
 
 

@@ -110,19 +110,19 @@ def sentence_lines(raw: RawSentence, number: int, new_doc: bool, new_par: bool) 
     return lines, word_lines
 
 
-def hint_guesser(segmenter) -> Callable[[list[RawSentence]], str | None] | None:
-    """Segmented sentences of one text, given in order -> the treebank the tagger's word lexicon
-    takes the text for after them (`segmenter.guess_treebank`, which goes on from the sentences
-    given before, as the tagger's guess does), where the segmenter takes its hint, else None;
-    None when the segmenter cannot guess."""
+def hint_guesser(segmenter) -> Callable[[list[RawSentence]], tuple[str | None, int]] | None:
+    """Segmented sentences of one text, given in order -> (the treebank the tagger's word lexicon
+    takes the text for after them where the segmenter takes its hint, else None; the index of
+    the first of the last sentences read as it). `segmenter.guess_treebank` goes on from the
+    sentences given before, as the tagger's guess does. None when the segmenter cannot guess."""
     guess = getattr(segmenter, "guess_treebank", None)
     if guess is None or not segmenter.treebank_hints:
         return None
     text = TextState()
 
-    def guess_hint(sentences: list[RawSentence]) -> str | None:
-        treebank = guess([[w for t in s.tokens for w in t.words] for s in sentences], text)
-        return treebank if treebank in segmenter.treebank_hints else None
+    def guess_hint(sentences: list[RawSentence]) -> tuple[str | None, int]:
+        treebank, first = guess([[w for t in s.tokens for w in t.words] for s in sentences], text)
+        return (treebank, first) if treebank in segmenter.treebank_hints else (None, first)
 
     return guess_hint
 
@@ -142,7 +142,7 @@ def guessed_treebank(segmenter, chunks: Iterable[str], guess) -> tuple[Iterable[
     text = "".join(head)
     if len(text) < MIN_GUESS_CHARS:
         return [text], None
-    return chain([text], chunks), guess(list(segmenter.segment(text[:GUESS_CHARS])))
+    return chain([text], chunks), guess(list(segmenter.segment(text[:GUESS_CHARS])))[0]
 
 
 def raw_sentences(segmenter, chunks: Iterable[str], name: str = "<text>",

@@ -42,7 +42,8 @@ class Segmenter:
         # (the words of a text's next sentences, the text's TextState) -> the treebank to segment
         # the text as, or None (set by the tagger that loads this segmenter, from its word
         # lexicon: `raw.raw_sentences`)
-        self.guess_treebank: Callable[[list[list[str]], TextState], str | None] | None = None
+        # (sentences' words, the text's state) -> (treebank, i): sentences[i:] read as it
+        self.guess_treebank: Callable[[list[list[str]], TextState], tuple[str | None, int]] | None = None
 
     @classmethod
     def load(cls, folder: str | Path, threads: int = 1, variants: dict[int, int] | None = None) -> Segmenter:
@@ -79,7 +80,8 @@ class Segmenter:
         return self.segment_stream(text_chunks(text), treebank)
 
     def segment_stream(self, chunks: Iterable[str], treebank: str | None = None,
-                       guess: Callable[[list[RawSentence]], str | None] | None = None) -> Iterator[RawSentence]:
+                       guess: Callable[[list[RawSentence]], tuple[str | None, int]] | None = None,
+                       ) -> Iterator[RawSentence]:
         """guess: see `segment_with`."""
         return segment_with(self._predict_as(treebank), self.config, self.lexicon, chunks, treebank, self.variants,
                             guess, self._predict_as)

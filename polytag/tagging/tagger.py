@@ -301,7 +301,7 @@ class Tagger:
             raise InputError("this tagger was not loaded from a model folder (polytag.load), so it has no segmenter")
         segmenter = load_segmenter(self.folder)
         if self.lexicon is not None:
-            segmenter.guess_treebank = self.text_treebank
+            segmenter.guess_treebank = self.text_treebank_from
         return segmenter
 
     def text_treebank(self, sentences: list[list[str]], text: TextState | None = None) -> str | None:
@@ -310,13 +310,22 @@ class Tagger:
         HINT_AFTER_WORDS words, or with no lexicon. text: the sentences continue a text guessed
         before (its state, updated). The language identifier is not asked for sentences with no
         cue word (it took 3.3 of 4 s guessing over the 22 dev files' text)."""
+        return self.text_treebank_from(sentences, text)[0]
+
+    def text_treebank_from(self, sentences: list[list[str]], text: TextState | None = None) -> tuple[str | None, int]:
+        """(`text_treebank`, i): sentences[i:] are each read as that treebank or as none, where
+        the text turned to it (a new document) if it did among these."""
         if self.lexicon is None:
-            return None
+            return None, 0
         text = TextState() if text is None else text
-        keys = self.lexicon.sentence_treebanks(sentences, text=text)
-        if text.words < HINT_AFTER_WORDS:
-            return None
-        return next((key for key, _ in reversed(keys) if key is not None), None)
+        keys = [key for key, _ in self.lexicon.sentence_treebanks(sentences, text=text)]
+        treebank = next((key for key in reversed(keys) if key is not None), None)
+        if text.words < HINT_AFTER_WORDS or treebank is None:
+            return None, 0
+        first = len(keys)
+        while first > 0 and keys[first - 1] in (treebank, None):
+            first -= 1
+        return treebank, first
 
     def tag_text(self, text: str, x_second_best: bool = False, treebank: str | None = None) -> list[dict]:
         """Raw text -> [{"text", "tokens": [{"form", "start", "end", "space_after", "words":

@@ -548,35 +548,82 @@ def test_affix_rules_of_one_language_do_not_cut_words_of_another():
 
 
 def test_a_text_is_segmented_as_the_treebank_guessed_from_its_sentences_so_far():
-    """After each chunk, the sentences since the last guess may change the treebank (and the
-    network's hint) for the text not labelled yet; what was labelled stays."""
+    """After each block, the sentences since the last guess may change the treebank (and the
+    network's hint): the block that changed it is segmented again under the new one, the
+    blocks before it stay as they were."""
     def no_sentence_ends(char_ids, cat_ids):
         labels = punctuation_labels(char_ids, cat_ids)
         labels[labels == seg.SENTENCE_END] = seg.TOKEN_END
         return labels
 
     lexicon = seg.MwtLexicon(entries={})
-    chunks = ["One. Two. Three. Four. " * 3] * 4  # 69 characters a chunk
-    asked = []
+    chunks = ["One. Two. Three. Four. " * 3] * 4  # 69 characters a chunk, blocks of 16
+    asked: list[list[str]] = []
 
-    def guess(sentences):
-        asked.append("".join(s.text for s in sentences))
-        return "b_b"
+    def guess(sentences):  # the first guess keeps no treebank, the second switches to b_b
+        asked.append([s.text for s in sentences])
+        return ("b_b" if len(asked) >= 2 else None), 0
 
     out = list(seg.segment_with(punctuation_labels, SMALL, lexicon, chunks, guess=guess,
                                 predict_as=lambda tb: no_sentence_ends if tb == "b_b" else punctuation_labels,
                                 guess_after=20))  # fmt: skip
     assert "".join(chunks).replace(" ", "") == "".join(s.text for s in out).replace(" ", "")
-    assert out[0].text == "One." and asked and asked[0].startswith("One.")
-    assert max(len(s.text) for s in out) > 40  # after the switch: no sentence ends but the forced ones
+    assert out[0].text == "One." and len(asked) >= 2
+    assert all(len(t) <= 6 for t in asked[0] + asked[1])  # the guess read the block as first segmented
     switched = next(i for i, s in enumerate(out) if len(s.text) > 6)
-    assert all(len(s.text) <= 6 for s in out[:switched]) and switched >= 4
+    assert [s.text for s in out[: len(asked[0])]] == asked[0]  # what the first guess kept stays
+    assert all(len(s.text) <= 6 for s in out[:switched])
+    # the block that switched was segmented again: fewer short sentences than the guesses read
+    assert len(asked[0]) <= switched < len(asked[0]) + len(asked[1])
+    assert max(len(s.text) for s in out) > 40  # after the switch: no sentence ends but the forced ones
     # without a guess, or with one that keeps no treebank: every '.' ends a sentence
     plain = list(seg.segment_with(punctuation_labels, SMALL, lexicon, chunks))
     assert all(len(s.text) <= 6 for s in plain)
-    kept = list(seg.segment_with(punctuation_labels, SMALL, lexicon, chunks, guess=lambda s: None,
+    kept = list(seg.segment_with(punctuation_labels, SMALL, lexicon, chunks, guess=lambda s: (None, 0),
                                  predict_as=lambda tb: no_sentence_ends, guess_after=20))  # fmt: skip
     assert [s.text for s in kept] == [s.text for s in plain]
+
+
+def test_a_block_that_changed_the_guess_is_split_where_the_text_turned():
+    """The guess says from which of its sentences the text reads as the new treebank: the
+    block is segmented again as the old one before that sentence and as the new one from it."""
+    def no_sentence_ends(char_ids, cat_ids):
+        labels = punctuation_labels(char_ids, cat_ids)
+        labels[labels == seg.SENTENCE_END] = seg.TOKEN_END
+        return labels
+
+    lexicon = seg.MwtLexicon(entries={})
+    config = seg.SegmenterConfig(context=4, core=40, batch_windows=2, max_sentence_chars=400)
+    text = "One. Two. Three. Four. " * 20  # 460 characters, blocks of 80
+    asked: list[list[seg.RawSentence]] = []
+
+    def guess(sentences):  # the second block turns to b_b from its third sentence on
+        asked.append(sentences)
+        return ("b_b", 2) if len(asked) == 2 else (None if len(asked) < 2 else "b_b", 0)
+
+    out = list(seg.segment_with(punctuation_labels, config, lexicon, [text], guess=guess,
+                                predict_as=lambda tb: no_sentence_ends if tb == "b_b" else punctuation_labels,
+                                guess_after=20))  # fmt: skip
+    assert "".join(s.text for s in out).replace(" ", "") == text.replace(" ", "")
+    turn = asked[1][2].start
+    before = [s for s in out if s.start < turn]
+    assert [s.text for s in before] == [s.text for s in asked[0] + asked[1][:2]]  # as first segmented
+    assert out[len(before)].start == turn and len(out[len(before)].text) > 40  # as b_b from there
+
+
+def test_a_stream_restored_to_its_state_segments_a_block_again_as_before():
+    lexicon = seg.MwtLexicon(entries={})
+    text = "One. Two. Three. Four. " * 6
+    stream = seg.SegmentationStream(punctuation_labels, SMALL, lexicon)
+    first = stream.feed(text[:40])
+    before = stream.state()
+    once = stream.feed(text[40:90])
+    stream.restore(before)
+    again = stream.feed(text[40:90])
+    assert [(s.start, s.end, s.text) for s in again] == [(s.start, s.end, s.text) for s in once]
+    rest = stream.feed(text[90:]) + stream.close()
+    whole = list(seg.segment_with(punctuation_labels, SMALL, lexicon, [text]))
+    assert [(s.start, s.end) for s in first + again + rest] == [(s.start, s.end) for s in whole]
 
 
 def test_a_guessed_text_is_labelled_in_smaller_blocks(monkeypatch):
@@ -592,7 +639,7 @@ def test_a_guessed_text_is_labelled_in_smaller_blocks(monkeypatch):
         sizes.append(len(char_ids))
         return punctuation_labels(char_ids, cat_ids)
 
-    out = list(seg.segment_with(predict, config, lexicon, [text], guess=lambda s: asked.append(len(s)),
+    out = list(seg.segment_with(predict, config, lexicon, [text], guess=lambda s: (asked.append(len(s)), 0),
                                 predict_as=lambda tb: predict, guess_after=20))  # fmt: skip
     assert max(sizes) == 2 and sum(sizes) == 23 and len(asked) >= 10
     assert "".join(s.text for s in out).replace(" ", "") == text.replace(" ", "")
@@ -616,7 +663,7 @@ def test_a_guessed_treebank_is_kept_to_text_in_its_language():
         return predict
 
     predictors = {"xx_a": recording("hinted"), None: recording("plain")}
-    out = list(seg.segment_with(predictors["xx_a"], config, lexicon, [text], "xx_a", guess=lambda s: "xx_a",
+    out = list(seg.segment_with(predictors["xx_a"], config, lexicon, [text], "xx_a", guess=lambda s: ("xx_a", 0),
                                 predict_as=predictors.__getitem__))  # fmt: skip
     # 40-character windows: the two of xx text hinted, the two of yy text not
     assert len(seen["hinted"]) == 2 and all("the cat" in w and "gato" not in w for w in seen["hinted"])

@@ -241,7 +241,7 @@ def test_without_a_hint_a_text_is_segmented_as_the_treebank_its_head_reads_as(hi
     unhinted = [[t.form for t in s.tokens] for s in segmenter.segment(text)]
     assert [[t["form"] for t in s["tokens"]] for s in tagger.tag_text(text)] == unhinted
     heads = []
-    segmenter.guess_treebank = lambda sentences, text: heads.append(sentences) or "fr_b"
+    segmenter.guess_treebank = lambda sentences, text: (heads.append(sentences) or "fr_b", 0)
     assert [[t["form"] for t in s["tokens"]] for s in tagger.tag_text(text)] == as_fr
     assert sum(len(w) for s in heads[0] for w in s) <= 40  # only the head was read for the guess
     # a text shorter than MIN_GUESS_CHARS: no guess asked
@@ -249,7 +249,7 @@ def test_without_a_hint_a_text_is_segmented_as_the_treebank_its_head_reads_as(hi
     assert [[t["form"] for t in s["tokens"]] for s in tagger.tag_text(TEXT)] == [
         [t.form for t in s.tokens] for s in segmenter.segment(TEXT)] and not heads
     # a treebank the segmenter takes no hint for: none
-    segmenter.guess_treebank = lambda sentences, text: "xx_other"
+    segmenter.guess_treebank = lambda sentences, text: ("xx_other", 0)
     assert [[t["form"] for t in s["tokens"]] for s in tagger.tag_text(text)] == unhinted
 
 
@@ -273,6 +273,27 @@ def test_the_tagger_guesses_a_texts_treebank_from_its_words_once_it_has_enough(t
     assert tagger.text_treebank(few, text) == guess and text.words == 3 * sum(map(len, few))
 
 
+def test_the_tagger_says_from_which_sentence_a_text_reads_as_its_guess(tiny_model_dir):
+    import types  # noqa: PLC0415
+
+    from polytag.core.word_lexicon import TextState  # noqa: PLC0415
+
+    tagger = load(tiny_model_dir)
+    keys = ["xx_a", "xx_b", None, "xx_a", None, "xx_a"]
+
+    def sentence_treebanks(sentences, text):
+        text.words += 100
+        return [(key, None) for key in keys]
+
+    tagger.lexicon = types.SimpleNamespace(sentence_treebanks=sentence_treebanks)
+    assert tagger.text_treebank_from([["w"]] * 6, TextState()) == ("xx_a", 2)  # a None keeps the run
+    assert tagger.text_treebank([["w"]] * 6) == "xx_a"
+    keys[:] = ["xx_a"] * 3 + [None] * 3
+    assert tagger.text_treebank_from([["w"]] * 6) == ("xx_a", 0)
+    keys[:] = [None] * 6
+    assert tagger.text_treebank_from([["w"]] * 6) == (None, 0)
+
+
 def test_the_segmenters_guesses_of_one_text_share_its_state():
     """The head is guessed on its own; the stream's guesses go on from one another."""
     import types  # noqa: PLC0415
@@ -282,10 +303,10 @@ def test_the_segmenters_guesses_of_one_text_share_its_state():
 
     states = []
     segmenter = types.SimpleNamespace(treebank_hints=["xx_a"],
-                                      guess_treebank=lambda words, text: states.append(text) or "xx_a")
+                                      guess_treebank=lambda words, text: (states.append(text) or "xx_a", 1))
     sentence = RawSentence("Hi there", 0, 8, [RawToken("Hi", 0, 2, True, ["Hi"]), RawToken("there", 3, 8, False, ["there"])])
     first, second = raw.hint_guesser(segmenter), raw.hint_guesser(segmenter)
-    assert [first([sentence]), first([sentence]), second([sentence])] == ["xx_a"] * 3
+    assert [first([sentence]), first([sentence]), second([sentence])] == [("xx_a", 1)] * 3
     assert states[0] is states[1] and states[2] is not states[0]
-    segmenter.guess_treebank = lambda words, text: "xx_other"  # a treebank the segmenter has no hint for
-    assert raw.hint_guesser(segmenter)([sentence]) is None
+    segmenter.guess_treebank = lambda words, text: ("xx_other", 0)  # a treebank the segmenter has no hint for
+    assert raw.hint_guesser(segmenter)([sentence]) == (None, 0)
