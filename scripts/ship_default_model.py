@@ -337,7 +337,14 @@ def rescore(data: Path, lexicon_min_count: int = 1, lexicon_text: list[Path] | N
         if not (DEST / "segmenter").is_dir():
             print(f"{DEST}: no segmenter/ whose MWT lexicon could be learned again", file=sys.stderr)
             return 1
-        learn_lexicon(data).save(mwt_path(DEST / "segmenter"))  # the shipped name (mwt.json.xz)
+        shipped = mwt_path(DEST / "segmenter")  # the shipped name (mwt.json.xz)
+        staged = shipped.with_name("new." + shipped.name)  # the shipped one stays until the new one fits
+        learn_lexicon(data).save(staged)
+        if folder_mb(DEST) - shipped.stat().st_size / 2**20 > MAX_MB:
+            print(f"{DEST}: over the {MAX_MB} MB the folder may take with this MWT lexicon", file=sys.stderr)
+            staged.unlink()
+            return 1
+        staged.replace(shipped)
         result["mwt_command"] = f"python scripts/ship_default_model.py --rescore {data} --relearn-mwt"
     if variants:
         try:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 import json
 import lzma
+import math
 import re
 import unicodedata
 from collections import Counter, defaultdict, deque
@@ -492,6 +493,9 @@ class MwtLexicon:
     # language -> {"suffixes", "prefixes", "blanks"}: the affix rules of its own multiword tokens,
     # used for a text in that language (`expand`)
     language_rules: dict[str, dict[str, dict[str, list]]] = field(default_factory=dict)
+    # treebank -> [threshold, {feature: weight}]: sentence ends from the words around a token end,
+    # for a treebank whose sentences have no final punctuation to go by (`SentenceWords`)
+    sentence_words: dict[str, list] = field(default_factory=dict)
 
     SURE = 0.9  # a surface that is an MWT this often (or 1 - this rarely) overrides the network
 
@@ -597,7 +601,7 @@ class MwtLexicon:
         try:
             raw = json.loads(read_bytes(path))
             optional = {"joins", "counts", "blanks", "hyphen_pieces", "hyphens", "script_splits", "language_counts",
-                        "abbreviations", "language_rules"}  # files written before they were learned
+                        "abbreviations", "language_rules", "sentence_words"}  # files written before they were learned
             lexicon = cls(**{f.name: dict(raw[f.name] if f.name not in optional else raw.get(f.name, {}))
                              for f in fields(cls)})  # fmt: skip
             tables = [lexicon.suffixes, lexicon.prefixes]
@@ -607,6 +611,9 @@ class MwtLexicon:
                     if not isinstance(rule, list) or len(rule) not in (2, 3):
                         raise ValueError(f"bad affix rule for {cut!r}")
                     rules[cut] = rule if len(rule) == 3 else rule + [1]  # early files: no count
+            for treebank, rule in lexicon.sentence_words.items():
+                if not (isinstance(rule, list) and len(rule) == 2 and isinstance(rule[1], dict)):
+                    raise ValueError(f"bad sentence-word model for {treebank!r}")
         except (OSError, EOFError, lzma.LZMAError, UnicodeDecodeError, KeyError, TypeError, ValueError) as err:
             raise InputError(f"{path}: not an MWT lexicon ({err})") from None
         return lexicon
@@ -1044,6 +1051,11 @@ class MwtExpander:
     def hyphen_policy(self) -> HyphenPolicy | None:
         return self.lexicon.hyphen_policy(self.hinted(), self.language())
 
+    def sentence_words(self) -> SentenceWords | None:
+        """The hinted treebank's model of sentence ends from words, where it has one."""
+        rule = self.lexicon.sentence_words.get(self.hinted() or "")
+        return SentenceWords(*rule) if rule else None
+
     def sentence_language(self, forms: Iterable[str]) -> str | None:
         """The language of a sentence: the hinted treebank's, else the one the recent sentences
         and this one's own cue words point to."""
@@ -1107,6 +1119,46 @@ def find_tokens(
     return np.flatnonzero(starts), np.flatnonzero(ends) + 1
 
 
+def boundary_features(before: str, form: str, after: str, after2: str) -> tuple[str, ...]:
+    """The features of the gap after `form` (lowercased tokens; before: the token before it in
+    its sentence, else "<s>"; after, after2: the next two, "</s>" past the text's end)."""
+    return ("b", "l:" + form, "r:" + after, "lr:" + form + "|" + after, "ll:" + before + "|" + form,
+            "rr:" + after + "|" + after2, "l2:" + before, "r2:" + after2)  # fmt: skip
+
+
+@dataclass
+class SentenceWords:
+    """Sentence ends from words: a logistic regression over the tokens around each token end,
+    learned for a treebank whose sentences mostly end with no punctuation (fr_spoken's
+    transcribed speech: 'euh', 'donc', 'et' begin its sentences, 'quoi' ends them), where the
+    network's character windows have no sign to go by. It adds sentence ends to the network's,
+    never takes one away (`training.segmenter.learn_sentence_words`)."""
+
+    threshold: float
+    weights: dict[str, float]
+
+    RIGHT = 2  # tokens after the gap that the features read
+
+    def probability(self, before: str, form: str, after: str, after2: str) -> float:
+        z = sum(self.weights.get(f, 0.0) for f in boundary_features(before, form, after, after2))
+        return 1.0 / (1.0 + math.exp(-min(30.0, max(-30.0, z))))
+
+    def sentence_ends(self, text: str, starts: np.ndarray, ends: np.ndarray, breaks: np.ndarray,
+                      limit: int) -> np.ndarray:
+        """`breaks` (per token: a sentence ends after it) with the model's added, for tokens
+        before `limit`; the first token is a sentence's first."""
+        forms = [text[a:b].lower() for a, b in zip(starts.tolist(), ends.tolist())]
+        out, first = breaks.copy(), True
+        for k in range(min(limit, len(forms))):
+            if not out[k]:
+                before = "<s>" if first else forms[k - 1]
+                after = forms[k + 1] if k + 1 < len(forms) else "</s>"
+                after2 = forms[k + 2] if k + 2 < len(forms) else "</s>"
+                out[k] = self.probability(before, forms[k], after, after2) > self.threshold
+            first = bool(out[k])
+        return out
+
+
 @dataclass
 class Decoded:
     sentences: list[RawSentence]
@@ -1139,6 +1191,11 @@ def decode_region(
         while limit > 0 and starts[limit] == ends[limit - 1] and ends[-1] - starts[limit - 1] <= config.max_token_chars:
             limit -= 1  # and the tokens glued to it might join a web address the text goes on with
     breaks = _sentence_breaks(text, labels, starts, ends, final)
+    by_words = expander.sentence_words()
+    if by_words is not None:
+        if not final:  # a token's end is decided with the two tokens after it known
+            limit = max(0, limit - SentenceWords.RIGHT)
+        breaks = by_words.sentence_ends(text, starts, ends, breaks, limit)
     sentences, sentence_start = [], 0
     for k in range(limit):
         if breaks[k] or int(ends[k] - starts[sentence_start]) > config.max_sentence_chars:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import lzma
 from collections import Counter
 
@@ -685,3 +686,47 @@ def test_an_expander_keeps_a_guessed_treebank_to_its_language():
     assert expander.hinted() is None and expander.sentence_language(["el", "la"]) == "yy"
     expander.observe([token("the")] * 3)
     assert expander.hinted() == "xx_a"
+
+
+SPOKEN = seg.SentenceWords(0.5, {"b": -4.0, "l:euh": 8.0, "r:alors": 8.0})  # ends after 'euh' and before 'alors'
+
+
+def test_sentence_words_add_sentence_ends_where_the_words_say_so():
+    lexicon = seg.MwtLexicon(entries={}, sentence_words={"fr_x": [SPOKEN.threshold, SPOKEN.weights]})
+    text = "on y va euh alors bon je pense que oui euh voilà. ça va mieux alors"
+    as_fr = list(seg.segment_with(punctuation_labels, SMALL, lexicon, [text], "fr_x"))
+    assert [s.text for s in as_fr] == ["on y va euh", "alors bon je pense que oui euh", "voilà.", "ça va mieux",
+                                       "alors"]
+    # the network's ends stay; another treebank, or none, has no such model
+    assert [s.text for s in seg.segment_with(punctuation_labels, SMALL, lexicon, [text], "fr_y")] == [
+        text[: text.index(".") + 1], text[text.index(".") + 2 :]]
+    assert len(list(seg.segment_with(punctuation_labels, SMALL, lexicon, [text]))) == 2
+    # where the chunks fall does not matter: a gap waits for the two tokens after it
+    for size in (1, 3, 7, 16):
+        chunks = [text[i : i + size] for i in range(0, len(text), size)]
+        assert [(s.start, s.end) for s in seg.segment_with(punctuation_labels, SMALL, lexicon, chunks, "fr_x")] == [
+            (s.start, s.end) for s in as_fr]
+
+
+def test_sentence_words_read_the_token_before_only_inside_the_sentence():
+    model = seg.SentenceWords(0.5, {"b": -4.0, "ll:<s>|oui": 8.0})  # 'oui' alone as a sentence's first word
+    forms = "oui oui oui non oui".split()
+    starts = np.array([0, 4, 8, 12, 16])
+    ends = starts + np.array([len(f) for f in forms])
+    found = model.sentence_ends(" ".join(forms), starts, ends, np.zeros(5, bool), 5)
+    assert found.tolist() == [True, True, True, False, False]  # the last "oui" follows "non" in its sentence
+    probability = model.probability("<s>", "oui", "non", "</s>")
+    assert probability > 0.98 and model.probability("non", "oui", "</s>", "</s>") < 0.02
+
+
+def test_a_lexicon_keeps_its_sentence_word_models_and_refuses_a_bad_one(tmp_path):
+    lexicon = seg.MwtLexicon(sentence_words={"fr_x": [0.2, {"b": -1.5, "l:euh": 2.25}]})
+    lexicon.save(tmp_path / "mwt.json.xz")
+    again = seg.MwtLexicon.load(tmp_path / "mwt.json.xz")
+    assert again.sentence_words == lexicon.sentence_words
+    assert again.expander("fr_x").sentence_words() == seg.SentenceWords(0.2, {"b": -1.5, "l:euh": 2.25})
+    assert again.expander("en_x").sentence_words() is None and again.expander().sentence_words() is None
+    (tmp_path / "bad.json").write_text(json.dumps({**json.loads(lzma.decompress((tmp_path / "mwt.json.xz").read_bytes())),
+                                                   "sentence_words": {"fr_x": [0.2]}}))
+    with pytest.raises(InputError, match="bad.json: not an MWT lexicon .*sentence-word model for 'fr_x'"):
+        seg.MwtLexicon.load(tmp_path / "bad.json")

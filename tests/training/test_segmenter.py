@@ -7,6 +7,7 @@ import json
 import lzma
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -373,3 +374,31 @@ def test_a_net_taught_only_by_a_teacher_learns_to_segment_as_it_does(trained, co
     again = training.train_segmenter(root / "ud", tmp_path / "member1", 5, config, copy.deepcopy(TINY), log=logs.append)
     assert all(torch.equal(a, b) for a, b in zip(training.onnx_weights(again / "segmenter.onnx").values(),
                                                  training.onnx_weights(continued_with_hints / "segmenter.onnx").values()))
+
+
+def _gold(forms: list[str]) -> seg.GoldSentence:
+    return seg.GoldSentence(" ".join(forms), [seg.GoldToken(f, True, [f]) for f in forms], False)
+
+
+def test_sentence_words_are_learned_for_a_treebank_whose_sentences_end_unpunctuated():
+    import random  # noqa: PLC0415
+
+    rng = random.Random(0)
+    middle = "le chat et la maison de mon ami est grande ou petite".split()
+
+    def utterance():  # sentences begin with 'bon' or 'alors' and end with 'quoi'
+        return [rng.choice(["bon", "alors"])] + rng.sample(middle, rng.randint(2, 6)) + ["quoi"]
+
+    spoken = [_gold(utterance()) for _ in range(300)]
+    threshold, weights = training.learn_sentence_words(spoken)
+    assert threshold in training.SENTENCE_WORDS_THRESHOLDS and weights["l:quoi"] > 1 and weights["b"] < 0
+    assert all(abs(w) >= 0.2 and round(w, 2) == w for w in weights.values())
+    model = seg.SentenceWords(threshold, weights)
+    held = [utterance() for _ in range(20)]
+    forms = [f for u in held for f in u]
+    starts, ends = training._offsets(forms)
+    found = model.sentence_ends(" ".join(forms), starts, ends, np.zeros(len(forms), bool), len(forms))
+    assert training._sentence_f1(found, np.array([i == len(u) - 1 for u in held for i in range(len(u))])) == 1.0
+    # a treebank whose sentences end with punctuation: the network's own signs do
+    written = [_gold(utterance()[:-1] + ["."]) for _ in range(300)]
+    assert training.learn_sentence_words(written) is None and training.learn_sentence_words([]) is None
