@@ -1297,6 +1297,9 @@ class SegmentationStream:
         self.pending = 0  # buffer index where undecided text starts
         self.incoming: deque[str] = deque()
         self.head_offset = 0  # characters of incoming[0] already moved into the buffer
+        # (stream offset, labels) the network gave in the last feed: what `label_until` needs
+        # of them again after a `restore` is taken from here, not computed twice
+        self.last_labels: list[tuple[int, np.ndarray]] = []
 
     def set_treebank(self, treebank: str | None, predict: Predictor, plain: Predictor | None = None) -> None:
         """Segment the text not labelled yet as `treebank` does, labelled by `predict` (the
@@ -1335,12 +1338,22 @@ class SegmentationStream:
             return []
         self._pull(stop + cfg.context)
         stop = min(stop, len(self.buffer))
-        self.labels = np.concatenate([self.labels, self._label(done, stop)])
+        self.labels = np.concatenate([self.labels, self._labelled_before(done, stop)])
         out = self._decode(False)
         self._trim()
         return out
 
+    def _labelled_before(self, start: int, stop: int) -> np.ndarray:
+        """Labels of buffer[start:stop] as the last feed gave them, where it did (the network's
+        labels do not depend on where its windows fall), else from the network."""
+        if self.last_labels and self.last_labels[0][0] == self.base + start:
+            given = np.concatenate([labels for _, labels in self.last_labels])
+            if len(given) >= stop - start:
+                return given[: stop - start]
+        return self._label(start, stop)
+
     def feed(self, chunk: str) -> list[RawSentence]:
+        self.last_labels = []
         if chunk:
             self.incoming.append(chunk)
         return self._advance(final=False)
@@ -1360,7 +1373,9 @@ class SegmentationStream:
             if done >= len(self.buffer):
                 break
             stop = min(done + block, len(self.buffer))
-            self.labels = np.concatenate([self.labels, self._label(done, stop)])
+            labels = self._label(done, stop)
+            self.last_labels.append((self.base + done, labels))
+            self.labels = np.concatenate([self.labels, labels])
             out += self._decode(final and end_of_text and stop == len(self.buffer))
             self._trim()
         out += self._decode(True)

@@ -730,3 +730,29 @@ def test_a_lexicon_keeps_its_sentence_word_models_and_refuses_a_bad_one(tmp_path
                                                    "sentence_words": {"fr_x": [0.2]}}))
     with pytest.raises(InputError, match="bad.json: not an MWT lexicon .*sentence-word model for 'fr_x'"):
         seg.MwtLexicon.load(tmp_path / "bad.json")
+
+
+def test_a_restored_block_is_not_labelled_twice_up_to_where_the_text_turned():
+    lexicon = seg.MwtLexicon(entries={})
+    config = seg.SegmenterConfig(context=4, core=40, batch_windows=2, max_sentence_chars=400)
+    text = "One. Two. Three. Four. " * 20
+    calls = []
+
+    def predict(char_ids, cat_ids):
+        calls.append(len(char_ids))
+        return punctuation_labels(char_ids, cat_ids)
+
+    stream = seg.SegmentationStream(predict, config, lexicon)
+    first = stream.feed(text[:80])
+    before, block_start = stream.state(), stream.labelled_to()
+    once = stream.feed(text[80:160])
+    calls.clear()
+    stream.restore(before)
+    again = stream.label_until(text[80:160], block_start + 50)
+    assert calls == []  # the first 50 characters' labels came from the feed before
+    rest = stream.feed("") + stream.feed(text[160:]) + stream.close()
+    assert calls  # the rest from the network
+    whole = list(seg.segment_with(predict, config, lexicon, [text]))
+    assert [(s.start, s.end) for s in first + again + rest] == [(s.start, s.end) for s in whole]
+    spans = [(s.start, s.end) for s in again]
+    assert spans and spans == [(s.start, s.end) for s in once][: len(spans)] and spans[-1][1] <= block_start + 50
