@@ -756,3 +756,20 @@ def test_a_restored_block_is_not_labelled_twice_up_to_where_the_text_turned():
     assert [(s.start, s.end) for s in first + again + rest] == [(s.start, s.end) for s in whole]
     spans = [(s.start, s.end) for s in again]
     assert spans and spans == [(s.start, s.end) for s in once][: len(spans)] and spans[-1][1] <= block_start + 50
+
+
+@settings(max_examples=100, deadline=None)
+@given(TEXTS, st.lists(st.integers(1, 40), min_size=1, max_size=20), st.sampled_from([arbitrary_labels, punctuation_labels]),
+       st.sampled_from([{"b": 1.0, "ll:<s>|a": -3.0}, {"b": -1.0, "l:a": 3.0, "r:b": 3.0}]))
+def test_sentence_words_keep_the_text_and_do_not_depend_on_the_chunks(text, cuts, predict, weights):
+    """An end after nearly every token (after 'a' only where it is not the sentence's first), or
+    after 'a' and before 'b'."""
+    lexicon = seg.MwtLexicon(entries={}, sentence_words={"fr_x": [0.5, weights]})
+    chunks, pos = [], 0
+    for size in cuts:
+        chunks.append(text[pos : pos + size])
+        pos += size
+    chunks.append(text[pos:])
+    whole = list(seg.segment_with(predict, SMALL, lexicon, [text], "fr_x"))
+    check_covers_text(text, whole)
+    assert list(seg.segment_with(predict, SMALL, lexicon, chunks, "fr_x")) == whole
