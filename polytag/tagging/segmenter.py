@@ -39,10 +39,9 @@ class Segmenter:
                  variants: dict[int, int] | None = None):
         self.session, self.config, self.lexicon = session, config, lexicon
         self.variants = variants  # characters the network reads as others (core.variants)
-        # (the words of a text's next sentences, the text's TextState) -> the treebank to segment
-        # the text as, or None (set by the tagger that loads this segmenter, from its word
-        # lexicon: `raw.raw_sentences`)
-        # (sentences' words, the text's state) -> (treebank, i): sentences[i:] read as it
+        # (the words of a text's next sentences, the text's TextState) -> (the treebank to segment
+        # the text as, or None; i: the sentences from the i-th on read as it), set by the tagger
+        # that loads this segmenter, from its word lexicon (`raw.raw_sentences`)
         self.guess_treebank: Callable[[list[list[str]], TextState], tuple[str | None, int]] | None = None
 
     @classmethod
