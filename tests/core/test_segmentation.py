@@ -773,3 +773,27 @@ def test_sentence_words_keep_the_text_and_do_not_depend_on_the_chunks(text, cuts
     whole = list(seg.segment_with(predict, SMALL, lexicon, [text], "fr_x"))
     check_covers_text(text, whole)
     assert list(seg.segment_with(predict, SMALL, lexicon, chunks, "fr_x")) == whole
+
+
+def test_a_citation_mark_after_a_sentence_ends_it_however_the_text_is_chunked():
+    lexicon = seg.MwtLexicon(entries={})
+    text = "It is good. [3] Then more. [12]\n\nNext one. [4] Go.\n[5] New line. Not a mark. [x] Here."
+    whole = [s.text for s in seg.segment_with(punctuation_labels, SMALL, lexicon, [text])]
+    # a mark on a new line, or not a number, begins the next sentence as before
+    assert whole == ["It is good. [3]", "Then more. [12]", "Next one. [4]", "Go.", "[5] New line.", "Not a mark.",
+                     "[x] Here."]
+    for size in (1, 2, 3, 5, 8, 13):
+        chunks = [text[i : i + size] for i in range(0, len(text), size)]
+        assert [s.text for s in seg.segment_with(punctuation_labels, SMALL, lexicon, chunks)] == whole
+
+
+def test_a_citation_mark_moves_the_sentence_end_only_when_its_tokens_are_there():
+    text = "Good. [3] Next"
+    starts, ends = np.array([0, 4, 6, 7, 8, 10]), np.array([4, 5, 7, 8, 9, 14])
+    breaks = np.array([False, True, False, False, False, False])
+    moved, limit = seg.attach_references(text, starts, ends, breaks, 6, final=True)
+    assert moved.tolist() == [False, False, False, False, True, False] and limit == 6
+    held, limit = seg.attach_references(text, starts, ends, breaks, 4, final=False)  # ']' not decided yet
+    assert held.tolist() == breaks.tolist() and limit == 1
+    cut, limit = seg.attach_references("Good. [", starts[:3], np.array([4, 5, 7]), breaks[:3], 2, final=False)
+    assert limit == 1  # the text stops inside what may be a mark
