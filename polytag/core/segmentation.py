@@ -1181,8 +1181,8 @@ def attach_references(text: str, starts: np.ndarray, ends: np.ndarray, breaks: n
                 return breaks, k  # the text stops where a mark may begin
             continue
         last = int(np.searchsorted(ends, mark.end()))
-        if last >= len(ends) or ends[last] != mark.end() or starts[k + 1] < end:
-            continue  # the mark is not tokens of its own
+        if last >= len(ends) or ends[last] != mark.end():
+            continue  # the mark ends inside a token ('[3]Think')
         if last >= limit:
             return breaks, k
         breaks[k : last] = False
