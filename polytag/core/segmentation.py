@@ -1119,9 +1119,13 @@ def find_tokens(
     return np.flatnonzero(starts), np.flatnonzero(ends) + 1
 
 
-def boundary_features(before: str, form: str, after: str, after2: str) -> tuple[str, ...]:
-    """The features of the gap after `form` (lowercased tokens; before: the token before it in
-    its sentence, else "<s>"; after, after2: the next two, "</s>" past the text's end)."""
+def gap_features(forms: list[str], k: int, first: bool) -> tuple[str, ...]:
+    """The features of the gap after forms[k] (lowercased tokens; first: forms[k] begins its
+    sentence): the token, the next two ("</s>" past the text's end), the one before it in its
+    sentence ("<s>" at its start), and the pairs around the gap."""
+    form, before = forms[k], "<s>" if first else forms[k - 1]
+    after = forms[k + 1] if k + 1 < len(forms) else "</s>"
+    after2 = forms[k + 2] if k + 2 < len(forms) else "</s>"
     return ("b", "l:" + form, "r:" + after, "lr:" + form + "|" + after, "ll:" + before + "|" + form,
             "rr:" + after + "|" + after2, "l2:" + before, "r2:" + after2)  # fmt: skip
 
@@ -1139,8 +1143,8 @@ class SentenceWords:
 
     RIGHT = 2  # tokens after the gap that the features read
 
-    def probability(self, before: str, form: str, after: str, after2: str) -> float:
-        z = sum(self.weights.get(f, 0.0) for f in boundary_features(before, form, after, after2))
+    def probability(self, features: Iterable[str]) -> float:
+        z = sum(self.weights.get(f, 0.0) for f in features)
         return 1.0 / (1.0 + math.exp(-min(30.0, max(-30.0, z))))
 
     def sentence_ends(self, text: str, starts: np.ndarray, ends: np.ndarray, breaks: np.ndarray,
@@ -1151,10 +1155,7 @@ class SentenceWords:
         out, first = breaks.copy(), True
         for k in range(min(limit, len(forms))):
             if not out[k]:
-                before = "<s>" if first else forms[k - 1]
-                after = forms[k + 1] if k + 1 < len(forms) else "</s>"
-                after2 = forms[k + 2] if k + 2 < len(forms) else "</s>"
-                out[k] = self.probability(before, forms[k], after, after2) > self.threshold
+                out[k] = self.probability(gap_features(forms, k, first)) > self.threshold
             first = bool(out[k])
         return out
 

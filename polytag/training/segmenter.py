@@ -214,20 +214,15 @@ def _fit_sentence_ends(sentences: list[list[str]], epochs: int, rate: float = 0.
     forms = [f for t in sentences for f in t]
     ends = np.cumsum([len(t) for t in sentences])
     firsts, lasts = set([0] + ends[:-1].tolist()), set((ends - 1).tolist())
-    examples = []
-    for k, form in enumerate(forms):
-        before = "<s>" if k in firsts else forms[k - 1]
-        after = forms[k + 1] if k + 1 < len(forms) else "</s>"
-        after2 = forms[k + 2] if k + 2 < len(forms) else "</s>"
-        examples.append((seg.boundary_features(before, form, after, after2), float(k in lasts)))
+    examples = [(seg.gap_features(forms, k, k in firsts), float(k in lasts)) for k in range(len(forms))]
     weights: dict[str, float] = defaultdict(float)
+    model = seg.SentenceWords(0.5, weights)  # reads the weights as they are updated
     order = list(range(len(examples)))
     for epoch in range(epochs):
         np.random.default_rng(epoch).shuffle(order)
         for i in order:
             features, label = examples[i]
-            z = sum(weights[f] for f in features)
-            step = rate * (1.0 / (1.0 + np.exp(-min(30.0, max(-30.0, z)))) - label)
+            step = rate * (model.probability(features) - label)
             for f in features:
                 weights[f] -= step
     return dict(weights)

@@ -715,8 +715,10 @@ def test_sentence_words_read_the_token_before_only_inside_the_sentence():
     ends = starts + np.array([len(f) for f in forms])
     found = model.sentence_ends(" ".join(forms), starts, ends, np.zeros(5, bool), 5)
     assert found.tolist() == [True, True, True, False, False]  # the last "oui" follows "non" in its sentence
-    probability = model.probability("<s>", "oui", "non", "</s>")
-    assert probability > 0.98 and model.probability("non", "oui", "</s>", "</s>") < 0.02
+    assert model.probability(seg.gap_features(["oui", "non"], 0, True)) > 0.98
+    assert model.probability(seg.gap_features(["non", "oui"], 1, False)) < 0.02  # 'oui' after 'non'
+    assert seg.gap_features(["a", "b", "c"], 1, False) == ("b", "l:b", "r:c", "lr:b|c", "ll:a|b", "rr:c|</s>",
+                                                           "l2:a", "r2:</s>")
 
 
 def test_a_lexicon_keeps_its_sentence_word_models_and_refuses_a_bad_one(tmp_path):
