@@ -586,8 +586,9 @@ class MwtLexicon:
             return HyphenPolicy(False, frozenset())
         return None
 
-    def expander(self, treebank: str | None = None) -> MwtExpander:
-        return MwtExpander(self, treebank)
+    def expander(self, treebank: str | None = None,
+                 identify: Callable[[list[str]], str | None] | None = None) -> MwtExpander:
+        return MwtExpander(self, treebank, identify)
 
     def save(self, path: Path) -> None:
         """mwt.json, one line per top-level table, compact inside; xz-compressed where the name
@@ -1031,10 +1032,15 @@ class MwtExpander:
 
     DECAY = 0.8  # per sentence: a few sentences of evidence
 
-    def __init__(self, lexicon: MwtLexicon, treebank: str | None = None):
+    def __init__(self, lexicon: MwtLexicon, treebank: str | None = None,
+                 identify: Callable[[list[str]], str | None] | None = None):
         self.lexicon, self.treebank = lexicon, treebank
         self.guessed = False  # the treebank was guessed from the text, not given: kept to its language
         self.scores: Counter = Counter()
+        # forms -> their language, by a language identifier: asked only for a sentence whose cue
+        # words and the recent ones say no language, or two alike (a short text: 'Vamos al cine
+        # del barrio.' has no cue word, and its 'al' is Italian 'a il' to the pooled lexicon)
+        self.identify = identify
 
     def hinted(self) -> str | None:
         """The treebank to segment as now: the given one; a guessed one only while the recent
@@ -1062,12 +1068,18 @@ class MwtExpander:
         treebank = self.hinted()
         if treebank is not None:
             return language_of(treebank)
+        forms = list(forms)
         scores = Counter({language: score * self.DECAY for language, score in self.scores.items()})
         for form in forms:
             language = self.lexicon.cues.get(form.lower())
             if language is not None:
                 scores[language] += 1.0
-        return max(scores, key=scores.__getitem__) if scores else None
+        best = max(scores, key=scores.__getitem__) if scores else None
+        if self.identify is not None and (best is None or sum(s == scores[best] for s in scores.values()) > 1):
+            identified = self.identify(forms)  # no language, or two alike
+            if identified is not None and (best is None or scores[identified] == scores[best]):
+                return identified
+        return best
 
     def expand(self, form: str, language: str | None = None) -> list[str]:
         """The words of a multiword token: as its sentence's language (`sentence_language`)
@@ -1318,12 +1330,12 @@ class SegmentationStream:
 
     def __init__(
         self, predict: Predictor, config: SegmenterConfig, lexicon: MwtLexicon, treebank: str | None = None,
-        variants: dict[int, int] | None = None,
+        variants: dict[int, int] | None = None, identify: Callable[[list[str]], str | None] | None = None,
     ):
         self.predict, self.config = predict, config
         self.plain: Predictor | None = None  # see set_treebank
         self.variants = variants  # characters the network reads as others, one for one (core.variants)
-        self.expander = lexicon.expander(treebank)
+        self.expander = lexicon.expander(treebank, identify)
         self.buffer = ""  # text from `base` on: left context + undecided text + lookahead
         self.base = 0
         self.labels = np.zeros(0, np.uint8)  # labels of buffer[:len(labels)]
@@ -1509,6 +1521,7 @@ def segment_with(
     guess: Callable[[list[RawSentence]], tuple[str | None, int]] | None = None,
     predict_as: Callable[[str | None], Predictor] | None = None,
     guess_after: int = 2000,
+    identify: Callable[[list[str]], str | None] | None = None,
 ) -> Iterator[RawSentence]:
     """treebank: cut hyphens as it does (`MwtLexicon.hyphen_policy`); variants: characters the
     network reads as others (`core.variants`). guess: the sentences segmented since the last
@@ -1518,11 +1531,11 @@ def segment_with(
     not segmented as its start's treebank to its end). guess -> (treebank, i): since[i:] read as
     that treebank. A block whose sentences change the guess is segmented again, as the new
     treebank from since[i] on, so a new document is not read by the last one's conventions for
-    a block, nor the end of the last one by the new one's."""
+    a block, nor the end of the last one by the new one's. identify: see `MwtExpander`."""
     guessing = guess is not None and predict_as is not None
     if guessing:  # smaller blocks: a new document's treebank is taken sooner
         config = replace(config, batch_windows=min(config.batch_windows, GUESS_BLOCK_WINDOWS))
-    stream = SegmentationStream(predict, config, lexicon, treebank, variants)
+    stream = SegmentationStream(predict, config, lexicon, treebank, variants, identify)
     if guessing:
         if treebank is not None:  # the head's guess: kept to its language too
             stream.set_treebank(treebank, predict, predict_as(None))

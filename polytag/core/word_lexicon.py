@@ -424,7 +424,7 @@ class WordLexicon:
             own = self.sentence_cues(words)
             runs = self.language_runs(words) if len(own) >= 2 else []
             mixed = len({language for language, _ in runs}) >= 2  # a sentence in two languages
-            key = self._guess(words, languages, likelihood, recent, own, mixed)
+            key = self._guess(words, languages, likelihood, recent, own, mixed, identify)
             if key is None and identify is not None and not languages:
                 key = self.by_language.get(identify(words) or "", [None])[0]
             elif key is not None and identify is not None and not own and self._foreign(words, key):
@@ -547,20 +547,27 @@ class WordLexicon:
         return [sum(scores.get(form, unseen) for form in forms) for scores, unseen in tables]
 
     def _guess(self, words, languages: Counter, likelihood: Counter, recent: Counter, own: Counter,
-               mixed: bool) -> str | None:
+               mixed: bool, identify: Callable[[list[str]], str | None] | None = None) -> str | None:
         """The treebank for one sentence, updating the running scores of languages (cue words,
         the recent ones weigh most) and treebanks (the likelihood of the language's last hundred
         sentences or so under each one's unigram model: a text's treebank is a matter of its
         genre and vocabulary, which a stretch of text shows; `recent`, that of the last ten or so,
         replaces it where it clearly says another: a new document). own: the sentence's cue word
         counts; mixed: whether it is in two languages (its words then move no treebank's score:
-        its other half's, some of them in one treebank by chance, names, would decide)."""
+        its other half's, some of them in one treebank by chance, names, would decide). identify:
+        asked which of two languages the recent words and its own point to alike it is in (the
+        first sentence of a text: 'Le chat dort sur le canapé.', German 'dort' and French 'sur')."""
         for language in languages:
             languages[language] *= LANGUAGE_DECAY
         languages.update(own)
         if not languages:
             return None
         current = max(languages, key=languages.__getitem__)
+        top = languages[current]
+        if identify is not None and len(languages) > 1 and sum(score == top for score in languages.values()) > 1:
+            identified = identify(words)
+            if identified is not None and languages[identified] == top:
+                current = identified
         language = self._sentence_language(own, current)
         if language is None:
             return self._weak_cue(words, own, current)

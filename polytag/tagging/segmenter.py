@@ -43,6 +43,9 @@ class Segmenter:
         # the text as, or None; i: the sentences from the i-th on read as it), set by the tagger
         # that loads this segmenter, from its word lexicon (`raw.raw_sentences`)
         self.guess_treebank: Callable[[list[list[str]], TextState], tuple[str | None, int]] | None = None
+        # a sentence's forms -> its language, for a sentence whose words say none (`MwtExpander`),
+        # set by the tagger from its language identifier
+        self.identify_language: Callable[[list[str]], str | None] | None = None
 
     @classmethod
     def load(cls, folder: str | Path, threads: int = 1, variants: dict[int, int] | None = None) -> Segmenter:
@@ -83,7 +86,7 @@ class Segmenter:
                        ) -> Iterator[RawSentence]:
         """guess: see `segment_with`."""
         return segment_with(self._predict_as(treebank), self.config, self.lexicon, chunks, treebank, self.variants,
-                            guess, self._predict_as)
+                            guess, self._predict_as, identify=self.identify_language)
 
     def _predict_as(self, treebank: str | None) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
         row = self.config.hint_row(treebank)

@@ -302,6 +302,7 @@ class Tagger:
         segmenter = load_segmenter(self.folder)
         if self.lexicon is not None:
             segmenter.guess_treebank = self.text_treebank_from
+            segmenter.identify_language = self.identify_language
         return segmenter
 
     def text_treebank(self, sentences: list[list[str]], text: TextState | None = None) -> str | None:

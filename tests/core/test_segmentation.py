@@ -289,6 +289,29 @@ def test_expander_picks_the_analysis_of_the_language_the_text_is_in():
     assert [w for t in first[0].tokens for w in t.words] == ["Il", "gatto", "di", "il", "che", "."]
 
 
+def test_a_sentence_whose_words_say_no_language_or_two_alike_asks_the_identifier():
+    """'Vamos al cine del barrio.': no cue word, and the pooled lexicon's 'al' is Italian."""
+    pairs = [("al", ["a", "il"], "it")] * 5 + [("al", ["a", "el"], "es")] * 2
+    counts = {"es": Counter({"el": 50, "y": 40, "al": 2}), "it": Counter({"il": 50, "che": 40, "al": 5})}
+    lexicon = seg.MwtLexicon.learn(pairs, counts)
+    asked = []
+
+    def identify(forms):
+        asked.append(forms)
+        return "es"
+
+    text = ["Vamos al cine ."]
+    plain = list(seg.segment_with(punctuation_labels, SMALL, lexicon, text))
+    assert plain[0].tokens[1].words == ["a", "il"]
+    identified = list(seg.segment_with(punctuation_labels, SMALL, lexicon, text, identify=identify))
+    assert identified[0].tokens[1].words == ["a", "el"] and asked == [["Vamos", "al", "cine", "."]]
+    expander = lexicon.expander(identify=identify)
+    assert expander.sentence_language(["el", "che"]) == "es"  # one cue word each: asked
+    asked.clear()
+    assert expander.sentence_language(["il", "che", "al"]) == "it" and asked == []  # Italian's: not asked
+    assert lexicon.expander(identify=lambda forms: "fr").sentence_language(["el", "che"]) in ("es", "it")
+
+
 def test_features_fold_case_and_whitespace_and_hash_rare_code_points():
     chars, cats, space = seg.featurize("Aa \t\n中😀", 1024)
     assert chars[0] == chars[1] and cats[0] != cats[1]  # case lives in the category

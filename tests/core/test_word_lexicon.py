@@ -284,6 +284,25 @@ def test_a_text_with_no_cue_word_asks_the_identifier_for_each_sentence(lexicon):
     assert asked == []
 
 
+def test_cue_words_of_two_languages_alike_are_decided_by_the_identifier(lexicon):
+    """'Le chat dort sur le canapé.': German 'dort' and French 'sur', one cue word each; which
+    language counted first must not decide."""
+    asked = []
+
+    def identify(words):
+        asked.append(list(words))
+        return "yy"
+
+    lexicon.cues = {"the": "xx", "and": "xx", "el": "yy"}
+    tied = ["the", "gato", "el", "corre"]
+    assert [k for k, _ in lexicon.sentence_treebanks([tied])][0].startswith("xx")  # the first counted
+    assert [k for k, _ in lexicon.sentence_treebanks([tied], identify=identify)] == ["yy_c"]
+    assert asked == [tied]
+    asked.clear()  # one language ahead: not asked
+    assert [k for k, _ in lexicon.sentence_treebanks([["the", "and", "el"]], identify=identify)][0].startswith("xx")
+    assert asked == []
+
+
 def test_a_sentence_with_no_cue_word_that_the_recent_language_lacks_asks_the_identifier(lexicon):
     asked = []
 
