@@ -1300,10 +1300,11 @@ def _make_sentence(text, labels, starts, ends, first, stop, base, expander) -> R
         space_after = e >= len(text) or text[e].isspace()
         predicted = bool(_MWT_ENDS[int(labels[e - 1])])
         low = form.lower()
-        if not known and (predicted or low in lexicon.counts or low in lexicon.language_counts):
+        maybe = predicted or low in lexicon.counts or low in lexicon.language_counts
+        if maybe and not known:
             # the language matters only to a token that may be a multiword token
             language, known = expander.sentence_language(forms), True
-        mwt = lexicon.is_mwt(form, predicted, language)
+        mwt = maybe and lexicon.is_mwt(form, predicted, language)  # (is_mwt: no for the rest)
         words = expander.expand(form, language) if mwt else [form]
         tokens.append(RawToken(form, s + base, e + base, space_after, words))
     expander.observe(tokens)
