@@ -152,6 +152,21 @@ def test_the_shipped_segmenter_keeps_urls_addresses_numbers_and_emoji_whole():
     assert len(tagger(text)) == 3  # two sentences on line one, one on line two
 
 
+def test_the_shipped_model_reads_a_short_text_in_the_language_of_each_sentence():
+    """A request of a sentence or two has too few words for a guess of its treebank, and few cue
+    words: 'dort' is German's and 'sur' French's, and 'Vamos al cine del barrio.' has none."""
+    import polytag  # noqa: PLC0415
+
+    tagger = polytag.load(threads=1)
+    german, french = tagger("Der Hund schläft im Garten. Le chat dort sur le canapé du salon.")
+    words = {w["form"]: w for t in french["tokens"] for w in t["words"]}
+    assert [w["form"] for w in next(t for t in french["tokens"] if t["form"] == "du")["words"]] == ["de", "le"]
+    assert words["dort"]["upos"] == "VERB"
+    assert [w["form"] for t in german["tokens"] if t["form"] == "im" for w in t["words"]] == ["in", "dem"]
+    spanish = tagger("Vamos al cine del barrio.")[0]["tokens"]
+    assert [[w["form"] for w in t["words"]] for t in spanish[1:4]] == [["a", "el"], ["cine"], ["de", "el"]]
+
+
 @pytest.fixture(scope="module")
 def hinted_model(tmp_path_factory, tiny_model_dir):
     """The tiny tagger (no hints) with an untrained segmenter that takes hints en_a and fr_b."""
