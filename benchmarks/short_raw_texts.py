@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from polytag.bench import machine  # noqa: E402
 from polytag.core.conllu_io import format_conllu  # noqa: E402
 from polytag.core.evaluate import file_keys  # noqa: E402
 from polytag.core.segmentation import read_gold_sentences  # noqa: E402
@@ -52,7 +53,8 @@ def main() -> None:
         print(key, files[key], f"{time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
     macro = {m: round(sum(f[m] for f in files.values()) / len(files), 2) for m in METRICS}
     command = "python benchmarks/short_raw_texts.py " + str(args.data) + (f" --only {args.only}" if args.only else "")
-    result = {"files": files, "macro": macro, "command": command}
+    result = {"files": files, "macro": macro, "command": command, "machine": machine(),
+              "when": time.strftime("%Y-%m-%d")}
     print(json.dumps(result, indent=1))
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")

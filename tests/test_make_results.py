@@ -128,6 +128,18 @@ def test_the_dev_files_as_one_text_sit_beside_each_file_alone(make_results):
     assert "UFeats 99.00 / 85.00 / 98.50 / 93.00 / 89.25" in text
 
 
+def test_short_texts_sit_beside_each_file_as_one_text(make_results, tmp_path):
+    short = {"Tokens": 98.0, "Words": 97.5, "UPOS": 91.0, "UFeats": 87.25}
+    data = {"files": {"xx_a": short}, "macro": short}
+    alone = make_results.render_short_raw_texts(data)
+    assert "| xx_a | 98.00 | 97.50 | 91.00 | 87.25 |" in alone  # no whole-file record: its own figures
+    whole = {"Tokens": 99.0, "Sentences": 85.0, "Words": 98.5, "UPOS": 93.0, "UFeats": 89.5}
+    (tmp_path / "raw_eval.json").write_text(json.dumps({"files": {"xx_a": whole}, "macro": whole}))
+    text = make_results.render_short_raw_texts(data)
+    assert "| xx_a | 98.00 (99.00) | 97.50 (98.50) | 91.00 (93.00) | 87.25 (89.50) |" in text
+    assert "| **macro** | **98.00 (99.00)** |" in text
+
+
 def _raw_speed(cpu: dict, words_per_s: int) -> dict:
     return {"files": 22, "characters": 1000, "words_out": 200, "seconds": 1.0, "words_per_s": words_per_s,
             "cold_start_one_paragraph_s": 1.1, "threads": 2, "note": "whole command", "machine": cpu,
