@@ -456,7 +456,8 @@ class MwtLexicon:
 
     One lexicon for all languages: where languages analyse a surface differently (Spanish
     'del' = 'de el', Italian 'del' = 'di il') `by_language` keeps each, and an `MwtExpander`
-    picks by the language its `cues` (frequent words typical of one language) point to.
+    picks by the language its `cues` (frequent words typical of one language) point to, or,
+    where they point to none or to two alike, a language identifier's (the tagger's).
     """
 
     entries: dict[str, list[str]] = field(default_factory=dict)

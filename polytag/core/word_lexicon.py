@@ -12,7 +12,9 @@ and is tagged without features, as fr_spoken writes it). Only the words one of t
 (an unknown word favours the smallest treebank), and only sentences in one language. The
 tagger hints the network with the same treebank (`sentence_treebanks`).
 A text whose words so far hold no cue word at all (a short request) may be given a language by
-an identifier from outside (`restrict(identify=...)`: the tagger passes py3langid's guess).
+an identifier from outside (`restrict(identify=...)`: the tagger passes py3langid's guess), and
+so may a sentence whose cue words and the recent ones point to two languages alike (the first
+sentence of a text, 'Le chat dort sur le canapé.': German 'dort', French 'sur').
 The recent sentences decide the language unless a sentence's own words say otherwise (text
 that changes language from one sentence to the next): with clearly more cue words of another
 language it takes that one; with a few of another and none of the recent one it gets no
