@@ -41,6 +41,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from polytag.bench import cpu_label, machine  # noqa: E402
 from polytag.core.conllu_io import read_conllu  # noqa: E402
 from polytag.core.errors import InputError  # noqa: E402
 from polytag.core.evaluate import AUTO_TREEBANK, evaluate_files  # noqa: E402
@@ -287,6 +288,9 @@ def score_shipped(data: Path, result: dict) -> None:
     result["torch_backend_macro"] = evaluate_files(load_tagger(DEST, backend="torch"), dev_files)["macro"]
     result["model"]["backend used for these scores"] = tagger.backend.name
     result["model"]["dev evaluation speed (words/s, incl. reading and scoring)"] = round(words / seconds)
+    # int8 arithmetic differs between CPUs (with and without AVX-512 VNNI): the last digit can move
+    here = machine()
+    result["model"]["scored on"] = f"{here.get('cpus', '?')} x {cpu_label(here)}"
     hints = bool(tagger.treebank_hints)
     if hints:
         result["model"]["treebank hints"] = f"{len(tagger.treebank_hints)} treebanks (scores above: no hint)"
