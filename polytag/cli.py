@@ -100,8 +100,15 @@ def _load_tagger(args, raw: bool = False):
                 lexicon=args.lexicon)
 
 
+def _show_progress(choice: str, output: str | None) -> bool:
+    """auto: on a terminal's stderr, when the tagged text does not go to that terminal too."""
+    if choice != "auto":
+        return choice == "on"
+    return sys.stderr.isatty() and (output is not None or not sys.stdout.isatty())
+
+
 def cmd_tag(args) -> int:
-    from .tagging.files import tag_file  # noqa: PLC0415
+    from .tagging.files import Progress, tag_file  # noqa: PLC0415
 
     tagger = _load_tagger(args, raw=args.format == "raw")
     tagger.set_treebank(args.treebank)
@@ -113,7 +120,8 @@ def cmd_tag(args) -> int:
     else:
         def reader(path):
             return READERS[args.format](path, on_error=args.on_error)
-    done = tag_file(tagger, args.input, reader, WRITERS[args.output_format], args.output, args.x_second_best)
+    done = tag_file(tagger, args.input, reader, WRITERS[args.output_format], args.output, args.x_second_best,
+                    Progress() if _show_progress(args.progress, args.output) else None)
     if done.problems:
         what = "skipped" if args.on_error == "skip" else "kept with a problem"
         print(f"polytag: {done.problems} of {done.sentences} sentences {what}; the first: {done.first_problem}",
@@ -502,6 +510,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "was trained with hints; default: the treebank of the text's language whose words it reads most like, "
                    "once it has 50 words)")
     p.add_argument("--output", "-o", default=None, help="output file (default stdout)")
+    p.add_argument("--progress", default="auto", choices=["auto", "on", "off"],
+                   help="sentences, words and words/s on stderr as it goes, and the totals at the end "
+                   "(auto: when stderr is a terminal and the output goes elsewhere)")
     _add_model_args(p)
     p.set_defaults(func=cmd_tag)
 

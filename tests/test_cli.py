@@ -124,6 +124,24 @@ def test_tag_output_file(capsys, tmp_path, tiny_model_dir):
     assert all(u in UPOS for s in tagged for u in s.upos)
 
 
+def test_tag_shows_progress_and_totals_when_asked(capsys, tmp_path, tiny_model_dir, monkeypatch):
+    path = write_conllu(tmp_path / "in.conllu", EN + JA)
+    target = tmp_path / "out.conllu"
+    rc, out, err = run_cli(capsys, "tag", path, "-o", target, "--model", tiny_model_dir, "--progress", "on")
+    n = len(list(read_conllu(path)))
+    words = sum(len(s.words) for s in read_conllu(path))
+    assert rc == 0 and out == ""
+    last = err.splitlines()[-1]  # (after a note that the folder has no ONNX graph, where it has none)
+    assert last.startswith(f"polytag: tagged {n} sentences, {words} words in ") and err.endswith(" words/s)\n")
+    # auto: only where stderr is a terminal and the output is not
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    from polytag.cli import _show_progress  # noqa: PLC0415
+
+    assert _show_progress("auto", str(target)) and not _show_progress("off", str(target))
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True, raising=False)
+    assert not _show_progress("auto", None)  # the tagged text goes to the terminal
+
+
 def test_tag_five_thousand_words(capsys, tmp_path, tiny_model_dir):
     words = (["Мама", "мыла", "раму", ","] * 1250)
     path = tmp_path / "long.txt"
