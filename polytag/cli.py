@@ -130,19 +130,46 @@ def cmd_tag(args) -> int:
     return 0
 
 
+class FilesScored:
+    """On a terminal's stderr, while `evaluate` goes through several files: which one it is at."""
+
+    def __init__(self):
+        self.width = 0
+
+    def __call__(self, key: str, number: int, total: int) -> None:
+        line = f"polytag: scoring file {number} of {total} ({key})"
+        sys.stderr.write("\r" + line + " " * max(0, self.width - len(line)))
+        sys.stderr.flush()
+        self.width = max(self.width, len(line))  # what the terminal's line now holds
+
+    def clear(self) -> None:
+        """The line rubbed out, so that the table (or an error) begins on a clean line."""
+        if self.width:
+            sys.stderr.write("\r" + " " * self.width + "\r")
+            sys.stderr.flush()
+            self.width = 0
+
+
 def cmd_evaluate(args) -> None:
     from .core.evaluate import evaluate_files, format_table, write_json  # noqa: PLC0415
 
     tagger = _load_tagger(args, raw=bool(args.raw or args.text))
-    if args.raw or args.text:
-        from .tagging.raw import evaluate_raw, format_raw_table  # noqa: PLC0415
+    shown = FilesScored() if sys.stderr.isatty() and len(args.files) > 1 else None
+    try:
+        if args.raw or args.text:
+            from .tagging.raw import evaluate_raw, format_raw_table  # noqa: PLC0415
 
-        result = evaluate_raw(tagger, tagger.segmenter, args.files, args.text, args.x_second_best, args.treebank)
-        print(format_raw_table(result))
-    else:
-        result = evaluate_files(tagger, args.files, args.x_second_best, allow_missing_gold=args.allow_missing_gold,
-                                treebank=args.treebank)
-        print(format_table(result))
+            result = evaluate_raw(tagger, tagger.segmenter, args.files, args.text, args.x_second_best, args.treebank,
+                                  on_file=shown)
+            table = format_raw_table(result)
+        else:
+            result = evaluate_files(tagger, args.files, args.x_second_best, allow_missing_gold=args.allow_missing_gold,
+                                    treebank=args.treebank, on_file=shown)
+            table = format_table(result)
+    finally:
+        if shown is not None:
+            shown.clear()
+    print(table)
     if args.json:
         write_json(result, args.json)
 

@@ -142,6 +142,20 @@ def test_tag_shows_progress_and_totals_when_asked(capsys, tmp_path, tiny_model_d
     assert not _show_progress("auto", None)  # the tagged text goes to the terminal
 
 
+def test_evaluate_says_which_file_it_is_at_on_a_terminal_and_rubs_it_out(capsys, monkeypatch):
+    from polytag.cli import FilesScored  # noqa: PLC0415
+
+    shown = FilesScored()
+    shown("xx_long_name-ud-dev", 1, 2)
+    shown("xx_b-ud-dev", 2, 2)
+    shown.clear()
+    err = capsys.readouterr().err
+    first = "polytag: scoring file 1 of 2 (xx_long_name-ud-dev)"
+    second = "polytag: scoring file 2 of 2 (xx_b-ud-dev)"
+    assert err == ("\r" + first + "\r" + second + " " * (len(first) - len(second))
+                   + "\r" + " " * len(first) + "\r")
+
+
 def test_tag_five_thousand_words(capsys, tmp_path, tiny_model_dir):
     words = (["Мама", "мыла", "раму", ","] * 1250)
     path = tmp_path / "long.txt"

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from .conllu_io import Sentence, read_conllu
@@ -115,11 +116,15 @@ def file_treebank(tagger, path: str | Path, treebank: str | None) -> str | None:
 
 
 def evaluate_files(tagger, paths: list[str | Path], x_second_best: bool = False, morph: str | None = None,
-                   allow_missing_gold: bool = False, treebank: str | None = None) -> dict:
+                   allow_missing_gold: bool = False, treebank: str | None = None,
+                   on_file: Callable[[str, int, int], None] | None = None) -> dict:
     """{"files": {key: {"words", "upos", "ufeats"}}, "macro": {"upos", "ufeats"}}; every input gets
-    its own key (see file_keys). treebank: a hint for every file, or AUTO_TREEBANK (file_treebank)."""
+    its own key (see file_keys). treebank: a hint for every file, or AUTO_TREEBANK (file_treebank).
+    on_file(key, its number from 1, files in all): told as each file begins."""
     files = {}
-    for key, path in zip(file_keys(paths), paths):
+    for number, (key, path) in enumerate(zip(file_keys(paths), paths), 1):
+        if on_file is not None:
+            on_file(key, number, len(paths))
         gold = list(read_conllu(path))
         check_gold(gold, path, allow_missing_gold)
         upos, feats = tagger.predict([s.words for s in gold], x_second_best, morph=morph,

@@ -62,7 +62,7 @@ class Progress:
         padding = " " * max(0, self.open_width - len(line))  # over a longer line shown before
         if in_place:
             self.stream.write("\r" + line + padding)
-            self.open_width = len(line)
+            self.open_width = max(self.open_width, len(line))  # what the terminal's line now holds
         else:
             self.stream.write(("\r" if self.open_width else "") + line + padding + "\n")
             self.open_width = 0

@@ -227,14 +227,18 @@ RAW_METRICS = ("Tokens", "Sentences", "Words", "UPOS", "UFeats")
 
 
 def evaluate_raw(tagger, segmenter, gold_paths: list[str | Path], text_paths: list[str | Path] | None = None,
-                 x_second_best: bool = False, treebank: str | None = None) -> dict:
+                 x_second_best: bool = False, treebank: str | None = None,
+                 on_file: Callable[[str, int, int], None] | None = None) -> dict:
     """Segment and tag each gold file's raw text (rebuilt from it as the CoNLL 2018 task did, or
     read from `text_paths`), then score it against the gold file with the CoNLL 2018 alignment:
-    {"files": {key: {metric: F1 %}}, "macro": {metric: F1 %}}."""
+    {"files": {key: {metric: F1 %}}, "macro": {metric: F1 %}}. on_file(key, its number from 1,
+    files in all): told as each file begins."""
     if text_paths is not None and len(text_paths) != len(gold_paths):
         raise InputError(f"--text: give one text file per gold file ({len(gold_paths)}), not {len(text_paths)}")
     files = {}
     for i, (key, gold_path) in enumerate(zip(file_keys(gold_paths), gold_paths)):
+        if on_file is not None:
+            on_file(key, i + 1, len(gold_paths))
         # the segmenter's hint: its own list of ids (every train treebank), not the tagger's
         segmenter_hint = treebank_of(gold_path) if treebank == AUTO_TREEBANK else treebank
         if text_paths is not None:

@@ -105,8 +105,10 @@ def test_evaluate_files_exact_json_shape(tmp_path):
     ru = tuple(next(read_conllu(b)).words)
     answers[ru] = (["NOUN", "VERB", "NOUN", "X"], ["_", "_", "_", "_"])  # 3/4 UPOS, 1/4 UFeats
     tagger = GoldEcho(answers)
-    result = evaluate_files(tagger, [a, b], x_second_best=True)
+    told = []
+    result = evaluate_files(tagger, [a, b], x_second_best=True, on_file=lambda *file: told.append(file))
     assert tagger.calls == [True, True]
+    assert told == [("xx_a-ud-dev", 1, 2), ("xx_b-ud-test", 2, 2)]  # as each file begins
     assert result == {
         "files": {
             "xx_a-ud-dev": {"words": 13, "upos": 100.0, "ufeats": 100.0, "allfeats": 100.0},

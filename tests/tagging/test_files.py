@@ -59,6 +59,16 @@ def test_progress_on_a_terminal_rewrites_one_line_and_ends_it():
     assert lines[-1].startswith("polytag: tagged 3 sentences, 2,002 words in 3.0 s") and lines[-1].endswith("\n")
 
 
+def test_progress_in_place_pads_over_the_longest_line_shown():
+    clock, stream = Clock(), Terminal()
+    progress = Progress(stream, clock=clock)
+    for words in (10**6, 1, 1):  # the rate falls, so each line is shorter than the one before
+        clock.now += 1.0
+        progress.update(words)
+    shown = stream.getvalue().split("\r")[1:]
+    assert len({len(line) for line in shown}) == 1  # each covers all the first one wrote
+
+
 def test_tag_file_reports_each_sentence_and_closes_the_line_on_a_bad_input(tmp_path, tiny_tagger):
     path = write_conllu(tmp_path / "in.conllu", EN)
     sentences = list(read_conllu(path))
