@@ -134,20 +134,16 @@ class FilesScored:
     """On a terminal's stderr, while `evaluate` goes through several files: which one it is at."""
 
     def __init__(self):
-        self.width = 0
+        from .tagging.files import StatusLine  # noqa: PLC0415
+
+        self.line = StatusLine(sys.stderr)
 
     def __call__(self, key: str, number: int, total: int) -> None:
-        line = f"polytag: scoring file {number} of {total} ({key})"
-        sys.stderr.write("\r" + line + " " * max(0, self.width - len(line)))
-        sys.stderr.flush()
-        self.width = max(self.width, len(line))  # what the terminal's line now holds
+        self.line.show(f"polytag: scoring file {number} of {total} ({key})")
 
     def clear(self) -> None:
         """The line rubbed out, so that the table (or an error) begins on a clean line."""
-        if self.width:
-            sys.stderr.write("\r" + " " * self.width + "\r")
-            sys.stderr.flush()
-            self.width = 0
+        self.line.rub_out()
 
 
 def cmd_evaluate(args) -> None:

@@ -19,6 +19,35 @@ class TagCounts:
     first_problem: str | None = None
 
 
+class StatusLine:
+    """One line of `stream` rewritten in place (a terminal's), each time padded over all that the
+    line holds, so that no end of a longer text before it is left showing."""
+
+    def __init__(self, stream: TextIO):
+        self.stream, self.width = stream, 0  # width: characters the line now holds
+
+    def show(self, text: str) -> None:
+        self._write("\r" + text + " " * max(0, self.width - len(text)))
+        self.width = max(self.width, len(text))
+
+    def end(self, text: str | None = None) -> None:
+        """The line ended (with `text` in it where given): what comes next begins a new one."""
+        if text is not None:
+            self._write(("\r" if self.width else "") + text + " " * max(0, self.width - len(text)) + "\n")
+        elif self.width:
+            self._write("\n")
+        self.width = 0
+
+    def rub_out(self) -> None:
+        if self.width:
+            self._write("\r" + " " * self.width + "\r")
+            self.width = 0
+
+    def _write(self, chars: str) -> None:
+        self.stream.write(chars)
+        self.stream.flush()
+
+
 class Progress:
     """A line on `stream` while a long input is tagged: sentences, words and words/s so far, shown
     at most every `every` seconds (rewritten in place on a terminal), then a last line with the
@@ -27,13 +56,13 @@ class Progress:
     def __init__(self, stream: TextIO | None = None, every: float | None = None,
                  clock: Callable[[], float] = time.perf_counter):
         """every: seconds between lines (default: 1 on a terminal, 30 in a log file)."""
-        self.stream = stream if stream is not None else sys.stderr
-        self.in_place = bool(getattr(self.stream, "isatty", lambda: False)())
+        stream = stream if stream is not None else sys.stderr
+        self.line = StatusLine(stream)
+        self.in_place = bool(getattr(stream, "isatty", lambda: False)())
         self.every = every if every is not None else 1.0 if self.in_place else 30.0
         self.clock = clock
         self.started = self.shown = clock()
         self.sentences = self.words = 0
-        self.open_width = 0  # characters of a line shown in place and not ended yet
 
     def update(self, words: int) -> None:
         self.sentences += 1
@@ -41,32 +70,22 @@ class Progress:
         now = self.clock()
         if now - self.shown >= self.every:
             self.shown = now
-            self._write(f"polytag: {self.sentences:,} sentences, {self.words:,} words, "
-                        f"{self._rate(now):,.0f} words/s", in_place=self.in_place)
+            text = f"polytag: {self.sentences:,} sentences, {self.words:,} words, {self._rate(now):,.0f} words/s"
+            if self.in_place:
+                self.line.show(text)
+            else:
+                self.line.end(text)
 
     def finish(self) -> None:
         now = self.clock()
-        self._write(f"polytag: tagged {self.sentences:,} sentences, {self.words:,} words in "
-                    f"{now - self.started:.1f} s ({self._rate(now):,.0f} words/s)", in_place=False)
+        self.line.end(f"polytag: tagged {self.sentences:,} sentences, {self.words:,} words in "
+                      f"{now - self.started:.1f} s ({self._rate(now):,.0f} words/s)")
 
     def close(self) -> None:
-        if self.open_width:
-            self.stream.write("\n")
-            self.stream.flush()
-            self.open_width = 0
+        self.line.end()
 
     def _rate(self, now: float) -> float:
         return self.words / max(now - self.started, 1e-9)
-
-    def _write(self, line: str, in_place: bool) -> None:
-        padding = " " * max(0, self.open_width - len(line))  # over a longer line shown before
-        if in_place:
-            self.stream.write("\r" + line + padding)
-            self.open_width = max(self.open_width, len(line))  # what the terminal's line now holds
-        else:
-            self.stream.write(("\r" if self.open_width else "") + line + padding + "\n")
-            self.open_width = 0
-        self.stream.flush()
 
 
 def tag_file(tagger: Tagger, source: str, reader: Callable, writer: Callable, output: str | None,
