@@ -27,7 +27,7 @@ from polytag.core.conllu_io import open_text, read_bytes, write_text
 from polytag.core.emoji import emoji_runs
 from polytag.core.errors import InputError, where
 from polytag.core.folder import NO_HINT, hint_rows
-from polytag.core.word_lexicon import language_cues, language_of
+from polytag.core.word_lexicon import language_cues, language_of, leading_language
 
 # Per-character labels. A boundary label sits on the LAST character of a token.
 CONTINUE = 0  # no boundary after this character (or: a whitespace separator)
@@ -1065,7 +1065,8 @@ class MwtExpander:
 
     def sentence_language(self, forms: Iterable[str]) -> str | None:
         """The language of a sentence: the hinted treebank's, else the one the recent sentences
-        and this one's own cue words point to."""
+        and this one's own cue words point to (`leading_language`: the identifier's where they
+        point to none or to two alike)."""
         treebank = self.hinted()
         if treebank is not None:
             return language_of(treebank)
@@ -1075,12 +1076,7 @@ class MwtExpander:
             language = self.lexicon.cues.get(form.lower())
             if language is not None:
                 scores[language] += 1.0
-        best = max(scores, key=scores.__getitem__) if scores else None
-        if self.identify is not None and (best is None or sum(s == scores[best] for s in scores.values()) > 1):
-            identified = self.identify(forms)  # no language, or two alike
-            if identified is not None and (best is None or scores[identified] == scores[best]):
-                return identified
-        return best
+        return leading_language(scores, forms, self.identify)
 
     def expand(self, form: str, language: str | None = None) -> list[str]:
         """The words of a multiword token: as its sentence's language (`sentence_language`)

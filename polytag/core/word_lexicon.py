@@ -99,6 +99,20 @@ def language_cues(word_counts: dict[str, Counter], per_language: int = 400) -> d
     return cues
 
 
+def leading_language(scores: dict[str, float], words: list[str],
+                     identify: Callable[[list[str]], str | None] | None = None) -> str | None:
+    """The language with the highest score; where none has a score, or two or more share the
+    highest, the identifier's guess from `words` when it is one of those (any, where none has a
+    score): which language was counted first must not decide."""
+    best = max(scores, key=scores.__getitem__) if scores else None
+    if identify is None or (best is not None and sum(s == scores[best] for s in scores.values()) < 2):
+        return best
+    identified = identify(words)
+    if identified is not None and (best is None or scores.get(identified) == scores[best]):
+        return identified
+    return best
+
+
 # a sentence's treebank (None: none) and, for a sentence in two languages, each word's
 SentenceKeys = tuple[str | None, list[str | None] | None]
 
@@ -564,12 +578,7 @@ class WordLexicon:
         languages.update(own)
         if not languages:
             return None
-        current = max(languages, key=languages.__getitem__)
-        top = languages[current]
-        if identify is not None and len(languages) > 1 and sum(score == top for score in languages.values()) > 1:
-            identified = identify(words)
-            if identified is not None and languages[identified] == top:
-                current = identified
+        current = leading_language(languages, words, identify)
         language = self._sentence_language(own, current)
         if language is None:
             return self._weak_cue(words, own, current)

@@ -193,7 +193,6 @@ def learn_sentence_words(sentences: list[seg.GoldSentence], folds: int = 5, epoc
         model = seg.SentenceWords(0.5, _fit_sentence_ends(tokens[:a] + tokens[b:], epochs))
         held = tokens[a:b]
         forms = [f for t in held for f in t]
-        starts = np.arange(len(forms))
         gold = np.array([i == len(t) - 1 for t in held for i in range(len(t))])
         for threshold in SENTENCE_WORDS_THRESHOLDS:
             model.threshold = threshold
@@ -242,8 +241,7 @@ def _sentence_f1(found: np.ndarray, gold: np.ndarray) -> float:
         if not cut or cut[-1] != len(ends) - 1:
             cut.append(len(ends) - 1)
         return set(zip([0] + [c + 1 for c in cut[:-1]], cut))
-    a, b = spans(found), spans(gold)
-    return 2 * len(a & b) / (len(a) + len(b)) if a or b else 1.0
+    return seg.span_f1(spans(gold), spans(found))
 
 
 def load_dev_sets(ud_dir: Path, max_chars: int | None) -> list[DevSet]:
