@@ -9,8 +9,11 @@ analysis of a multiword token to take) and, among that language's treebanks, the
 whose train split's words (a unigram model, add-0.1 smoothed) the text's recent words are
 likeliest: a text's treebank is its genre and vocabulary (transcribed speech reads as fr_spoken,
 and is tagged without features, as fr_spoken writes it). Only the words one of them has count
-(an unknown word favours the smallest treebank), and only sentences in one language. The
-tagger hints the network with the same treebank (`sentence_treebanks`).
+(an unknown word favours the smallest treebank), and only sentences in one language. Beside its
+words, each sentence's *writing signs* count: whether it ends with punctuation and whether it
+begins with a capital, each a Bernoulli of the treebank's train sentences (header `signs`), so
+that a written sentence in the first person is not read as transcribed speech, which has
+neither. The tagger hints the network with the same treebank (`sentence_treebanks`).
 A text whose words so far hold no cue word at all (a short request) may be given a language by
 an identifier from outside (`restrict(identify=...)`: the tagger passes py3langid's guess), and
 so may a sentence whose cue words and the recent ones point to two languages alike (the first
@@ -44,6 +47,7 @@ from __future__ import annotations
 import json
 import lzma
 import math
+import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -82,6 +86,57 @@ SWITCH_MARGIN = 80.0
 # (more cue words, more sentences that say their own language: 400 gave single sentences
 # 92.82 / 87.97, 3,000 gives 92.86 / 88.02, for 0.06 MB)
 CUES_PER_LANGUAGE = 3000
+
+
+def _is_punctuation(word: str) -> bool:
+    return all(unicodedata.category(c).startswith("P") for c in word)
+
+
+def writing_signs(words: list[str]) -> tuple[bool | None, bool | None]:
+    """Of one sentence's words: (whether the last is punctuation, whether the first that is not
+    begins with a capital: None where it begins with no letter that has case, a digit, a Korean
+    letter; '¿Qué' counts as a capital)."""
+    if not words:
+        return None, None
+    first = next((word[:1] for word in words if not _is_punctuation(word)), "")
+    return _is_punctuation(words[-1]), (first.isupper() if first.upper() != first.lower() else None)
+
+
+def count_signs(words: list[str], counts: list[int]) -> None:
+    """Adds one sentence's signs to counts: [sentences, of which end with punctuation, begin
+    with a cased letter, of which with a capital]."""
+    ends, capital = writing_signs(words)
+    if ends is None:
+        return
+    counts[0] += 1
+    counts[1] += ends
+    if capital is not None:
+        counts[2] += 1
+        counts[3] += capital
+
+
+def learn_signs(files: Iterable[str | Path]) -> dict[str, list[int]]:
+    """treebank -> its train sentences' `count_signs` (machine-labelled ones left out)."""
+    out: dict[str, list[int]] = {}
+    for path in sorted(Path(f) for f in files):
+        treebank = treebank_id(path)
+        if not treebank.endswith("_pseudo"):
+            counts = out.setdefault(treebank, [0, 0, 0, 0])
+            for sentence in read_conllu(path):
+                count_signs(sentence.words, counts)
+    return out
+
+
+def _sign_scores(counts: list[int]) -> dict[tuple[int, bool], float]:
+    """(sign, value) -> its log probability in a treebank's train sentences, add-WORD_SMOOTHING
+    smoothed (sign 0: ends with punctuation, 1: begins with a capital)."""
+    n, ends, cased, capitals = counts
+    out = {}
+    for sign, (total, yes) in enumerate(((n, ends), (cased, capitals))):
+        denominator = math.log(total + 2 * WORD_SMOOTHING)
+        out[(sign, True)] = math.log(yes + WORD_SMOOTHING) - denominator
+        out[(sign, False)] = math.log(total - yes + WORD_SMOOTHING) - denominator
+    return out
 
 
 def language_of(treebank: str) -> str:
@@ -189,6 +244,8 @@ class WordLexicon:
         self._entries: dict[str, dict[str, Entry]] = {}
         self._suffixes: dict[str, dict[tuple[str, str], tuple[frozenset, str]]] = {}
         self._word_scores: dict[str, tuple[dict[str, float], float]] = {}
+        # treebank -> (sign, value) -> log P; a lexicon from before signs has none
+        self._sign_scores = {tb: _sign_scores(c) for tb, c in header.get("signs", {}).items()}
         self.text_forms: dict[str, int] = header.get("text_forms", {})  # language -> forms of its text lexicon
         self._text_blocks = text_blocks or {}
         self._text_entries: dict[str, dict[str, Entry]] = {}
@@ -202,13 +259,16 @@ class WordLexicon:
         (<lang>_pseudo/...conllu[.xz]) whose UPOS make each language's text lexicon, of the forms
         no train split of that language has."""
         per_treebank: dict[str, dict[str, Counter]] = {}
+        signs: dict[str, list[int]] = {}
         word_counts: dict[str, Counter] = defaultdict(Counter)
         for path in sorted(Path(f) for f in files):
             treebank = treebank_id(path)
             if treebank.endswith("_pseudo"):
                 continue
             counts = per_treebank.setdefault(treebank, defaultdict(Counter))
+            treebank_signs = signs.setdefault(treebank, [0, 0, 0, 0])
             for sentence in read_conllu(path):
+                count_signs(sentence.words, treebank_signs)
                 for word, upos, feats in zip(sentence.words, sentence.upos or [], sentence.feats or []):
                     form = word.lower()
                     counts[form][(upos, normalize_feats(feats))] += 1
@@ -237,7 +297,8 @@ class WordLexicon:
         header = {"format": FORMAT, "version": VERSION, "min_count": min_count,
                   "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                   "upos": list(upos_ids), "feats": list(feats_ids),
-                  "cues": language_cues(word_counts, CUES_PER_LANGUAGE), "forms": forms}  # fmt: skip
+                  "cues": language_cues(word_counts, CUES_PER_LANGUAGE), "forms": forms,
+                  "signs": signs}  # fmt: skip
         if text_forms:
             header["text_forms"] = text_forms
         return cls(header, blocks, text_blocks)
@@ -342,6 +403,11 @@ class WordLexicon:
         self._suffixes[treebank] = _suffix_table(out, counts)
         self._word_scores[treebank] = _word_scores(seen)
         self._entries[treebank] = out
+
+    def set_signs(self, signs: dict[str, list[int]]) -> None:
+        """Replace the writing signs' counts (`learn_signs`), as in a lexicon learned with them."""
+        self.header["signs"] = signs
+        self._sign_scores = {tb: _sign_scores(c) for tb, c in signs.items()}
 
     def describe(self) -> str:
         """What it holds, in a line: forms per treebank and of labelled text."""
@@ -551,16 +617,22 @@ class WordLexicon:
         unknown = sum(w not in entries and w not in text for w in letters)
         return len(letters) >= FOREIGN_MIN_WORDS and unknown > FOREIGN_SHARE * len(letters)
 
-    def word_likelihoods(self, treebanks: list[str], words: Iterable[str]) -> list[float]:
+    def word_likelihoods(self, treebanks: list[str], words: list[str]) -> list[float]:
         """log P(words) under each treebank's unigram model of its train split's words, over the
         words one of them has: a word none has (a name, a word of another language) would
-        favour the smallest treebank, whose unseen words are the likeliest."""
+        favour the smallest treebank, whose unseen words are the likeliest. Plus, where the
+        lexicon has them, log P of the sentence's writing signs in each treebank."""
         tables = []
         for treebank in treebanks:
             self.entries(treebank)
             tables.append(self._word_scores[treebank])
         forms = [form for form in map(str.lower, words) if any(form in scores for scores, _ in tables)]
-        return [sum(scores.get(form, unseen) for form in forms) for scores, unseen in tables]
+        out = [sum(scores.get(form, unseen) for form in forms) for scores, unseen in tables]
+        if all(treebank in self._sign_scores for treebank in treebanks):
+            signs = [(i, value) for i, value in enumerate(writing_signs(words)) if value is not None]
+            out = [score + sum(self._sign_scores[treebank][sign] for sign in signs)
+                   for treebank, score in zip(treebanks, out)]
+        return out
 
     def _guess(self, words, languages: Counter, likelihood: Counter, recent: Counter, own: Counter,
                mixed: bool, identify: Callable[[list[str]], str | None] | None = None) -> str | None:

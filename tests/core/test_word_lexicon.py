@@ -8,7 +8,7 @@ import lzma
 import pytest
 
 from polytag.core.errors import InputError
-from polytag.core.word_lexicon import WordLexicon, load_lexicon
+from polytag.core.word_lexicon import WordLexicon, load_lexicon, writing_signs
 
 
 def conllu(*sentences: list[tuple[str, str, str]]) -> str:
@@ -20,8 +20,9 @@ def conllu(*sentences: list[tuple[str, str, str]]) -> str:
     return "\n".join(blocks) + "\n"
 
 
-# xx_a writes features, xx_b (the same language) none; 'the' and 'and' are the language's cues
-XX_A = [("The", "DET", "Definite=Def"), ("cat", "NOUN", "Number=Sing"), ("and", "CCONJ", "_"),
+# xx_a writes features, xx_b (the same language) none; 'the' and 'and' are the language's cues; both begin
+# lowercase and end with no punctuation, so their writing signs are alike
+XX_A = [("the", "DET", "Definite=Def"), ("cat", "NOUN", "Number=Sing"), ("and", "CCONJ", "_"),
         ("runs", "VERB", "Number=Sing|Person=3")]  # fmt: skip
 XX_B = [("the", "DET", "_"), ("cat", "NOUN", "_"), ("and", "CCONJ", "_"), ("runs", "VERB", "_"),
         ("well", "ADV", "_")]  # fmt: skip
@@ -103,7 +104,9 @@ def test_without_a_hint_the_treebank_under_whose_words_the_text_is_likeliest_is_
     # a word neither has does not count: it would favour the smaller treebank
     assert [k for k, _ in lexicon.sentence_treebanks([["the", "cat", "and", "runs", "zzz", "qqq"]])] == ["xx_a"]
     scores = lexicon.word_likelihoods(["xx_a", "xx_b"], ["zzz"])
-    assert scores == [0.0, 0.0]
+    # no word counts, only the signs: no final punctuation and a lowercase start, as all their sentences
+    signs = [lexicon._sign_scores[t][(0, False)] + lexicon._sign_scores[t][(1, False)] for t in ("xx_a", "xx_b")]
+    assert scores == signs and max(signs) < 0 and min(signs) > -0.05
     # another language's words: its own (single) treebank
     upos, feats = [["DET", "VERB", "VERB"]], [["_", "_", "_"]]
     lexicon.restrict([["el", "gato", "corre"]], upos, feats)
@@ -367,3 +370,40 @@ def test_one_cue_word_of_another_language_decides_where_the_words_are_that_langu
     assert keys[-1][0] == "yy_c"
     # words the recent language knows: one cue word of another does not move it (no lexicon)
     assert lexicon.sentence_treebanks(before + [["el", "cat", "runs"]])[-1][0] is None
+
+
+def test_writing_signs_of_a_sentence():
+    assert writing_signs(["Hello", "world", "."]) == (True, True)
+    assert writing_signs(["euh", "bon", "ben", "voilà"]) == (False, False)
+    assert writing_signs(["¿", "Qué", "tal", "?"]) == (True, True)  # the first word that is not punctuation
+    assert writing_signs(["3", "cats", "..."]) == (True, None)  # no letter with case to go by
+    assert writing_signs(["그는", "갔다", "."]) == (True, None)
+    assert writing_signs([]) == (None, None)
+
+
+def test_writing_signs_tell_written_text_from_transcribed_speech(tmp_path):
+    """xx_spoken's words fit a first-person sentence better, but its train sentences never end
+    with punctuation nor begin with a capital: a written one is read as xx_written."""
+    written = [("The", "DET", "Definite=Def"), ("report", "NOUN", "Number=Sing"), ("says", "VERB", "Person=3"),
+               ("so", "ADV", "_"), (".", "PUNCT", "_")]  # fmt: skip
+    spoken = [("i", "PRON", "_"), ("think", "VERB", "_"), ("so", "ADV", "_"), ("yeah", "INTJ", "_")]
+    for treebank, words in (("xx_written", written), ("xx_spoken", spoken)):
+        (tmp_path / treebank).mkdir()
+        (tmp_path / treebank / f"{treebank}-ud-train.conllu").write_text(conllu(*[words] * 20), encoding="utf-8")
+    lexicon = WordLexicon.learn(sorted(tmp_path.glob("*/*-ud-train.conllu")))
+    assert lexicon.header["signs"] == {"xx_spoken": [20, 0, 20, 0], "xx_written": [20, 20, 20, 20]}
+    lexicon.cues = {"so": "xx"}  # (too few words to learn cues from)
+
+    def key(words):
+        return lexicon.sentence_treebanks([words])[0][0]
+
+    assert key(["I", "think", "so", "."]) == "xx_written"
+    assert key(["i", "think", "so"]) == "xx_spoken"
+    lexicon.save(tmp_path / "lexicon.tsv.xz")
+    assert load_lexicon(tmp_path)._sign_scores == lexicon._sign_scores
+    # a lexicon learned before signs were kept: the words alone decide, as they did
+    del lexicon.header["signs"]
+    lexicon.save(tmp_path / "lexicon.tsv.xz")
+    old = load_lexicon(tmp_path)
+    old.cues = {"so": "xx"}
+    assert old.sentence_treebanks([["I", "think", "so", "."]])[0][0] == "xx_spoken"
