@@ -22,8 +22,9 @@
 `--rescore DATA` only scores the shipped folder again; with --lexicon-text it first learns the
 folder's word lexicon again (kept only if the folder stays under 20 MB); with --relearn-mwt, the
 segmenter's MWT lexicon (`training.segmenter.learn_lexicon`; the network is kept); with
---relearn-signs, the writing signs of the word lexicon's treebanks (`core.word_lexicon.learn_signs`:
-how often their train sentences end with punctuation and begin with a capital; the forms are kept).
+--relearn-guess, what the word lexicon's guess of a text's language and treebank reads besides the
+forms (`core.word_lexicon.learn_guess`: the cue words, and how often each treebank's train
+sentences end with punctuation and begin with a capital; the forms are kept).
 
 Parity with the fp32 model is measured on the training output itself:
 `polytag export --model runs/default && python benchmarks/onnx_parity.py --model runs/default`.
@@ -50,7 +51,7 @@ from polytag.core.evaluate import AUTO_TREEBANK, evaluate_files  # noqa: E402
 from polytag.core.folder import branch_stages, compact_labels, run_id, training_stages  # noqa: E402
 from polytag.core.segmentation import mwt_path  # noqa: E402
 from polytag.core.variants import VARIANTS_FILE, learn_fullwidth, learn_variants, save_variants  # noqa: E402
-from polytag.core.word_lexicon import LEXICON_FILE, WordLexicon, learn_signs  # noqa: E402
+from polytag.core.word_lexicon import LEXICON_FILE, WordLexicon, learn_guess  # noqa: E402
 from polytag.nn.heads import prune_bundle_head  # noqa: E402
 from polytag.nn.model_io import load_model, save_model  # noqa: E402
 from polytag.nn.transformer import count_parameters  # noqa: E402
@@ -188,9 +189,10 @@ def main() -> int:
     parser.add_argument("--relearn-mwt", action="store_true",
                         help="with --rescore: learn the segmenter's MWT lexicon (no network: multiword tokens, "
                              "cue words, joins, hyphen conventions) again from the treebank folder's train splits")
-    parser.add_argument("--relearn-signs", action="store_true",
-                        help="with --rescore: count the word lexicon's writing signs (train sentences ending with "
-                             "punctuation, beginning with a capital) again from the treebank folder's train splits")
+    parser.add_argument("--relearn-guess", action="store_true",
+                        help="with --rescore: learn the word lexicon's cue words and writing signs (train sentences "
+                             "ending with punctuation, beginning with a capital) again from the treebank folder's "
+                             "train splits; its forms are kept")
     parser.add_argument("--variants", action="store_true",
                         help="with --rescore: learn the character variants (Simplified Chinese characters no train "
                              "split has, read as the Traditional ones they have; needs `pip install "
@@ -201,7 +203,7 @@ def main() -> int:
     args = parser.parse_args()
     if args.rescore:
         return rescore(args.data or args.source, args.lexicon_min_count, args.lexicon_text, args.relearn_mwt,
-                       args.variants, args.relearn_signs)
+                       args.variants, args.relearn_guess)
     if args.data is None:
         parser.error("give the trained model folder and the treebank folder")
     source, data = args.source, args.data
@@ -336,12 +338,12 @@ def write_variants(data: Path) -> str:
 
 
 def rescore(data: Path, lexicon_min_count: int = 1, lexicon_text: list[Path] | None = None,
-            relearn_mwt: bool = False, variants: bool = False, relearn_signs: bool = False) -> int:
+            relearn_mwt: bool = False, variants: bool = False, relearn_guess: bool = False) -> int:
     """Score the shipped folder again (a new scorer, a new dev copy) and keep the rest of the
     record: the trained source need not be on this machine. With lexicon_text, its word lexicon
     is first learned again, with text lexicons from those folders; with relearn_mwt, the
-    segmenter's MWT lexicon, from the train splits of `data`; with relearn_signs, the word
-    lexicon's writing signs, from the same."""
+    segmenter's MWT lexicon, from the train splits of `data`; with relearn_guess, the word
+    lexicon's cue words and writing signs, from the same."""
     result = json.loads(RESULT.read_text(encoding="utf-8"))
     if relearn_mwt:
         if not (DEST / "segmenter").is_dir():
@@ -376,15 +378,15 @@ def rescore(data: Path, lexicon_min_count: int = 1, lexicon_text: list[Path] | N
         result["model"]["word lexicon"] = describe_lexicon(lexicon)
         result["lexicon_command"] = (f"python scripts/ship_default_model.py --rescore {data} --lexicon-min-count "
                                      f"{lexicon_min_count}" + "".join(f" --lexicon-text {t}" for t in lexicon_text))
-    if relearn_signs:
+    if relearn_guess:
         shipped = DEST / LEXICON_FILE
         lexicon = WordLexicon.load(shipped)
-        lexicon.set_signs(learn_signs(sorted(data.glob("*/*-ud-train.conllu*"))))
+        lexicon.set_guess(*learn_guess(sorted(data.glob("*/*-ud-train.conllu*"))))
         staged = DEST / (LEXICON_FILE + ".new")
         lexicon.save(staged)
         staged.replace(shipped)
-        result["signs_command"] = f"python scripts/ship_default_model.py --rescore {data} --relearn-signs"
-    if relearn_mwt or variants or lexicon_text or relearn_signs:
+        result["guess_command"] = f"python scripts/ship_default_model.py --rescore {data} --relearn-guess"
+    if relearn_mwt or variants or lexicon_text or relearn_guess:
         result["model"]["size on disk (MiB, whole folder)"] = folder_mb(DEST)
     score_shipped(data, result)
     write_result(result)

@@ -27,7 +27,7 @@ from polytag.core.conllu_io import open_text, read_bytes, write_text
 from polytag.core.emoji import emoji_runs
 from polytag.core.errors import InputError, where
 from polytag.core.folder import NO_HINT, hint_rows
-from polytag.core.word_lexicon import language_cues, language_of, leading_language
+from polytag.core.word_lexicon import language_cues, language_of, leading_language, sentence_language
 
 # Per-character labels. A boundary label sits on the LAST character of a token.
 CONTINUE = 0  # no boundary after this character (or: a whitespace separator)
@@ -506,8 +506,10 @@ class MwtLexicon:
         pairs: Iterable[tuple[str, list[str], str]],
         word_counts: dict[str, Counter] | None = None,
         min_rule_types: int = 3,
+        glued: dict[str, Counter] | None = None,
     ) -> MwtLexicon:
-        """From (surface, words, language) MWTs and per-language token counts (for cues)."""
+        """From (surface, words, language) MWTs and per-language token counts (for cues; glued:
+        the forms each language writes glued to the token before, `language_cues`)."""
         analyses: dict[str, dict[str, Counter]] = defaultdict(lambda: defaultdict(Counter))
         surfaces: dict[str, set] = defaultdict(set)  # language -> (surface, words) it has
         for surface, words, language in pairs:
@@ -516,7 +518,7 @@ class MwtLexicon:
             surfaces[language].add((low, lows))
         pooled = _affix_tables(set().union(*surfaces.values()), min_rule_types)
         lexicon = cls(suffixes=pooled["suffixes"], prefixes=pooled["prefixes"], blanks=pooled["blanks"],
-                      cues=language_cues(word_counts or {}))  # fmt: skip
+                      cues=language_cues(word_counts or {}, glued=glued))  # fmt: skip
         lexicon.language_rules = {language: _affix_tables(own, min_rule_types)
                                   for language, own in sorted(surfaces.items())}  # fmt: skip
         tokens: Counter = sum((word_counts or {}).values(), Counter())
@@ -1066,17 +1068,18 @@ class MwtExpander:
     def sentence_language(self, forms: Iterable[str]) -> str | None:
         """The language of a sentence: the hinted treebank's, else the one the recent sentences
         and this one's own cue words point to (`leading_language`: the identifier's where they
-        point to none or to two alike)."""
+        point to none or to two alike), unless its own cue words clearly say another, as the word
+        lexicon decides (`word_lexicon.sentence_language`: an Italian sentence after a Japanese
+        one, whose particles are many cue words, is Italian)."""
         treebank = self.hinted()
         if treebank is not None:
             return language_of(treebank)
         forms = list(forms)
+        own = Counter(filter(None, map(self.lexicon.cues.get, map(str.lower, forms))))
         scores = Counter({language: score * self.DECAY for language, score in self.scores.items()})
-        for form in forms:
-            language = self.lexicon.cues.get(form.lower())
-            if language is not None:
-                scores[language] += 1.0
-        return leading_language(scores, forms, self.identify)
+        scores.update(own)
+        recent = leading_language(scores, forms, self.identify)
+        return sentence_language(own, recent) or recent if recent is not None else None
 
     def expand(self, form: str, language: str | None = None) -> list[str]:
         """The words of a multiword token: as its sentence's language (`sentence_language`)

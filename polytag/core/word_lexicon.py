@@ -70,6 +70,9 @@ OWN_CUES = 2  # a sentence with this many cue words of a language, twice the rec
 MIXED_RUN = 3  # a sentence with runs of this many cue words of two languages is in both
 FOREIGN_MIN_WORDS = 3  # a sentence with no cue word, of this many words or more, ...
 FOREIGN_SHARE = 0.5  # ... more of which the recent language's lexicons lack is asked of the identifier
+# a form that some language writes glued to the word before this many times is no cue of another
+# (the train splits: only Portuguese 'em', 74 times Polish)
+MIN_GLUED = 20
 WORD_SMOOTHING = 0.1  # add-this to each form's count in a treebank's unigram model of its words
 # per sentence of the language: the likelihoods remember about its last 100 sentences (the whole
 # text, 1.0, scores the same on dev files, 93.52 / 90.36 against 93.52 / 90.35, but the 22 dev
@@ -115,16 +118,23 @@ def count_signs(words: list[str], counts: list[int]) -> None:
         counts[3] += capital
 
 
-def learn_signs(files: Iterable[str | Path]) -> dict[str, list[int]]:
-    """treebank -> its train sentences' `count_signs` (machine-labelled ones left out)."""
-    out: dict[str, list[int]] = {}
+def learn_guess(files: Iterable[str | Path]) -> tuple[dict[str, str], dict[str, list[int]]]:
+    """What the guess of a text's language and treebank reads from the train splits besides the
+    forms: (the cue words, `language_cues`; treebank -> its sentences' `count_signs`), as
+    `WordLexicon.learn` counts them (machine-labelled files left out)."""
+    signs: dict[str, list[int]] = {}
+    word_counts: dict[str, Counter] = defaultdict(Counter)
+    glued: dict[str, Counter] = defaultdict(Counter)
     for path in sorted(Path(f) for f in files):
         treebank = treebank_id(path)
-        if not treebank.endswith("_pseudo"):
-            counts = out.setdefault(treebank, [0, 0, 0, 0])
-            for sentence in read_conllu(path):
-                count_signs(sentence.words, counts)
-    return out
+        if treebank.endswith("_pseudo"):
+            continue
+        language, counts = language_of(treebank), signs.setdefault(treebank, [0, 0, 0, 0])
+        for sentence in read_conllu(path):
+            count_signs(sentence.words, counts)
+            glued[language].update(glued_forms(sentence))
+            word_counts[language].update(word.lower() for word in sentence.words)
+    return language_cues(word_counts, CUES_PER_LANGUAGE, glued), signs
 
 
 def _sign_scores(counts: list[int]) -> dict[tuple[int, bool], float]:
@@ -143,15 +153,38 @@ def language_of(treebank: str) -> str:
     return treebank.split("_")[0]
 
 
-def language_cues(word_counts: dict[str, Counter], per_language: int = 400) -> dict[str, str]:
-    """Frequent words (>= 90 % of their uses in one language) -> that language."""
+def language_cues(word_counts: dict[str, Counter], per_language: int = 400,
+                  glued: dict[str, Counter] | None = None) -> dict[str, str]:
+    """Frequent words (>= 90 % of their uses in one language) -> that language. glued: language
+    -> forms its train split writes with no space after the word before; a form another language
+    writes so MIN_GLUED times or more is no cue: Polish 'kupił' + 'em' (I bought) would read as
+    Portuguese 'em' (in), since the words alone do not show the missing space."""
     totals: Counter = sum(word_counts.values(), Counter())
+    glued = glued or {}
     cues = {}
     for language, counts in word_counts.items():
         for word, n in counts.most_common(per_language):
-            if n >= 5 and n >= 0.9 * totals[word]:
+            if n >= 5 and n >= 0.9 * totals[word] and not any(
+                    other != language and forms[word] >= MIN_GLUED for other, forms in glued.items()):
                 cues[word] = language
     return cues
+
+
+def glued_forms(sentence) -> Iterator[str]:
+    """The lowercased forms of a CoNLL-U sentence's tokens of letters written with no space
+    after the token before (SpaceAfter=No on it): 'em' of Polish 'kupiłem'."""
+    glue, skip_to = False, 0
+    for line in sentence.lines or ():
+        cells = line.split("\t")
+        if len(cells) < 10 or "." in cells[0]:
+            continue
+        first, _, last = cells[0].partition("-")
+        if int(first) <= skip_to:  # a word inside a multiword token
+            continue
+        if glue and cells[1].isalpha():
+            yield cells[1].lower()
+        glue = "SpaceAfter=No" in cells[9].split("|")
+        skip_to = int(last) if last else 0
 
 
 def leading_language(scores: dict[str, float], words: list[str],
@@ -166,6 +199,19 @@ def leading_language(scores: dict[str, float], words: list[str],
     if identified is not None and (best is None or scores.get(identified) == scores[best]):
         return identified
     return best
+
+
+def sentence_language(own: Counter, recent: str) -> str | None:
+    """The language of a sentence with these cue word counts in a text whose recent sentences
+    are in `recent`: that one, unless its own words clearly say another (that one), or say
+    another and nothing of it (None: no lexicon, a foreign one would do harm)."""
+    if own:
+        top = max(own, key=own.__getitem__)
+        if own[top] >= OWN_CUES and own[top] >= 2 * own[recent]:
+            return top
+        if own[recent] == 0:
+            return None
+    return recent
 
 
 # a sentence's treebank (None: none) and, for a sentence in two languages, each word's
@@ -260,6 +306,7 @@ class WordLexicon:
         no train split of that language has."""
         per_treebank: dict[str, dict[str, Counter]] = {}
         signs: dict[str, list[int]] = {}
+        glued: dict[str, Counter] = defaultdict(Counter)
         word_counts: dict[str, Counter] = defaultdict(Counter)
         for path in sorted(Path(f) for f in files):
             treebank = treebank_id(path)
@@ -269,6 +316,7 @@ class WordLexicon:
             treebank_signs = signs.setdefault(treebank, [0, 0, 0, 0])
             for sentence in read_conllu(path):
                 count_signs(sentence.words, treebank_signs)
+                glued[language_of(treebank)].update(glued_forms(sentence))
                 for word, upos, feats in zip(sentence.words, sentence.upos or [], sentence.feats or []):
                     form = word.lower()
                     counts[form][(upos, normalize_feats(feats))] += 1
@@ -297,7 +345,7 @@ class WordLexicon:
         header = {"format": FORMAT, "version": VERSION, "min_count": min_count,
                   "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                   "upos": list(upos_ids), "feats": list(feats_ids),
-                  "cues": language_cues(word_counts, CUES_PER_LANGUAGE), "forms": forms,
+                  "cues": language_cues(word_counts, CUES_PER_LANGUAGE, glued), "forms": forms,
                   "signs": signs}  # fmt: skip
         if text_forms:
             header["text_forms"] = text_forms
@@ -404,9 +452,10 @@ class WordLexicon:
         self._word_scores[treebank] = _word_scores(seen)
         self._entries[treebank] = out
 
-    def set_signs(self, signs: dict[str, list[int]]) -> None:
-        """Replace the writing signs' counts (`learn_signs`), as in a lexicon learned with them."""
-        self.header["signs"] = signs
+    def set_guess(self, cues: dict[str, str], signs: dict[str, list[int]]) -> None:
+        """Replace the cue words and the writing signs' counts (`learn_guess`)."""
+        self.header["cues"], self.header["signs"] = cues, signs
+        self.cues = cues
         self._sign_scores = {tb: _sign_scores(c) for tb, c in signs.items()}
 
     def describe(self) -> str:
@@ -585,7 +634,7 @@ class WordLexicon:
 
     def _weak_cue(self, words: list[str], own: Counter, recent: str) -> str | None:
         """For a sentence whose cue words say another language than the recent one, but not
-        clearly (`_sentence_language`: one cue word, none of the recent one's; a French sentence
+        clearly (`sentence_language`: one cue word, none of the recent one's; a French sentence
         after English ones, whose only cue is 'lundi'): that language's treebank where most of its
         words are foreign to the recent language's lexicons and not to its own, else None (a rare
         Hungarian form is in no lexicon, nor in Spanish's for 'ide')."""
@@ -595,19 +644,6 @@ class WordLexicon:
         treebank = self.by_language[cue][0]
         foreign = self._foreign(words, self.by_language[recent][0]) and not self._foreign(words, treebank)
         return treebank if foreign else None
-
-    @staticmethod
-    def _sentence_language(own: Counter, recent: str) -> str | None:
-        """The language of a sentence with these cue word counts in a text whose recent sentences
-        are in `recent`: that one, unless its own words clearly say another (that one), or say
-        another and nothing of it (None: no lexicon, a foreign one would do harm)."""
-        if own:
-            top = max(own, key=own.__getitem__)
-            if own[top] >= OWN_CUES and own[top] >= 2 * own[recent]:
-                return top
-            if own[recent] == 0:
-                return None
-        return recent
 
     def _foreign(self, words: list[str], treebank: str) -> bool:
         """Whether most of a sentence's words (of letters, two or more) are in neither the
@@ -651,7 +687,7 @@ class WordLexicon:
         if not languages:
             return None
         current = leading_language(languages, words, identify)
-        language = self._sentence_language(own, current)
+        language = sentence_language(own, current)
         if language is None:
             return self._weak_cue(words, own, current)
         candidates = self.by_language.get(language, [])

@@ -140,12 +140,15 @@ def learn_lexicon(ud_dir: Path, log: Callable[[str], None] = lambda _: None,
     gold paragraphs): called for each train split as it is read."""
     pairs, word_counts, all_paragraphs, hyphens, abbreviations = [], defaultdict(Counter), [], {}, {}
     sentence_words: dict[str, list] = {}
+    glued: dict[str, Counter] = defaultdict(Counter)  # (word_lexicon.language_cues)
     for path in treebank_files(ud_dir, "train"):
         sentences = seg.read_gold_sentences(path)
         treebank = treebank_id(path)
         language = language_of(treebank)
         pairs.extend((form, words, language) for form, words in seg.mwt_pairs(sentences))
         word_counts[language].update(t.form.lower() for s in sentences for t in s.tokens)
+        glued[language].update(t.form.lower() for s in sentences for before, t in zip(s.tokens, s.tokens[1:])
+                               if not before.space_after and t.form.isalpha())
         paragraphs = seg.gold_paragraphs(sentences)
         all_paragraphs.extend(paragraphs)
         hyphens[treebank] = seg.learn_hyphen_conventions(paragraphs)
@@ -157,7 +160,7 @@ def learn_lexicon(ud_dir: Path, log: Callable[[str], None] = lambda _: None,
         if on_paragraphs is not None:
             on_paragraphs(treebank, paragraphs)
     log(f"{len(pairs):,} multiword tokens")
-    lexicon = seg.MwtLexicon.learn(pairs, word_counts)
+    lexicon = seg.MwtLexicon.learn(pairs, word_counts, glued=glued)
     lexicon.joins = seg.learn_joins(all_paragraphs)
     lexicon.hyphen_pieces = seg.learn_hyphen_pieces(sum(word_counts.values(), Counter()))
     lexicon.hyphens = hyphens

@@ -312,6 +312,32 @@ def test_a_sentence_whose_words_say_no_language_or_two_alike_asks_the_identifier
     assert lexicon.expander(identify=lambda forms: "fr").sentence_language(["el", "che"]) in ("es", "it")
 
 
+def test_a_sentence_whose_own_cue_words_clearly_say_another_language_is_in_it():
+    """An Italian sentence after a Japanese one, whose particles are many cue words: the recent
+    sentences point to Japanese, its own words clearly to Italian ('al' is 'a il', not 'a el')."""
+    pairs = [("al", ["a", "il"], "it")] * 5 + [("al", ["a", "el"], "es")] * 6
+    counts = {"es": Counter({"el": 50, "y": 40, "al": 6}), "it": Counter({"il": 50, "che": 40, "al": 5}),
+              "ja": Counter({"は": 50, "の": 40, "に": 30})}  # fmt: skip
+    lexicon = seg.MwtLexicon.learn(pairs, counts)
+    expander = lexicon.expander()
+    expander.observe([seg.RawToken(w, 0, 1, True, [w]) for w in ("私", "は", "東京", "の", "大学", "に", "は", "の")])
+    assert expander.sentence_language(["il", "che", "al"]) == "it"
+    assert expander.sentence_language(["il", "al"]) == "ja"  # one cue word ('al' is none): not clear
+    assert expander.sentence_language(["il", "che", "は", "al"]) == "it"  # twice the recent one's
+    assert expander.sentence_language(["il", "che", "は", "の", "al"]) == "ja"  # not twice: the recent sentences'
+
+
+def test_a_word_another_language_glues_to_the_one_before_is_no_cue_word():
+    """Polish 'kupił' + 'em' (I bought), two tokens with no space between, must not make a
+    Polish sentence Portuguese ('em', in) and its 'do' Portuguese 'de o'."""
+    counts = {"pt": Counter({"em": 800, "o": 900}), "pl": Counter({"em": 74, "w": 500})}
+    assert seg.MwtLexicon.learn([], counts).cues["em"] == "pt"
+    glued = {"pl": Counter({"em": 74})}
+    lexicon = seg.MwtLexicon.learn([], counts, glued=glued)
+    assert "em" not in lexicon.cues and lexicon.cues["o"] == "pt" and lexicon.cues["w"] == "pl"
+    assert seg.MwtLexicon.learn([], counts, glued={"pt": Counter({"em": 74})}).cues["em"] == "pt"  # its own
+
+
 def test_features_fold_case_and_whitespace_and_hash_rare_code_points():
     chars, cats, space = seg.featurize("Aa \t\n中😀", 1024)
     assert chars[0] == chars[1] and cats[0] != cats[1]  # case lives in the category

@@ -8,7 +8,8 @@ import lzma
 import pytest
 
 from polytag.core.errors import InputError
-from polytag.core.word_lexicon import WordLexicon, load_lexicon, writing_signs
+from polytag.core.conllu_io import read_conllu
+from polytag.core.word_lexicon import WordLexicon, glued_forms, learn_guess, load_lexicon, writing_signs
 
 
 def conllu(*sentences: list[tuple[str, str, str]]) -> str:
@@ -407,3 +408,21 @@ def test_writing_signs_tell_written_text_from_transcribed_speech(tmp_path):
     old = load_lexicon(tmp_path)
     old.cues = {"so": "xx"}
     assert old.sentence_treebanks([["I", "think", "so", "."]])[0][0] == "xx_spoken"
+
+
+def test_glued_forms_are_tokens_of_letters_with_no_space_before(tmp_path):
+    text = ("1\tKupił\t_\tVERB\t_\t_\t0\troot\t_\tSpaceAfter=No\n"
+            "2\tem\t_\tAUX\t_\t_\t1\taux\t_\t_\n"
+            "3-4\tdo\t_\t_\t_\t_\t_\t_\t_\tSpaceAfter=No\n"
+            "3\tde\t_\tADP\t_\t_\t5\tcase\t_\t_\n"
+            "4\to\t_\tDET\t_\t_\t5\tdet\t_\t_\n"
+            "5\tchleb\t_\tNOUN\t_\t_\t1\tobj\t_\tSpaceAfter=No\n"
+            "6\t.\t_\tPUNCT\t_\t_\t1\tpunct\t_\t_\n\n")
+    (tmp_path / "xx_a").mkdir()
+    path = tmp_path / "xx_a" / "xx_a-ud-train.conllu"
+    path.write_text(text, encoding="utf-8")
+    [sentence] = read_conllu(path)
+    # 'em' after 'Kupił', 'chleb' after the token 'do' (its words are not looked at); '.' is no letter
+    assert list(glued_forms(sentence)) == ["em", "chleb"]
+    cues, signs = learn_guess([path])
+    assert signs == {"xx_a": [1, 1, 1, 1]}
