@@ -579,10 +579,10 @@ class MwtLexicon:
         enough of them; else as every treebank of `language` does alike (>= SURE one way);
         else None (the network decides)."""
         row = self.hyphens.get(treebank or "")
-        if row and row[0] + row[1] >= MIN_HYPHENS:
+        if row and _hyphens_known(row):
             return HyphenPolicy(row[1] >= row[0], frozenset(row[2]))
         rates = [r[1] / (r[0] + r[1]) for tb, r in self.hyphens.items()
-                 if language and language_of(tb) == language and r[0] + r[1] >= MIN_HYPHENS]  # fmt: skip
+                 if language and language_of(tb) == language and _hyphens_known(r)]  # fmt: skip
         if rates and min(rates) >= self.SURE:
             return HyphenPolicy(True, frozenset())
         if rates and max(rates) <= 1 - self.SURE:
@@ -918,7 +918,14 @@ def apply_hyphen_pieces(text: str, labels: np.ndarray, pieces: dict[str, int], f
 
 _LETTER_HYPHEN = re.compile(r"(?<=[^\W\d_])[-\u2010](?=[^\W\d_])")  # a hyphen between two letters
 _HYPHENS = "-\u2010"
-MIN_HYPHENS = 20  # hyphens a treebank's train split must have for its convention to be used
+MIN_HYPHENS = 20  # hyphens a treebank's train split must have for its convention to be used, ...
+MIN_CLEAR_HYPHENS = 10  # ... or this many, all kept or all cut (id_gsd keeps its 14: 'anak-anak')
+
+
+def _hyphens_known(row: list) -> bool:
+    """Whether a treebank's [kept, cut, ...] hyphens between letters say its convention."""
+    n = row[0] + row[1]
+    return n >= MIN_HYPHENS or (n >= MIN_CLEAR_HYPHENS and min(row[0], row[1]) == 0)
 
 
 @dataclass(frozen=True)

@@ -189,6 +189,17 @@ def test_hyphens_are_cut_as_the_hinted_treebank_or_the_language_of_the_text_does
     assert seg.MwtLexicon().hyphen_policy("en_ewt", "en") is None
 
 
+def test_a_few_hyphens_all_kept_are_a_convention_and_a_few_of_both_kinds_are_not():
+    """id_gsd keeps all 14 of its hyphens between letters (reduplication: 'anak-anak'): too few
+    for MIN_HYPHENS, but not a sign of chance; cs_fictree's 6 kept and 4 cut say nothing."""
+    hyphens = {"id_gsd": [14, 0, []], "cs_fictree": [6, 4, ["je"]], "te_mtg": [3, 0, []]}
+    lexicon = seg.MwtLexicon(hyphens=hyphens)
+    keep = seg.HyphenPolicy(False, frozenset())
+    assert lexicon.hyphen_policy("id_gsd", None) == keep and lexicon.hyphen_policy(None, "id") == keep
+    assert lexicon.hyphen_policy("cs_fictree", None) is None and lexicon.hyphen_policy(None, "cs") is None
+    assert lexicon.hyphen_policy("te_mtg", "te") is None  # three: too few
+
+
 def test_surfaces_nearly_always_split_in_training_override_the_network():
     pairs = [("yoktu", ["yok", "tu"], "tr")] * 3 + [("des", ["de", "les"], "fr")] * 2
     counts = {"tr": Counter({"yoktu": 3}), "fr": Counter({"des": 10})}
