@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from polytag.core.conllu_io import open_text, read_bytes, write_text
-from polytag.core.emoji import emoji_runs
+from polytag.core.emoji import emoji_runs, is_emoji_word
 from polytag.core.errors import InputError, where
 from polytag.core.folder import NO_HINT, hint_rows
 from polytag.core.word_lexicon import language_cues, language_of, leading_language, sentence_language
@@ -1185,29 +1185,44 @@ _REFERENCE_START = re.compile(r"[ \t]*(\[\d{0,3})?")
 
 def attach_references(text: str, starts: np.ndarray, ends: np.ndarray, breaks: np.ndarray, limit: int,
                       final: bool) -> tuple[np.ndarray, int]:
-    """A citation mark ('[3]') right after a sentence's final `.` `!` `?`, on the same line, ends
-    that sentence instead of beginning the next, as the treebanks write it (en_gum's wikiHow
-    pages: '... its humorous edge. [3]'; in the train splits 9 such marks end a sentence, in
-    en_gum, sk_snk and pt_gsd, and 3 begin one, in en_ewt and pt_gsd). -> (breaks, limit), the
-    limit lowered to hold a sentence whose mark is not all there yet."""
+    """A citation mark ('[3]') or a run of emoji right after a sentence's final `.` `!` `?`, on
+    the same line, ends that sentence instead of beginning the next, as the treebanks write it
+    (en_gum's wikiHow pages: '... its humorous edge. [3]'; in the train splits 9 such marks end a
+    sentence, in en_gum, sk_snk and pt_gsd, and 3 begin one, in en_ewt and pt_gsd; ru_taiga's
+    posts: 'gr8!!! 😂', 5 emoji inside a sentence after its punctuation, 2 beginning the next).
+    -> (breaks, limit), the limit lowered to hold a sentence whose mark is not all there yet."""
     breaks = breaks.copy()
     for k in np.flatnonzero(breaks[:limit]).tolist():
         end = int(ends[k])
         if text[end - 1] not in ".!?":
             continue
         mark = _REFERENCE.match(text, end)
-        if mark is None:
-            if not final and len(text) - end <= 6 and _REFERENCE_START.fullmatch(text, end):
-                return breaks, k  # the text stops where a mark may begin
-            continue
-        last = int(np.searchsorted(ends, mark.end()))
-        if last >= len(ends) or ends[last] != mark.end():
-            continue  # the mark ends inside a token ('[3]Think')
+        if mark is not None:
+            last = int(np.searchsorted(ends, mark.end()))
+            if last >= len(ends) or ends[last] != mark.end():
+                continue  # the mark ends inside a token ('[3]Think')
+        else:
+            last = _emoji_after(text, starts, ends, k)
+            if last is None:
+                if not final and len(text) - end <= 6 and _REFERENCE_START.fullmatch(text, end):
+                    return breaks, k  # the text stops where a mark may begin
+                continue
         if last >= limit:
             return breaks, k
         breaks[k : last] = False
         breaks[last] = True
     return breaks, limit
+
+
+def _emoji_after(text: str, starts: np.ndarray, ends: np.ndarray, k: int) -> int | None:
+    """The last of the emoji tokens right after token k, on its line, if any."""
+    last = None
+    for j in range(k + 1, len(ends)):
+        gap = text[int(ends[j - 1]) : int(starts[j])]
+        if gap.strip(" \t") or not is_emoji_word(text[int(starts[j]) : int(ends[j])]):
+            break
+        last = j
+    return last
 
 
 @dataclass

@@ -849,6 +849,17 @@ def test_a_citation_mark_after_a_sentence_ends_it_however_the_text_is_chunked():
         assert [s.text for s in seg.segment_with(punctuation_labels, SMALL, lexicon, chunks)] == whole
 
 
+def test_emoji_after_a_sentence_end_it_however_the_text_is_chunked():
+    lexicon = seg.MwtLexicon(entries={})
+    text = "It is gr8. 😂😂 Then more. 👍 🎉\n😎 New line. Not emoji. :) Here"
+    whole = [s.text for s in seg.segment_with(punctuation_labels, SMALL, lexicon, [text])]
+    # on a new line, or an emoticon of punctuation, begins the next sentence as before
+    assert whole == ["It is gr8. 😂😂", "Then more. 👍 🎉", "😎 New line.", "Not emoji.", ":) Here"]
+    for size in (1, 2, 3, 5, 8, 13):
+        chunks = [text[i : i + size] for i in range(0, len(text), size)]
+        assert [s.text for s in seg.segment_with(punctuation_labels, SMALL, lexicon, chunks)] == whole
+
+
 def test_a_citation_mark_moves_the_sentence_end_only_when_its_tokens_are_there():
     text = "Good. [3] Next"
     starts, ends = np.array([0, 4, 6, 7, 8, 10]), np.array([4, 5, 7, 8, 9, 14])
