@@ -16,7 +16,7 @@ import math
 import re
 import unicodedata
 from collections import Counter, defaultdict, deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import asdict, dataclass, field, fields, replace
 from functools import lru_cache
 from pathlib import Path
@@ -27,7 +27,7 @@ from polytag.core.conllu_io import open_text, read_bytes, write_text
 from polytag.core.emoji import emoji_runs, is_emoji_word
 from polytag.core.errors import InputError, where
 from polytag.core.folder import NO_HINT, hint_rows
-from polytag.core.word_lexicon import language_cues, language_of, leading_language, sentence_language
+from polytag.core.word_lexicon import cue_words, glued_cues, language_cues, language_of, leading_language, sentence_language
 
 # Per-character labels. A boundary label sits on the LAST character of a token.
 CONTINUE = 0  # no boundary after this character (or: a whitespace separator)
@@ -494,6 +494,8 @@ class MwtLexicon:
     # language -> {"suffixes", "prefixes", "blanks"}: the affix rules of its own multiword tokens,
     # used for a text in that language (`expand`)
     language_rules: dict[str, dict[str, dict[str, list]]] = field(default_factory=dict)
+    # cue words another language writes glued to the token before: not counted where so written
+    glued_cues: list[str] = field(default_factory=list)
     # treebank -> [threshold, {feature: weight}]: sentence ends from the words around a token end,
     # for a treebank whose sentences have no final punctuation to go by (`SentenceWords`)
     sentence_words: dict[str, list] = field(default_factory=dict)
@@ -509,7 +511,7 @@ class MwtLexicon:
         glued: dict[str, Counter] | None = None,
     ) -> MwtLexicon:
         """From (surface, words, language) MWTs and per-language token counts (for cues; glued:
-        the forms each language writes glued to the token before, `language_cues`)."""
+        the forms each language writes glued to the token before, `word_lexicon.glued_cues`)."""
         analyses: dict[str, dict[str, Counter]] = defaultdict(lambda: defaultdict(Counter))
         surfaces: dict[str, set] = defaultdict(set)  # language -> (surface, words) it has
         for surface, words, language in pairs:
@@ -518,7 +520,8 @@ class MwtLexicon:
             surfaces[language].add((low, lows))
         pooled = _affix_tables(set().union(*surfaces.values()), min_rule_types)
         lexicon = cls(suffixes=pooled["suffixes"], prefixes=pooled["prefixes"], blanks=pooled["blanks"],
-                      cues=language_cues(word_counts or {}, glued=glued))  # fmt: skip
+                      cues=language_cues(word_counts or {}))  # fmt: skip
+        lexicon.glued_cues = glued_cues(lexicon.cues, glued or {})
         lexicon.language_rules = {language: _affix_tables(own, min_rule_types)
                                   for language, own in sorted(surfaces.items())}  # fmt: skip
         tokens: Counter = sum((word_counts or {}).values(), Counter())
@@ -607,7 +610,8 @@ class MwtLexicon:
             optional = {"joins", "counts", "blanks", "hyphen_pieces", "hyphens", "script_splits", "language_counts",
                         "abbreviations", "language_rules", "sentence_words"}  # files written before they were learned
             lexicon = cls(**{f.name: dict(raw[f.name] if f.name not in optional else raw.get(f.name, {}))
-                             for f in fields(cls)})  # fmt: skip
+                             for f in fields(cls) if f.name != "glued_cues"},
+                          glued_cues=list(raw.get("glued_cues", [])))  # fmt: skip
             tables = [lexicon.suffixes, lexicon.prefixes]
             tables += [own.get(kind, {}) for own in lexicon.language_rules.values() for kind in ("suffixes", "prefixes")]
             for rules in tables:
@@ -1072,17 +1076,19 @@ class MwtExpander:
         rule = self.lexicon.sentence_words.get(self.hinted() or "")
         return SentenceWords(*rule) if rule else None
 
-    def sentence_language(self, forms: Iterable[str]) -> str | None:
+    def sentence_language(self, forms: Iterable[str], glued: Collection[int] | None = None) -> str | None:
         """The language of a sentence: the hinted treebank's, else the one the recent sentences
         and this one's own cue words point to (`leading_language`: the identifier's where they
         point to none or to two alike), unless its own cue words clearly say another, as the word
         lexicon decides (`word_lexicon.sentence_language`: an Italian sentence after a Japanese
-        one, whose particles are many cue words, is Italian)."""
+        one, whose particles are many cue words, is Italian). glued: indices of the forms written
+        glued to the one before, whose `glued_cues` are not counted."""
         treebank = self.hinted()
         if treebank is not None:
             return language_of(treebank)
         forms = list(forms)
-        own = Counter(filter(None, map(self.lexicon.cues.get, map(str.lower, forms))))
+        cues = cue_words(forms, glued, self.lexicon.glued_cues)
+        own = Counter(filter(None, map(self.lexicon.cues.get, map(str.lower, cues))))
         scores = Counter({language: score * self.DECAY for language, score in self.scores.items()})
         scores.update(own)
         recent = leading_language(scores, forms, self.identify)
@@ -1100,10 +1106,11 @@ class MwtExpander:
     def observe(self, tokens: list[RawToken]) -> None:
         for language in self.scores:
             self.scores[language] *= self.DECAY
-        cues = self.lexicon.cues
-        for token in tokens:
-            language = cues.get(token.form.lower())
-            if language is not None:
+        cues, glued = self.lexicon.cues, self.lexicon.glued_cues
+        for i, token in enumerate(tokens):
+            low = token.form.lower()
+            language = cues.get(low)
+            if language is not None and not (i and low in glued and tokens[i - 1].end == token.start):
                 self.scores[language] += 1.0
 
 
@@ -1325,7 +1332,8 @@ def _make_sentence(text, labels, starts, ends, first, stop, base, expander) -> R
         maybe = predicted or low in lexicon.counts or low in lexicon.language_counts
         if maybe and not known:
             # the language matters only to a token that may be a multiword token
-            language, known = expander.sentence_language(forms), True
+            glued = [i for i in range(1, len(spans)) if spans[i][0] == spans[i - 1][1]] if lexicon.glued_cues else None
+            language, known = expander.sentence_language(forms, glued), True
         mwt = maybe and lexicon.is_mwt(form, predicted, language)  # (is_mwt: no for the rest)
         words = expander.expand(form, language) if mwt else [form]
         tokens.append(RawToken(form, s + base, e + base, space_after, words))

@@ -49,7 +49,7 @@ import lzma
 import math
 import unicodedata
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -70,8 +70,8 @@ OWN_CUES = 2  # a sentence with this many cue words of a language, twice the rec
 MIXED_RUN = 3  # a sentence with runs of this many cue words of two languages is in both
 FOREIGN_MIN_WORDS = 3  # a sentence with no cue word, of this many words or more, ...
 FOREIGN_SHARE = 0.5  # ... more of which the recent language's lexicons lack is asked of the identifier
-# a form that some language writes glued to the word before this many times is no cue of another
-# (the train splits: only Portuguese 'em', 74 times Polish)
+# a cue word that another language writes glued to the word before this many times counts only
+# where it stands apart (the train splits: Portuguese 'em', 74 times Polish 'kupił' + 'em')
 MIN_GLUED = 20
 WORD_SMOOTHING = 0.1  # add-this to each form's count in a treebank's unigram model of its words
 # per sentence of the language: the likelihoods remember about its last 100 sentences (the whole
@@ -118,10 +118,11 @@ def count_signs(words: list[str], counts: list[int]) -> None:
         counts[3] += capital
 
 
-def learn_guess(files: Iterable[str | Path]) -> tuple[dict[str, str], dict[str, list[int]]]:
+def learn_guess(files: Iterable[str | Path]) -> tuple[dict[str, str], list[str], dict[str, list[int]]]:
     """What the guess of a text's language and treebank reads from the train splits besides the
-    forms: (the cue words, `language_cues`; treebank -> its sentences' `count_signs`), as
-    `WordLexicon.learn` counts them (machine-labelled files left out)."""
+    forms: (the cue words, `language_cues`; those of them written glued elsewhere, `glued_cues`;
+    treebank -> its sentences' `count_signs`), as `WordLexicon.learn` counts them
+    (machine-labelled files left out)."""
     signs: dict[str, list[int]] = {}
     word_counts: dict[str, Counter] = defaultdict(Counter)
     glued: dict[str, Counter] = defaultdict(Counter)
@@ -132,9 +133,10 @@ def learn_guess(files: Iterable[str | Path]) -> tuple[dict[str, str], dict[str, 
         language, counts = language_of(treebank), signs.setdefault(treebank, [0, 0, 0, 0])
         for sentence in read_conllu(path):
             count_signs(sentence.words, counts)
-            glued[language].update(glued_forms(sentence))
+            glued[language].update(form for _, form in glued_tokens(sentence))
             word_counts[language].update(word.lower() for word in sentence.words)
-    return language_cues(word_counts, CUES_PER_LANGUAGE, glued), signs
+    cues = language_cues(word_counts, CUES_PER_LANGUAGE)
+    return cues, glued_cues(cues, glued), signs
 
 
 def _sign_scores(counts: list[int]) -> dict[tuple[int, bool], float]:
@@ -153,38 +155,49 @@ def language_of(treebank: str) -> str:
     return treebank.split("_")[0]
 
 
-def language_cues(word_counts: dict[str, Counter], per_language: int = 400,
-                  glued: dict[str, Counter] | None = None) -> dict[str, str]:
-    """Frequent words (>= 90 % of their uses in one language) -> that language. glued: language
-    -> forms its train split writes with no space after the word before; a form another language
-    writes so MIN_GLUED times or more is no cue: Polish 'kupił' + 'em' (I bought) would read as
-    Portuguese 'em' (in), since the words alone do not show the missing space."""
+def language_cues(word_counts: dict[str, Counter], per_language: int = 400) -> dict[str, str]:
+    """Frequent words (>= 90 % of their uses in one language) -> that language."""
     totals: Counter = sum(word_counts.values(), Counter())
-    glued = glued or {}
     cues = {}
     for language, counts in word_counts.items():
         for word, n in counts.most_common(per_language):
-            if n >= 5 and n >= 0.9 * totals[word] and not any(
-                    other != language and forms[word] >= MIN_GLUED for other, forms in glued.items()):
+            if n >= 5 and n >= 0.9 * totals[word]:
                 cues[word] = language
     return cues
 
 
-def glued_forms(sentence) -> Iterator[str]:
-    """The lowercased forms of a CoNLL-U sentence's tokens of letters written with no space
-    after the token before (SpaceAfter=No on it): 'em' of Polish 'kupiłem'."""
-    glue, skip_to = False, 0
+def glued_cues(cues: dict[str, str], glued: dict[str, Counter]) -> list[str]:
+    """The cue words another language writes glued to the word before MIN_GLUED times or more
+    (glued: language -> forms it writes so): Polish 'kupił' + 'em' (I bought) is no Portuguese
+    'em' (in). They count only where the text does not show them glued (`cue_words`)."""
+    return sorted(word for word, language in cues.items()
+                  if any(other != language and forms[word] >= MIN_GLUED for other, forms in glued.items()))
+
+
+def cue_words(words: list[str], glued: Collection[int] | None, blanked: Collection[str]) -> list[str]:
+    """The words to look cue words up in: those of `blanked` (`glued_cues`) written glued to the
+    word before (their indices in `glued`) left out, as ''."""
+    if not glued or not blanked:
+        return words
+    return [("" if i in glued and word.lower() in blanked else word) for i, word in enumerate(words)]
+
+
+def glued_tokens(sentence) -> list[tuple[int, str]]:
+    """(index of its first word, lowercased form) of each token of letters a CoNLL-U sentence
+    writes with no space after the token before (SpaceAfter=No on it): 'em' of Polish 'kupiłem'."""
+    out, glue, skip_to = [], False, 0
     for line in sentence.lines or ():
         cells = line.split("\t")
-        if len(cells) < 10 or "." in cells[0]:
+        if len(cells) < 10 or "." in cells[0] or not cells[0][:1].isdigit():
             continue
         first, _, last = cells[0].partition("-")
         if int(first) <= skip_to:  # a word inside a multiword token
             continue
         if glue and cells[1].isalpha():
-            yield cells[1].lower()
+            out.append((int(first) - 1, cells[1].lower()))
         glue = "SpaceAfter=No" in cells[9].split("|")
         skip_to = int(last) if last else 0
+    return out
 
 
 def leading_language(scores: dict[str, float], words: list[str],
@@ -284,6 +297,8 @@ class WordLexicon:
         self.source = source  # the file, for errors in a block read later
         self.min_count: int = header["min_count"]
         self.cues: dict[str, str] = header["cues"]
+        # cue words counted only where not written glued to the word before (`glued_cues`)
+        self.glued_cues = frozenset(header.get("glued_cues", ()))
         self.forms: dict[str, int] = header["forms"]  # treebank -> forms it lists
         self._blocks = blocks  # treebank -> its xz-compressed lines
         self._upos, self._feats = header["upos"], header["feats"]
@@ -316,7 +331,7 @@ class WordLexicon:
             treebank_signs = signs.setdefault(treebank, [0, 0, 0, 0])
             for sentence in read_conllu(path):
                 count_signs(sentence.words, treebank_signs)
-                glued[language_of(treebank)].update(glued_forms(sentence))
+                glued[language_of(treebank)].update(form for _, form in glued_tokens(sentence))
                 for word, upos, feats in zip(sentence.words, sentence.upos or [], sentence.feats or []):
                     form = word.lower()
                     counts[form][(upos, normalize_feats(feats))] += 1
@@ -342,10 +357,11 @@ class WordLexicon:
                      for form, tags in sorted(counts.items()) if "\t" not in form and "\n" not in form]  # fmt: skip
             if lines:
                 text_blocks[language], text_forms[language] = _pack("\n".join(lines)), len(lines)
+        cues = language_cues(word_counts, CUES_PER_LANGUAGE)
         header = {"format": FORMAT, "version": VERSION, "min_count": min_count,
                   "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                   "upos": list(upos_ids), "feats": list(feats_ids),
-                  "cues": language_cues(word_counts, CUES_PER_LANGUAGE, glued), "forms": forms,
+                  "cues": cues, "glued_cues": glued_cues(cues, glued), "forms": forms,
                   "signs": signs}  # fmt: skip
         if text_forms:
             header["text_forms"] = text_forms
@@ -452,10 +468,11 @@ class WordLexicon:
         self._word_scores[treebank] = _word_scores(seen)
         self._entries[treebank] = out
 
-    def set_guess(self, cues: dict[str, str], signs: dict[str, list[int]]) -> None:
-        """Replace the cue words and the writing signs' counts (`learn_guess`)."""
-        self.header["cues"], self.header["signs"] = cues, signs
-        self.cues = cues
+    def set_guess(self, cues: dict[str, str], glued: list[str], signs: dict[str, list[int]]) -> None:
+        """Replace the cue words, those of them glued elsewhere and the writing signs' counts
+        (`learn_guess`)."""
+        self.header["cues"], self.header["glued_cues"], self.header["signs"] = cues, glued, signs
+        self.cues, self.glued_cues = cues, frozenset(glued)
         self._sign_scores = {tb: _sign_scores(c) for tb, c in signs.items()}
 
     def describe(self) -> str:
@@ -526,12 +543,15 @@ class WordLexicon:
     def sentence_treebanks(self, sentences: list[list[str]], treebank: str | None = None,
                            documents: list[int] | None = None,
                            identify: Callable[[list[str]], str | None] | None = None,
-                           text: TextState | None = None) -> list[SentenceKeys]:
+                           text: TextState | None = None,
+                           glued: list[Collection[int]] | None = None) -> list[SentenceKeys]:
         """Per sentence, from its words and those before it in its document: the treebank whose
         lexicon decides it (None: no lexicon would do) and, for a sentence in two languages, each
         word's (else None). treebank, documents, identify: as `restrict`. text: the sentences
-        continue that text (updated; not with documents). The tagger gives the network each
-        sentence's treebank as its hint, so both decide alike."""
+        continue that text (updated; not with documents). glued: per sentence, the indices of
+        its words written glued to the word before, where the input shows it (raw text,
+        CoNLL-U's SpaceAfter=No; `glued_tokens`). The tagger gives the network each sentence's
+        treebank as its hint, so both decide alike."""
         if text is not None and documents is not None:
             raise ValueError("a text state continues one text: give it without documents")
         sizes = [len(sentences)] if documents is None else documents
@@ -539,21 +559,26 @@ class WordLexicon:
             raise ValueError(f"documents {documents} do not add up to {len(sentences)} sentences")
         out: list[SentenceKeys] = []
         start = 0
+        if glued is not None and len(glued) != len(sentences):
+            raise ValueError(f"glued words of {len(glued)} sentences for {len(sentences)} sentences")
         for n in sizes:
-            out += self._document_keys(sentences[start : start + n], treebank, identify, text or TextState())
+            out += self._document_keys(sentences[start : start + n], treebank, identify, text or TextState(),
+                                       glued[start : start + n] if glued is not None else None)
             start += n
         return out
 
-    def _document_keys(self, sentences, treebank: str | None, identify, text: TextState) -> list[SentenceKeys]:
+    def _document_keys(self, sentences, treebank: str | None, identify, text: TextState,
+                       glued: list[Collection[int]] | None = None) -> list[SentenceKeys]:
         text.words += sum(map(len, sentences))
         fixed = treebank if treebank in self.forms else None
         if fixed:
             return [(fixed, None)] * len(sentences)
         languages, likelihood, recent = text.languages, text.likelihood, text.recent
         out: list[SentenceKeys] = []
-        for words in sentences:
-            own = self.sentence_cues(words)
-            runs = self.language_runs(words) if len(own) >= 2 else []
+        for i, words in enumerate(sentences):
+            cue_text = cue_words(words, glued[i] if glued is not None else None, self.glued_cues)
+            own = self.sentence_cues(cue_text)
+            runs = self.language_runs(cue_text) if len(own) >= 2 else []
             mixed = len({language for language, _ in runs}) >= 2  # a sentence in two languages
             key = self._guess(words, languages, likelihood, recent, own, mixed, identify)
             if key is None and identify is not None and not languages:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 from itertools import accumulate
 from functools import cached_property
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Collection, Iterable, Iterator
 
 import numpy as np
 
@@ -26,7 +26,7 @@ from ..core.errors import InputError, check_positive
 from ..core.folder import NO_HINT, segmenter_hints, treebank_hint_index
 from ..core.labels import Labels
 from ..core.variants import translate_words
-from ..core.word_lexicon import TextState, WordLexicon
+from ..core.word_lexicon import TextState, WordLexicon, glued_tokens
 from .coverage import CoverageCheck, sentence_language
 
 X_INDEX_NAME = "X"
@@ -209,12 +209,15 @@ class Tagger:
         return names[inverse.reshape(-1)].tolist()
 
     def predict(self, sentences: list[list[str]], x_second_best: bool = False, morph: str | None = None,
-                treebank: str | None = None, documents: list[int] | None = None, text: TextState | None = None):
+                treebank: str | None = None, documents: list[int] | None = None, text: TextState | None = None,
+                glued: list[Collection[int]] | None = None):
         """-> (upos per sentence, feats per sentence). treebank: this call's treebank hint instead
         of the tagger's (thread-safe, unlike set_treebank). documents: sizes of runs of unrelated
         sentences (requests batched together), so that the word lexicon's guess of each text's
         language and treebank starts afresh at each (core.word_lexicon). text: the sentences
         continue a text tagged before (a stream in chunks), whose guess goes on from that state.
+        glued: per sentence, the indices of words written glued to the one before
+        (`WordLexicon.sentence_treebanks`).
 
         With no hint, a model with hints and a word lexicon tags each sentence with the hint of
         the treebank the lexicon takes it for, from the words of its text up to it (a text's
@@ -230,7 +233,7 @@ class Tagger:
             raise ValueError("a text state continues one text: give it without documents")
         keys, words_before = None, text.words if text is not None else 0
         if self.lexicon is not None:
-            keys = self.lexicon.sentence_treebanks(read, given, documents, self.identify_language, text)
+            keys = self.lexicon.sentence_treebanks(read, given, documents, self.identify_language, text, glued)
         if given is None and keys is not None and self.treebank_hints:
             upos_lists, feats_lists = self._guessed_hints(read, keys, x_second_best, morph, documents, words_before)
         else:
@@ -380,10 +383,21 @@ class Tagger:
         """(sentence, upos, feats); (sentence, None, None) for one that cannot be tagged
         (read with on_error skip)."""
         taggable = [s for s in pending if s.taggable]
-        upos, feats = self.predict([s.words for s in taggable], x_second_best, treebank=treebank, text=text)
+        upos, feats = self.predict([s.words for s in taggable], x_second_best, treebank=treebank, text=text,
+                                   glued=self._glued(taggable))
         tagged = iter(zip(upos, feats))
         for sentence in pending:
             yield (sentence, *next(tagged)) if sentence.taggable else (sentence, None, None)
+
+    def _glued(self, sentences: list[Sentence]) -> list[list[int]] | None:
+        """Per sentence, its words the word lexicon must not take for cue words where they are
+        written glued to the word before (raw text, CoNLL-U's SpaceAfter=No): Polish 'kupił' +
+        'em' is not Portuguese 'em'."""
+        blanked = getattr(self.lexicon, "glued_cues", ())  # (none: no lexicon, or one from before)
+        if not blanked:
+            return None
+        return [[i for i, form in glued_tokens(s) if form in blanked] if any(w.lower() in blanked for w in s.words)
+                else [] for s in sentences]  # fmt: skip
 
     def tag_stream(
         self, sentences: Iterable[Sentence], x_second_best: bool = False, chunk_sentences: int = 2048,

@@ -338,15 +338,27 @@ def test_a_sentence_whose_own_cue_words_clearly_say_another_language_is_in_it():
     assert expander.sentence_language(["il", "che", "は", "の", "al"]) == "ja"  # not twice: the recent sentences'
 
 
-def test_a_word_another_language_glues_to_the_one_before_is_no_cue_word():
+def test_a_cue_word_another_language_glues_to_the_one_before_counts_only_standing_apart():
     """Polish 'kupił' + 'em' (I bought), two tokens with no space between, must not make a
     Polish sentence Portuguese ('em', in) and its 'do' Portuguese 'de o'."""
-    counts = {"pt": Counter({"em": 800, "o": 900}), "pl": Counter({"em": 74, "w": 500})}
-    assert seg.MwtLexicon.learn([], counts).cues["em"] == "pt"
-    glued = {"pl": Counter({"em": 74})}
-    lexicon = seg.MwtLexicon.learn([], counts, glued=glued)
-    assert "em" not in lexicon.cues and lexicon.cues["o"] == "pt" and lexicon.cues["w"] == "pl"
-    assert seg.MwtLexicon.learn([], counts, glued={"pt": Counter({"em": 74})}).cues["em"] == "pt"  # its own
+    pairs = [("do", ["de", "o"], "pt")] * 9
+    counts = {"pt": Counter({"em": 800, "o": 900, "do": 9}), "pl": Counter({"em": 74, "w": 500, "do": 50})}
+    assert seg.MwtLexicon.learn(pairs, counts).glued_cues == []
+    lexicon = seg.MwtLexicon.learn(pairs, counts, glued={"pl": Counter({"em": 74})})
+    assert lexicon.cues["em"] == "pt" and lexicon.glued_cues == ["em"]
+    assert seg.MwtLexicon.learn(pairs, counts, glued={"pt": Counter({"em": 74})}).glued_cues == []  # its own
+    expander = lexicon.expander()
+    forms = ["kupił", "em", "do", "w", "em"]
+    assert expander.sentence_language(forms, glued=[1, 4]) == "pl"  # 'w' alone: the glued ones do not count
+    assert expander.sentence_language(forms) == "pt"  # nothing known of spaces: two to one
+    text = "kupiłem do w em .\n"
+    labels = _labels_with_ends(text, "kupił", "em", "do", "w", "em", ".")
+    decoded = seg.decode_region(text, labels, 0, True, lexicon.expander(), seg.SegmenterConfig())
+    assert [t.form for t in decoded.sentences[0].tokens] == ["kupił", "em", "do", "w", "em", "."]
+    expander.scores.clear()
+    expander.observe(decoded.sentences[0].tokens)
+    assert dict(expander.scores) == {"pl": 1.0, "pt": 1.0}  # 'w'; the 'em' standing apart
+
 
 
 def test_features_fold_case_and_whitespace_and_hash_rare_code_points():

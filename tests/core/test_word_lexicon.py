@@ -9,7 +9,7 @@ import pytest
 
 from polytag.core.errors import InputError
 from polytag.core.conllu_io import read_conllu
-from polytag.core.word_lexicon import WordLexicon, glued_forms, learn_guess, load_lexicon, writing_signs
+from polytag.core.word_lexicon import WordLexicon, glued_tokens, learn_guess, load_lexicon, writing_signs
 
 
 def conllu(*sentences: list[tuple[str, str, str]]) -> str:
@@ -410,7 +410,7 @@ def test_writing_signs_tell_written_text_from_transcribed_speech(tmp_path):
     assert old.sentence_treebanks([["I", "think", "so", "."]])[0][0] == "xx_spoken"
 
 
-def test_glued_forms_are_tokens_of_letters_with_no_space_before(tmp_path):
+def test_glued_tokens_are_tokens_of_letters_with_no_space_before(tmp_path):
     text = ("1\tKupił\t_\tVERB\t_\t_\t0\troot\t_\tSpaceAfter=No\n"
             "2\tem\t_\tAUX\t_\t_\t1\taux\t_\t_\n"
             "3-4\tdo\t_\t_\t_\t_\t_\t_\t_\tSpaceAfter=No\n"
@@ -423,6 +423,19 @@ def test_glued_forms_are_tokens_of_letters_with_no_space_before(tmp_path):
     path.write_text(text, encoding="utf-8")
     [sentence] = read_conllu(path)
     # 'em' after 'Kupił', 'chleb' after the token 'do' (its words are not looked at); '.' is no letter
-    assert list(glued_forms(sentence)) == ["em", "chleb"]
-    cues, signs = learn_guess([path])
-    assert signs == {"xx_a": [1, 1, 1, 1]}
+    assert glued_tokens(sentence) == [(1, "em"), (4, "chleb")]
+    cues, glued, signs = learn_guess([path])
+    assert signs == {"xx_a": [1, 1, 1, 1]} and glued == []
+
+
+def test_a_cue_word_glued_to_the_word_before_does_not_count_where_the_input_shows_it(lexicon):
+    """Polish 'kupił' + 'em' is not Portuguese 'em': a cue word another language writes glued
+    (`glued_cues`) counts only where the input does not show it glued."""
+    lexicon.cues = {**lexicon.cues, "em": "yy"}
+    lexicon.glued_cues = frozenset({"em"})
+    words = [["the", "em", "em"]]
+    assert lexicon.sentence_treebanks(words)[0][0] == "yy_c"  # two of yy, one of xx
+    assert lexicon.sentence_treebanks(words, glued=[[1, 2]])[0][0] in ("xx_a", "xx_b")
+    assert lexicon.sentence_treebanks(words, glued=[[0]])[0][0] == "yy_c"  # 'the' is no glued cue
+    with pytest.raises(ValueError, match="glued words of 2 sentences for 1"):
+        lexicon.sentence_treebanks(words, glued=[[], []])

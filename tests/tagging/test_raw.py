@@ -170,6 +170,32 @@ def test_the_shipped_model_reads_a_short_text_in_the_language_of_each_sentence()
     assert [spanish["al"], spanish["del"]] != [["al"], ["del"]]
 
 
+def test_the_shipped_model_reads_short_texts_of_several_languages_each_in_its_own():
+    """A written French sentence in the first person is not transcribed speech (fr_spoken writes
+    no features); Polish 'kupił' + 'em' is not Portuguese 'em' (which made 'do' 'de o'); an
+    Italian sentence after a Japanese one splits 'al' as Italian; Indonesian keeps 'anak-anak'."""
+    import polytag  # noqa: PLC0415
+
+    tagger = polytag.load(threads=1)
+    polish, japanese, italian, indonesian, french = tagger(
+        "Wczoraj poszedłem do sklepu i kupiłem chleb.\n昨日、私は東京の大学に行きました。\n"
+        "Ieri sono andato al mare con gli amici della scuola.\nAnak-anak bermain di taman setiap sore.\n"
+        "Je suis allé au marché avec mes amis du quartier.\n")
+
+    def analyses(sentence):
+        return {t["form"]: [w["form"] for w in t["words"]] for t in sentence["tokens"]}
+
+    def upos(sentence):
+        return {w["form"]: w["upos"] for t in sentence["tokens"] for w in t["words"]}
+
+    assert analyses(polish)["do"] == ["do"] and upos(polish)["do"] == "ADP" and upos(polish)["i"] == "CCONJ"
+    assert analyses(italian)["al"] == ["a", "il"]
+    assert "Anak-anak" in analyses(indonesian)
+    assert upos(french)["suis"] == "AUX"
+    suis = next(w for t in french["tokens"] for w in t["words"] if w["form"] == "suis")
+    assert "Person=1" in suis["feats"]
+
+
 @pytest.fixture(scope="module")
 def hinted_model(tmp_path_factory, tiny_model_dir):
     """The tiny tagger (no hints) with an untrained segmenter that takes hints en_a and fr_b."""

@@ -223,7 +223,7 @@ def test_without_a_hint_each_sentence_takes_the_hint_of_the_treebank_the_lexicon
         treebanks = ["xx_a", "xx_b"]
         restricted_with: list = []
 
-        def sentence_treebanks(self, sentences, treebank, documents, identify, text=None):
+        def sentence_treebanks(self, sentences, treebank, documents, identify, text=None, glued=None):
             if text is not None:  # as WordLexicon: the state counts the text's words
                 text.words += sum(map(len, sentences))
             if treebank is not None:
