@@ -52,6 +52,9 @@ def render_default_model(data: dict) -> str:
     if network:
         lexicon = (f" Its word lexicon was learned again with `{data['lexicon_command']}` (the labelled text: "
                    "docs/experiments.md, \"A text lexicon\")." if "lexicon_command" in data else "")
+        if "guess_command" in data:
+            lexicon += (f" Its cue words and writing signs (what the guess of a text's treebank reads besides "
+                        f"the words) were learned again with `{data['guess_command']}`.")
         out += ["These use the folder's word lexicon (a form seen in training gets its most frequent label "
                 "there when the network gives it one training never did, and a form no train split of its "
                 "language has, the UPOS labelled text gave it most when the network gives it one that text "
