@@ -188,9 +188,11 @@ def glued_tokens(sentence) -> list[tuple[int, str]]:
     out, glue, skip_to = [], False, 0
     for line in sentence.lines or ():
         cells = line.split("\t")
-        if len(cells) < 10 or "." in cells[0] or not cells[0][:1].isdigit():
+        if len(cells) < 10 or "." in cells[0]:
             continue
         first, _, last = cells[0].partition("-")
+        if not first.isdigit() or not (last.isdigit() or not last):
+            continue  # (a reader that keeps bad lines: nothing to learn from them)
         if int(first) <= skip_to:  # a word inside a multiword token
             continue
         if glue and cells[1].isalpha():

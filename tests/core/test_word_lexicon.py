@@ -426,6 +426,10 @@ def test_glued_tokens_are_tokens_of_letters_with_no_space_before(tmp_path):
     assert glued_tokens(sentence) == [(1, "em"), (4, "chleb")]
     cues, glued, signs = learn_guess([path])
     assert signs == {"xx_a": [1, 1, 1, 1]} and glued == []
+    # lines a lenient reader kept though their ids are bad are passed over
+    sentence.lines = ["1\tKupił\t_\t_\t_\t_\t_\t_\t_\tSpaceAfter=No", "x-2\tem\t_\t_\t_\t_\t_\t_\t_\t_",
+                      "2\tem\t_\t_\t_\t_\t_\t_\t_\t_", "3\tshort", "4-y\tab\t_\t_\t_\t_\t_\t_\t_\t_"]
+    assert glued_tokens(sentence) == [(1, "em")]
 
 
 def test_a_cue_word_glued_to_the_word_before_does_not_count_where_the_input_shows_it(lexicon):
