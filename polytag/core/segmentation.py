@@ -1092,7 +1092,9 @@ class MwtExpander:
         scores = Counter({language: score * self.DECAY for language, score in self.scores.items()})
         scores.update(own)
         recent = leading_language(scores, forms, self.identify)
-        return sentence_language(own, recent) or recent if recent is not None else None
+        if recent is None:
+            return None
+        return sentence_language(own, recent) or recent  # (None there: a foreign lexicon; here the recent one)
 
     def expand(self, form: str, language: str | None = None) -> list[str]:
         """The words of a multiword token: as its sentence's language (`sentence_language`)

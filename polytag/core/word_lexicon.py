@@ -34,7 +34,8 @@ neither keeps its UPOS. An unseen word's FEATS are checked against the forms of 
 that end in its last three letters and had that UPOS (UDPipe's guesser, small).
 
 The file (`lexicon.tsv.xz` in a model folder): a first line `polytag-word-lexicon 2 N`, then N
-bytes of xz-compressed JSON header (label tables, the language cues, where each treebank's block
+bytes of xz-compressed JSON header (label tables, the language cues and those of them counted only
+where not glued to the word before, each treebank's writing signs, where each treebank's block
 is), then one xz block per treebank of lines `form<TAB>u.f:count,u.f:count` (ids into the
 header's tables, most frequent first), then one per language with a text lexicon, of lines
 `form<TAB>u,u` (UPOS ids, most frequent first; header `text_forms` and `text_blocks`; a file
