@@ -119,25 +119,39 @@ def count_signs(words: list[str], counts: list[int]) -> None:
         counts[3] += capital
 
 
+class GuessCounts:
+    """What the guess of a text's language and treebank reads from train sentences besides the
+    forms, counted sentence by sentence (`add`): per language its words (for the cue words) and
+    the forms it writes glued to the word before, per treebank its writing signs."""
+
+    def __init__(self):
+        self.signs: dict[str, list[int]] = {}
+        self.words: dict[str, Counter] = defaultdict(Counter)
+        self.glued: dict[str, Counter] = defaultdict(Counter)
+
+    def add(self, treebank: str, sentence) -> None:
+        language = language_of(treebank)
+        count_signs(sentence.words, self.signs.setdefault(treebank, [0, 0, 0, 0]))
+        self.glued[language].update(form for _, form in glued_tokens(sentence))
+        self.words[language].update(word.lower() for word in sentence.words)
+
+    def learned(self) -> tuple[dict[str, str], list[str], dict[str, list[int]]]:
+        """(the cue words, `language_cues`; those of them written glued elsewhere, `glued_cues`;
+        treebank -> its sentences' `count_signs`)."""
+        cues = language_cues(self.words, CUES_PER_LANGUAGE)
+        return cues, glued_cues(cues, self.glued), self.signs
+
+
 def learn_guess(files: Iterable[str | Path]) -> tuple[dict[str, str], list[str], dict[str, list[int]]]:
-    """What the guess of a text's language and treebank reads from the train splits besides the
-    forms: (the cue words, `language_cues`; those of them written glued elsewhere, `glued_cues`;
-    treebank -> its sentences' `count_signs`), as `WordLexicon.learn` counts them
-    (machine-labelled files left out)."""
-    signs: dict[str, list[int]] = {}
-    word_counts: dict[str, Counter] = defaultdict(Counter)
-    glued: dict[str, Counter] = defaultdict(Counter)
+    """`GuessCounts.learned` of train files, as `WordLexicon.learn` counts them (machine-labelled
+    files left out)."""
+    counts = GuessCounts()
     for path in sorted(Path(f) for f in files):
         treebank = treebank_id(path)
-        if treebank.endswith("_pseudo"):
-            continue
-        language, counts = language_of(treebank), signs.setdefault(treebank, [0, 0, 0, 0])
-        for sentence in read_conllu(path):
-            count_signs(sentence.words, counts)
-            glued[language].update(form for _, form in glued_tokens(sentence))
-            word_counts[language].update(word.lower() for word in sentence.words)
-    cues = language_cues(word_counts, CUES_PER_LANGUAGE)
-    return cues, glued_cues(cues, glued), signs
+        if not treebank.endswith("_pseudo"):
+            for sentence in read_conllu(path):
+                counts.add(treebank, sentence)
+    return counts.learned()
 
 
 def _sign_scores(counts: list[int]) -> dict[tuple[int, bool], float]:
@@ -323,22 +337,16 @@ class WordLexicon:
         (<lang>_pseudo/...conllu[.xz]) whose UPOS make each language's text lexicon, of the forms
         no train split of that language has."""
         per_treebank: dict[str, dict[str, Counter]] = {}
-        signs: dict[str, list[int]] = {}
-        glued: dict[str, Counter] = defaultdict(Counter)
-        word_counts: dict[str, Counter] = defaultdict(Counter)
+        guess = GuessCounts()
         for path in sorted(Path(f) for f in files):
             treebank = treebank_id(path)
             if treebank.endswith("_pseudo"):
                 continue
             counts = per_treebank.setdefault(treebank, defaultdict(Counter))
-            treebank_signs = signs.setdefault(treebank, [0, 0, 0, 0])
             for sentence in read_conllu(path):
-                count_signs(sentence.words, treebank_signs)
-                glued[language_of(treebank)].update(form for _, form in glued_tokens(sentence))
+                guess.add(treebank, sentence)
                 for word, upos, feats in zip(sentence.words, sentence.upos or [], sentence.feats or []):
-                    form = word.lower()
-                    counts[form][(upos, normalize_feats(feats))] += 1
-                    word_counts[language_of(treebank)][form] += 1
+                    counts[word.lower()][(upos, normalize_feats(feats))] += 1
         if not per_treebank:
             raise InputError("polytag lexicon: no treebank train files")
         upos_ids: dict[str, int] = {}
@@ -355,16 +363,16 @@ class WordLexicon:
             blocks[treebank] = _pack("\n".join(lines))
             forms[treebank] = len(lines)
         text_blocks, text_forms = {}, {}
-        for language, counts in sorted(_text_counts(text, word_counts).items()):
+        for language, counts in sorted(_text_counts(text, guess.words).items()):
             lines = [f"{form}\t{','.join(str(upos_ids.setdefault(u, len(upos_ids))) for u, _ in tags.most_common())}"
                      for form, tags in sorted(counts.items()) if "\t" not in form and "\n" not in form]  # fmt: skip
             if lines:
                 text_blocks[language], text_forms[language] = _pack("\n".join(lines)), len(lines)
-        cues = language_cues(word_counts, CUES_PER_LANGUAGE)
+        cues, glued, signs = guess.learned()
         header = {"format": FORMAT, "version": VERSION, "min_count": min_count,
                   "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                   "upos": list(upos_ids), "feats": list(feats_ids),
-                  "cues": cues, "glued_cues": glued_cues(cues, glued), "forms": forms,
+                  "cues": cues, "glued_cues": glued, "forms": forms,
                   "signs": signs}  # fmt: skip
         if text_forms:
             header["text_forms"] = text_forms
