@@ -552,6 +552,23 @@ def render_code_mixed(data: dict) -> str:
                       table(["pair", "file", *ways], rows), ""])
 
 
+def render_code_mixed_raw(data: dict) -> str:
+    """Pairs of dev files' raw sentences on alternating lines, against each file's lines alone."""
+    ways, metrics = list(data["macro"]), ("Tokens", "Sentences", "Words", "UPOS", "UFeats")
+    rows = [[pair, treebank, *(" / ".join(f"{scores[w][m]:.2f}" for m in metrics) for w in ways)]
+            for pair, row in data["pairs"].items() for treebank, scores in row.items()]
+    rows.append(["**macro**", "", *("**" + " / ".join(f"{data['macro'][w][m]:.2f}" for m in metrics) + "**"
+                                    for w in ways)])
+    return "\n".join(["## Raw text that changes language line by line (dev, no hint)", "",
+                      f"Two dev files' first {data['sentences per file']} sentences, their raw texts on alternating "
+                      "lines (A1, B1, A2, B2, ...), segmented and tagged as one text, each file's lines scored with "
+                      "the CoNLL 2018 scorer: Tokens / Sentences / Words / UPOS / UFeats. Beside them, each file's "
+                      "lines alone. A long text is segmented as the treebank guessed from its words; a line whose "
+                      "own cue words clearly say another language, as the language identifier does, has its "
+                      "multiword tokens and hyphens cut as that language cuts them.", "",
+                      table(["pair", "file", *ways], rows), ""])
+
+
 def render_capitals(data: dict) -> str:
     """Text as written, in capitals and lowercased: tagging and segmentation."""
     rows = [[way, f"{data['tagging'][way]['upos']:.2f} / {data['tagging'][way]['ufeats']:.2f}",
@@ -621,6 +638,7 @@ SECTIONS = {
     "lexicon_short_texts": render_lexicon_short_texts,
     "text_lexicon": render_text_lexicon,
     "code_mixed": render_code_mixed,
+    "code_mixed_raw": render_code_mixed_raw,
     "one_text": render_one_text,
     "capitals": render_capitals,
     "simplified_chinese": render_simplified_chinese,

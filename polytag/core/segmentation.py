@@ -1068,8 +1068,16 @@ class MwtExpander:
         """The language the recent words point to, if any."""
         return max(self.scores, key=self.scores.__getitem__) if self.scores else None
 
-    def hyphen_policy(self) -> HyphenPolicy | None:
-        return self.lexicon.hyphen_policy(self.hinted(), self.language())
+    def hyphen_policy(self, forms: list[str] | None = None) -> HyphenPolicy | None:
+        """As the hinted treebank cuts hyphens, else the recent words' language; for a sentence
+        (its forms) that a guessed treebank's language does not hold (`sentence_language`: an
+        English line in a text guessed French), as its own language does."""
+        treebank = self.hinted()
+        if treebank is not None and self.guessed and forms is not None:
+            language = self.sentence_language(forms)
+            if language != language_of(treebank):
+                return self.lexicon.hyphen_policy(None, language)
+        return self.lexicon.hyphen_policy(treebank, self.language())
 
     def sentence_words(self) -> SentenceWords | None:
         """The hinted treebank's model of sentence ends from words, where it has one."""
@@ -1081,14 +1089,23 @@ class MwtExpander:
         and this one's own cue words point to (`leading_language`: the identifier's where they
         point to none or to two alike), unless its own cue words clearly say another, as the word
         lexicon decides (`word_lexicon.sentence_language`: an Italian sentence after a Japanese
-        one, whose particles are many cue words, is Italian). glued: indices of the forms written
+        one, whose particles are many cue words, is Italian). A guessed treebank's language gives
+        way to a sentence's own clear cue words where the identifier agrees (a Portuguese line in
+        a text guessed English: its 'do' is 'de o'; not a Portuguese sentence quoting an English
+        title, 'Do álbum Elephunk veio "Where is the Love?"'); a given one does not. glued: indices of the forms written
         glued to the one before, whose `glued_cues` are not counted."""
         treebank = self.hinted()
-        if treebank is not None:
+        if treebank is not None and not self.guessed:
             return language_of(treebank)
         forms = list(forms)
         cues = cue_words(forms, glued, self.lexicon.glued_cues)
         own = Counter(filter(None, map(self.lexicon.cues.get, map(str.lower, cues))))
+        if treebank is not None:
+            language = language_of(treebank)
+            other = sentence_language(own, language)
+            if other not in (None, language) and self.identify is not None and self.identify(forms) == other:
+                return other
+            return language
         scores = Counter({language: score * self.DECAY for language, score in self.scores.items()})
         scores.update(own)
         recent = leading_language(scores, forms, self.identify)
@@ -1321,7 +1338,7 @@ def _make_sentence(text, labels, starts, ends, first, stop, base, expander) -> R
     sentences before point to (so the choice does not depend on how the text was chunked)."""
     spans = list(zip(starts[first:stop].tolist(), ends[first:stop].tolist()))
     if expander.lexicon.hyphens and any(h in text[spans[0][0] : spans[-1][1]] for h in _HYPHENS):
-        policy = expander.hyphen_policy()
+        policy = expander.hyphen_policy([text[s:e] for s, e in spans])
         if policy is not None:
             spans = apply_hyphen_policy(text, labels, spans, policy, expander.lexicon.hyphen_pieces)
     forms = [text[s:e] for s, e in spans]

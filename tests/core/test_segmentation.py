@@ -760,6 +760,27 @@ def test_an_expander_keeps_a_guessed_treebank_to_its_language():
     assert expander.hinted() == "xx_a"
 
 
+def test_a_line_in_another_language_than_the_guessed_treebanks_is_read_in_its_own():
+    """A Portuguese line in a text guessed English (lines of both, alternating): its own cue
+    words and the identifier say Portuguese, so 'do' is 'de o' and hyphens are cut as
+    Portuguese cuts them; a quoted English title alone does not move a sentence."""
+    lexicon = seg.MwtLexicon(entries={}, cues={"the": "en", "of": "en", "com": "pt", "não": "pt", "muito": "pt"},
+                             hyphens={"en_a": [0, 40, []], "pt_a": [30, 0, []]})  # fmt: skip
+    said = {}
+    expander = lexicon.expander("en_a", identify=lambda forms: said.get(forms[0]))
+    expander.guessed = True
+    expander.observe([seg.RawToken(w, 0, 1, True, [w]) for w in ("the", "of", "the")])  # recent: English
+    portuguese = ["Não", "gosto", "muito", "do", "bolo", "com", "nozes", "."]
+    assert expander.hinted() == "en_a" and expander.sentence_language(portuguese) == "en"  # the identifier: no
+    said["Não"] = "pt"
+    assert expander.sentence_language(portuguese) == "pt"
+    assert expander.hyphen_policy(portuguese) == seg.HyphenPolicy(False, frozenset())  # as pt_a, not en_a
+    assert expander.hyphen_policy(["the", "end", "of", "it"]) == seg.HyphenPolicy(True, frozenset())
+    assert expander.sentence_language(["Não", "é", "the", "end", "of", "it"]) == "en"  # one cue word: not clear
+    expander.guessed = False  # a treebank the user gave holds everywhere
+    assert expander.sentence_language(portuguese) == "en"
+
+
 SPOKEN = seg.SentenceWords(0.5, {"b": -4.0, "l:euh": 8.0, "r:alors": 8.0})  # ends after 'euh' and before 'alors'
 
 
