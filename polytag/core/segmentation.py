@@ -1090,9 +1090,10 @@ class MwtExpander:
         point to none or to two alike), unless its own cue words clearly say another, as the word
         lexicon decides (`word_lexicon.sentence_language`: an Italian sentence after a Japanese
         one, whose particles are many cue words, is Italian). A guessed treebank's language gives
-        way to a sentence's own clear cue words where the identifier agrees (a Portuguese line in
-        a text guessed English: its 'do' is 'de o'; not a Portuguese sentence quoting an English
-        title, 'Do álbum Elephunk veio "Where is the Love?"'); a given one does not. glued: indices of the forms written
+        way to a sentence's own cue words that clearly say another, or say another and none of
+        it, where the identifier agrees (a Portuguese line in a text guessed English: its 'do' is
+        'de o'; not a Portuguese sentence quoting an English title, 'Do álbum Elephunk veio "Where
+        is the Love?"'); a given one does not. glued: indices of the forms written
         glued to the one before, whose `glued_cues` are not counted."""
         treebank = self.hinted()
         if treebank is not None and not self.guessed:
@@ -1103,8 +1104,10 @@ class MwtExpander:
         if treebank is not None:
             language = language_of(treebank)
             other = sentence_language(own, language)
-            if other not in (None, language) and self.identify is not None and self.identify(forms) == other:
-                return other
+            if other != language and self.identify is not None:
+                other = other or max(own, key=own.__getitem__)  # some cue words of it, none of the guessed one's
+                if self.identify(forms) == other:
+                    return other
             return language
         scores = Counter({language: score * self.DECAY for language, score in self.scores.items()})
         scores.update(own)

@@ -777,6 +777,10 @@ def test_a_line_in_another_language_than_the_guessed_treebanks_is_read_in_its_ow
     assert expander.hyphen_policy(portuguese) == seg.HyphenPolicy(False, frozenset())  # as pt_a, not en_a
     assert expander.hyphen_policy(["the", "end", "of", "it"]) == seg.HyphenPolicy(True, frozenset())
     assert expander.sentence_language(["Não", "é", "the", "end", "of", "it"]) == "en"  # one cue word: not clear
+    said["Na"] = "pt"
+    assert expander.sentence_language(["Na", "área", "com", "os", "amigos"]) == "pt"  # one, and none of English
+    said["Na"] = "es"
+    assert expander.sentence_language(["Na", "área", "com", "os", "amigos"]) == "en"  # the identifier: no
     expander.guessed = False  # a treebank the user gave holds everywhere
     assert expander.sentence_language(portuguese) == "en"
 
