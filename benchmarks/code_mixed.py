@@ -26,6 +26,17 @@ WAYS = ("interleaved, one text", "joined sentences, one text", "each file one te
         "network alone, joined")
 
 
+def pair_sentences(data: Path, pair: tuple[str, str], limit: int) -> list[list]:
+    """The first `limit` sentences of each dev file of a pair (exits naming a missing file)."""
+    out = []
+    for treebank in pair:
+        path = next(iter(sorted((data / treebank).glob(f"{treebank}-ud-dev.conllu*"))), None)
+        if path is None:
+            sys.exit(f"{data / treebank}: no dev file")
+        out.append(list(read_conllu(path))[:limit])
+    return out
+
+
 def main() -> None:
     parser = dev_parser(__doc__.splitlines()[0])
     parser.add_argument("--sentences", type=int, default=300, help="at most this many of each file")
@@ -33,12 +44,7 @@ def main() -> None:
     tagger, network = load(args.model), load(args.model, lexicon=False)
     rows: dict[str, dict] = {}
     for a, b in PAIRS:
-        gold = []
-        for treebank in (a, b):
-            path = next(iter(sorted((args.data / treebank).glob(f"{treebank}-ud-dev.conllu*"))), None)
-            if path is None:
-                sys.exit(f"{args.data / treebank}: no dev file")
-            gold.append(list(read_conllu(path))[: args.sentences])
+        gold = pair_sentences(args.data, (a, b), args.sentences)
         n = min(len(g) for g in gold)
         first, second = gold[0][:n], gold[1][:n]
         words = [s.words for pair in zip(first, second) for s in pair]

@@ -21,11 +21,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from polytag import load  # noqa: E402
-from polytag.core.conllu_io import read_conllu  # noqa: E402
 from polytag.core.segmentation import text_chunks  # noqa: E402
 from polytag.core.ud_eval import evaluate, load_conllu  # noqa: E402
 from polytag.tagging.raw import CHUNK_BYTES, RAW_METRICS, raw_sentences  # noqa: E402
-from code_mixed import PAIRS  # noqa: E402 - beside this file
+from code_mixed import PAIRS, pair_sentences  # noqa: E402 - beside this file
 from dev_files import dev_parser  # noqa: E402 - beside this file
 
 WAYS = ("interleaved lines, one text", "each file's lines, one text")
@@ -84,13 +83,7 @@ def main() -> None:
     tagger = load(args.model)
     rows: dict[str, dict] = {}
     for a, b in PAIRS:
-        files = []
-        for treebank in (a, b):
-            path = next(iter(sorted((args.data / treebank).glob(f"{treebank}-ud-dev.conllu*"))), None)
-            if path is None:
-                sys.exit(f"{args.data / treebank}: no dev file")
-            sentences = [s for s in read_conllu(path) if s.meta.get("text")][: args.sentences]
-            files.append(sentences)
+        files = pair_sentences(args.data, (a, b), args.sentences)  # (UD dev sentences all have # text)
         n = min(map(len, files))
         lines, owners = [], []
         for i in range(n):
