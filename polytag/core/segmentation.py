@@ -1089,12 +1089,13 @@ class MwtExpander:
         and this one's own cue words point to (`leading_language`: the identifier's where they
         point to none or to two alike), unless its own cue words clearly say another, as the word
         lexicon decides (`word_lexicon.sentence_language`: an Italian sentence after a Japanese
-        one, whose particles are many cue words, is Italian). A guessed treebank's language gives
-        way to a sentence's own cue words that clearly say another, or say another and none of
-        it, where the identifier agrees (a Portuguese line in a text guessed English: its 'do' is
-        'de o'; not a Portuguese sentence quoting an English title, 'Do álbum Elephunk veio "Where
-        is the Love?"'); a given one does not. glued: indices of the forms written
-        glued to the one before, whose `glued_cues` are not counted."""
+        one, whose particles are many cue words, is Italian), or say another and nothing of the
+        recent one's where the identifier agrees. A guessed treebank's language gives way to a
+        sentence's own cue words the same way, the identifier asked in both cases (a Portuguese
+        line in a text guessed English: its 'do' is 'de o'; not a Portuguese sentence quoting an
+        English title, 'Do álbum Elephunk veio "Where is the Love?"'); a given one does not.
+        glued: indices of the forms written glued to the one before, whose `glued_cues` are not
+        counted."""
         treebank = self.hinted()
         if treebank is not None and not self.guessed:
             return language_of(treebank)
@@ -1102,19 +1103,23 @@ class MwtExpander:
         cues = cue_words(forms, glued, self.lexicon.glued_cues)
         own = Counter(filter(None, map(self.lexicon.cues.get, map(str.lower, cues))))
         if treebank is not None:
-            language = language_of(treebank)
-            other = sentence_language(own, language)
-            if other != language and self.identify is not None:
-                other = other or max(own, key=own.__getitem__)  # some cue words of it, none of the guessed one's
-                if self.identify(forms) == other:
-                    return other
-            return language
+            return self._own_language(own, forms, language_of(treebank), ask_if_clear=True)
         scores = Counter({language: score * self.DECAY for language, score in self.scores.items()})
         scores.update(own)
         recent = leading_language(scores, forms, self.identify)
         if recent is None:
             return None
-        return sentence_language(own, recent) or recent  # (None there: a foreign lexicon; here the recent one)
+        return self._own_language(own, forms, recent, ask_if_clear=False)
+
+    def _own_language(self, own: Counter, forms: list[str], language: str, ask_if_clear: bool) -> str:
+        """`language`, or the one a sentence's own cue words point to instead: where they clearly
+        say it (asking the identifier too with ask_if_clear), or say it and nothing of `language`
+        and the identifier agrees (a Portuguese line of one cue word among English lines)."""
+        other = sentence_language(own, language)
+        if other == language or (other is not None and not ask_if_clear):
+            return language if other is None else other
+        other = other or max(own, key=own.__getitem__)
+        return other if self.identify is not None and self.identify(forms) == other else language
 
     def expand(self, form: str, language: str | None = None) -> list[str]:
         """The words of a multiword token: as its sentence's language (`sentence_language`)

@@ -783,6 +783,14 @@ def test_a_line_in_another_language_than_the_guessed_treebanks_is_read_in_its_ow
     assert expander.sentence_language(["Na", "área", "com", "os", "amigos"]) == "en"  # the identifier: no
     expander.guessed = False  # a treebank the user gave holds everywhere
     assert expander.sentence_language(portuguese) == "en"
+    # no treebank, the recent sentences English: one cue word of another language and none of
+    # English is that language where the identifier agrees
+    plain = lexicon.expander(identify=lambda forms: said.get(forms[0]))
+    plain.observe([seg.RawToken(w, 0, 1, True, [w]) for w in ("the", "of", "the")])
+    said["Na"] = "pt"
+    assert plain.sentence_language(["Na", "área", "com", "os", "amigos"]) == "pt"
+    said["Na"] = "es"
+    assert plain.sentence_language(["Na", "área", "com", "os", "amigos"]) == "en"
 
 
 SPOKEN = seg.SentenceWords(0.5, {"b": -4.0, "l:euh": 8.0, "r:alors": 8.0})  # ends after 'euh' and before 'alors'
