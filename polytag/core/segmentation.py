@@ -1092,8 +1092,9 @@ class MwtExpander:
         one, whose particles are many cue words, is Italian), or say another and nothing of the
         recent one's where the identifier agrees. A guessed treebank's language gives way to a
         sentence's own cue words the same way, the identifier asked in both cases (a Portuguese
-        line in a text guessed English: its 'do' is 'de o'; not a Portuguese sentence quoting an
-        English title, 'Do álbum Elephunk veio "Where is the Love?"'); a given one does not.
+        line in a text guessed English: its 'do' is 'de o'; but not 'É a música símbolo do primeiro
+        álbum disco dos Bee Gees -- Children of the World.', two English cue words to one
+        Portuguese, which the identifier calls Portuguese); a given one does not.
         glued: indices of the forms written glued to the one before, whose `glued_cues` are not
         counted."""
         treebank = self.hinted()
