@@ -1055,6 +1055,10 @@ class MwtExpander:
         # words and the recent ones say no language, or two alike (a short text: 'Vamos al cine
         # del barrio.' has no cue word, and its 'al' is Italian 'a il' to the pooled lexicon)
         self.identify = identify
+        # language -> the treebank of it the text reads most like so far, for a sentence in another
+        # language than the guessed treebank's (an English line in a text guessed French: its
+        # hyphens cut as the English treebank of the text's English lines does); set by the guess
+        self.treebank_of: Callable[[str], str | None] | None = None
 
     def hinted(self) -> str | None:
         """The treebank to segment as now: the given one; a guessed one only while the recent
@@ -1069,15 +1073,19 @@ class MwtExpander:
         return max(self.scores, key=self.scores.__getitem__) if self.scores else None
 
     def hyphen_policy(self, forms: list[str] | None = None) -> HyphenPolicy | None:
-        """As the hinted treebank cuts hyphens, else the recent words' language; for a sentence
-        (its forms) that a guessed treebank's language does not hold (`sentence_language`: an
-        English line in a text guessed French), as its own language does."""
-        treebank = self.hinted()
-        if treebank is not None and self.guessed and forms is not None:
+        """As the hinted treebank cuts hyphens, else the recent words' language. With a guessed
+        treebank and a sentence's forms, by the sentence's own language (`sentence_language`): the
+        guessed treebank's where it is in that language (an English line after a French one in a
+        text guessed English), else the text's treebank of its language (`treebank_of`: an
+        English line in a text guessed French), else its language's."""
+        if self.treebank is not None and self.guessed and forms is not None:
             language = self.sentence_language(forms)
-            if language != language_of(treebank):
-                return self.lexicon.hyphen_policy(None, language)
-        return self.lexicon.hyphen_policy(treebank, self.language())
+            if language == language_of(self.treebank):  # (also after lines in another language)
+                return self.lexicon.hyphen_policy(self.treebank, language)
+            if language is not None:
+                own = self.treebank_of(language) if self.treebank_of is not None else None
+                return self.lexicon.hyphen_policy(own, language)
+        return self.lexicon.hyphen_policy(self.hinted(), self.language())
 
     def sentence_words(self) -> SentenceWords | None:
         """The hinted treebank's model of sentence ends from words, where it has one."""
@@ -1596,6 +1604,7 @@ def segment_with(
         config = replace(config, batch_windows=min(config.batch_windows, GUESS_BLOCK_WINDOWS))
     stream = SegmentationStream(predict, config, lexicon, treebank, variants, identify)
     if guessing:
+        stream.expander.treebank_of = getattr(guess, "treebank_of", None)
         if treebank is not None:  # the head's guess: kept to its language too
             stream.set_treebank(treebank, predict, predict_as(None))
         step = config.core * config.batch_windows  # fed a block at a time: guessed again after each

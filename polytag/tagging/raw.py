@@ -124,6 +124,9 @@ def hint_guesser(segmenter) -> Callable[[list[RawSentence]], tuple[str | None, i
         treebank, first = guess([[w for t in s.tokens for w in t.words] for s in sentences], text)
         return (treebank, first) if treebank in segmenter.treebank_hints else (None, first)
 
+    of = getattr(segmenter, "language_treebank", None)
+    if of is not None:  # a line in another language: its language's treebank in the same text
+        guess_hint.treebank_of = lambda language: of(language, text)  # type: ignore[attr-defined]
     return guess_hint
 
 

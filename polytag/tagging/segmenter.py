@@ -46,6 +46,9 @@ class Segmenter:
         # a sentence's forms -> its language, for a sentence whose words say none (`MwtExpander`),
         # set by the tagger from its language identifier
         self.identify_language: Callable[[list[str]], str | None] | None = None
+        # (a language, the text's TextState) -> the language's treebank the text reads most like
+        # so far, for a line in another language than the text's guessed treebank (`MwtExpander`)
+        self.language_treebank: Callable[[str, TextState], str | None] | None = None
 
     @classmethod
     def load(cls, folder: str | Path, threads: int = 1, variants: dict[int, int] | None = None) -> Segmenter:

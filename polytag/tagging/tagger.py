@@ -309,8 +309,17 @@ class Tagger:
         segmenter = load_segmenter(self.folder)
         if self.lexicon is not None:
             segmenter.guess_treebank = self.text_treebank_from
+            segmenter.language_treebank = self.language_treebank
             segmenter.identify_language = self.identify_language
         return segmenter
+
+    def language_treebank(self, language: str, text: TextState) -> str | None:
+        """Of a language's treebanks, the one a text read so far (`text_treebank_from`'s state)
+        is likeliest under; None where its sentences in that language gave none a score."""
+        if self.lexicon is None:
+            return None
+        scored = [t for t in self.lexicon.by_language.get(language, []) if t in text.likelihood]
+        return max(scored, key=text.likelihood.__getitem__) if scored else None
 
     def text_treebank(self, sentences: list[list[str]], text: TextState | None = None) -> str | None:
         """The treebank the word lexicon takes a text for after these sentences (as `predict`

@@ -765,7 +765,7 @@ def test_a_line_in_another_language_than_the_guessed_treebanks_is_read_in_its_ow
     words and the identifier say Portuguese, so 'do' is 'de o' and hyphens are cut as
     Portuguese cuts them; a quoted English title alone does not move a sentence."""
     lexicon = seg.MwtLexicon(entries={}, cues={"the": "en", "of": "en", "com": "pt", "não": "pt", "muito": "pt"},
-                             hyphens={"en_a": [0, 40, []], "pt_a": [30, 0, []]})  # fmt: skip
+                             hyphens={"en_a": [0, 40, []], "en_b": [40, 0, []], "pt_a": [30, 0, []]})  # fmt: skip
     said = {}
     expander = lexicon.expander("en_a", identify=lambda forms: said.get(forms[0]))
     expander.guessed = True
@@ -781,6 +781,16 @@ def test_a_line_in_another_language_than_the_guessed_treebanks_is_read_in_its_ow
     assert expander.sentence_language(["Na", "área", "com", "os", "amigos"]) == "pt"  # one, and none of English
     said["Na"] = "es"
     assert expander.sentence_language(["Na", "área", "com", "os", "amigos"]) == "en"  # the identifier: no
+    expander.observe([seg.RawToken(w, 0, 1, True, [w]) for w in ("com", "não", "muito")] * 3)  # a Portuguese line
+    assert expander.hinted() is None  # the recent words are Portuguese, but this line is English:
+    assert expander.hyphen_policy(["the", "end", "of", "it"]) == seg.HyphenPolicy(True, frozenset())  # en_a's
+    # a text guessed Portuguese: an English line is cut as the text's English treebank, where known
+    guessed_pt = lexicon.expander("pt_a", identify=lambda forms: said.get(forms[0]))
+    guessed_pt.guessed = True
+    said["the"] = "en"
+    assert guessed_pt.hyphen_policy(["the", "end", "of", "it"]) is None  # English treebanks unknown: the network's
+    guessed_pt.treebank_of = {"en": "en_a"}.get
+    assert guessed_pt.hyphen_policy(["the", "end", "of", "it"]) == seg.HyphenPolicy(True, frozenset())
     expander.guessed = False  # a treebank the user gave holds everywhere
     assert expander.sentence_language(portuguese) == "en"
     # no treebank, the recent sentences English: one cue word of another language and none of
