@@ -494,8 +494,9 @@ class MwtLexicon:
     # language -> {"suffixes", "prefixes", "blanks"}: the affix rules of its own multiword tokens,
     # used for a text in that language (`expand`)
     language_rules: dict[str, dict[str, dict[str, list]]] = field(default_factory=dict)
-    # cue words another language writes glued to the token before: not counted where so written
-    glued_cues: list[str] = field(default_factory=list)
+    # cue word -> its language, for those another language writes glued to the token before: not
+    # counted where so written (`word_lexicon.glued_cues`)
+    glued_cues: dict[str, str] = field(default_factory=dict)
     # treebank -> [threshold, {feature: weight}]: sentence ends from the words around a token end,
     # for a treebank whose sentences have no final punctuation to go by (`SentenceWords`)
     sentence_words: dict[str, list] = field(default_factory=dict)
@@ -608,10 +609,9 @@ class MwtLexicon:
         try:
             raw = json.loads(read_bytes(path))
             optional = {"joins", "counts", "blanks", "hyphen_pieces", "hyphens", "script_splits", "language_counts",
-                        "abbreviations", "language_rules", "sentence_words"}  # files written before they were learned
+                        "abbreviations", "language_rules", "sentence_words", "glued_cues"}  # files before them
             lexicon = cls(**{f.name: dict(raw[f.name] if f.name not in optional else raw.get(f.name, {}))
-                             for f in fields(cls) if f.name != "glued_cues"},
-                          glued_cues=list(raw.get("glued_cues", [])))  # fmt: skip
+                             for f in fields(cls)})  # fmt: skip
             tables = [lexicon.suffixes, lexicon.prefixes]
             tables += [own.get(kind, {}) for own in lexicon.language_rules.values() for kind in ("suffixes", "prefixes")]
             for rules in tables:
@@ -1126,8 +1126,8 @@ class MwtExpander:
         and the identifier agrees (a Portuguese line of one cue word among English lines)."""
         other = sentence_language(own, language)
         if other == language or (other is not None and not ask_if_clear):
-            return language if other is None else other
-        other = other or max(own, key=own.__getitem__)
+            return other
+        other = other or max(own, key=own.__getitem__)  # (None: some of another, none of `language`)
         return other if self.identify is not None and self.identify(forms) == other else language
 
     def expand(self, form: str, language: str | None = None) -> list[str]:

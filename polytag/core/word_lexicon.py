@@ -135,14 +135,14 @@ class GuessCounts:
         self.glued[language].update(form for _, form in glued_tokens(sentence))
         self.words[language].update(word.lower() for word in sentence.words)
 
-    def learned(self) -> tuple[dict[str, str], list[str], dict[str, list[int]]]:
+    def learned(self) -> tuple[dict[str, str], dict[str, str], dict[str, list[int]]]:
         """(the cue words, `language_cues`; those of them written glued elsewhere, `glued_cues`;
         treebank -> its sentences' `count_signs`)."""
         cues = language_cues(self.words, CUES_PER_LANGUAGE)
         return cues, glued_cues(cues, self.glued), self.signs
 
 
-def learn_guess(files: Iterable[str | Path]) -> tuple[dict[str, str], list[str], dict[str, list[int]]]:
+def learn_guess(files: Iterable[str | Path]) -> tuple[dict[str, str], dict[str, str], dict[str, list[int]]]:
     """`GuessCounts.learned` of train files, as `WordLexicon.learn` counts them (machine-labelled
     files left out)."""
     counts = GuessCounts()
@@ -181,12 +181,13 @@ def language_cues(word_counts: dict[str, Counter], per_language: int = 400) -> d
     return cues
 
 
-def glued_cues(cues: dict[str, str], glued: dict[str, Counter]) -> list[str]:
-    """The cue words another language writes glued to the word before MIN_GLUED times or more
-    (glued: language -> forms it writes so): Polish 'kupił' + 'em' (I bought) is no Portuguese
-    'em' (in). They count only where the text does not show them glued (`cue_words`)."""
-    return sorted(word for word, language in cues.items()
-                  if any(other != language and forms[word] >= MIN_GLUED for other, forms in glued.items()))
+def glued_cues(cues: dict[str, str], glued: dict[str, Counter]) -> dict[str, str]:
+    """The cue words (-> their language) another language writes glued to the word before
+    MIN_GLUED times or more (glued: language -> forms it writes so): Polish 'kupił' + 'em' (I
+    bought) is no Portuguese 'em' (in). They count only where the text does not show them glued
+    (`cue_words`)."""
+    return {word: language for word, language in sorted(cues.items())
+            if any(other != language and forms[word] >= MIN_GLUED for other, forms in glued.items())}
 
 
 def cue_words(words: list[str], glued: Collection[int] | None, blanked: Collection[str]) -> list[str]:
@@ -479,7 +480,7 @@ class WordLexicon:
         self._word_scores[treebank] = _word_scores(seen)
         self._entries[treebank] = out
 
-    def set_guess(self, cues: dict[str, str], glued: list[str], signs: dict[str, list[int]]) -> None:
+    def set_guess(self, cues: dict[str, str], glued: dict[str, str], signs: dict[str, list[int]]) -> None:
         """Replace the cue words, those of them glued elsewhere and the writing signs' counts
         (`learn_guess`)."""
         self.header["cues"], self.header["glued_cues"], self.header["signs"] = cues, glued, signs

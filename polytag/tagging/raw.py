@@ -110,24 +110,32 @@ def sentence_lines(raw: RawSentence, number: int, new_doc: bool, new_par: bool) 
     return lines, word_lines
 
 
-def hint_guesser(segmenter) -> Callable[[list[RawSentence]], tuple[str | None, int]] | None:
+class HintGuesser:
     """Segmented sentences of one text, given in order -> (the treebank the tagger's word lexicon
     takes the text for after them where the segmenter takes its hint, else None; the index of
     the first of the last sentences read as it). `segmenter.guess_treebank` goes on from the
-    sentences given before, as the tagger's guess does. None when the segmenter cannot guess."""
-    guess = getattr(segmenter, "guess_treebank", None)
-    if guess is None or not segmenter.treebank_hints:
+    sentences given before, as the tagger's guess does; `treebank_of` reads the same state."""
+
+    def __init__(self, segmenter):
+        self.segmenter, self.text = segmenter, TextState()
+
+    def __call__(self, sentences: list[RawSentence]) -> tuple[str | None, int]:
+        words = [[w for t in s.tokens for w in t.words] for s in sentences]
+        treebank, first = self.segmenter.guess_treebank(words, self.text)
+        return (treebank, first) if treebank in self.segmenter.treebank_hints else (None, first)
+
+    def treebank_of(self, language: str) -> str | None:
+        """The language's treebank the text reads most like so far (a line in another language
+        than the guessed treebank's: `MwtExpander.treebank_of`)."""
+        of = getattr(self.segmenter, "language_treebank", None)
+        return of(language, self.text) if of is not None else None
+
+
+def hint_guesser(segmenter) -> HintGuesser | None:
+    """A `HintGuesser` of one text; None when the segmenter cannot guess."""
+    if getattr(segmenter, "guess_treebank", None) is None or not segmenter.treebank_hints:
         return None
-    text = TextState()
-
-    def guess_hint(sentences: list[RawSentence]) -> tuple[str | None, int]:
-        treebank, first = guess([[w for t in s.tokens for w in t.words] for s in sentences], text)
-        return (treebank, first) if treebank in segmenter.treebank_hints else (None, first)
-
-    of = getattr(segmenter, "language_treebank", None)
-    if of is not None:  # a line in another language: its language's treebank in the same text
-        guess_hint.treebank_of = lambda language: of(language, text)  # type: ignore[attr-defined]
-    return guess_hint
+    return HintGuesser(segmenter)
 
 
 def guessed_treebank(segmenter, chunks: Iterable[str], guess) -> tuple[Iterable[str], str | None]:

@@ -392,8 +392,9 @@ class Tagger:
         """(sentence, upos, feats); (sentence, None, None) for one that cannot be tagged
         (read with on_error skip)."""
         taggable = [s for s in pending if s.taggable]
+        guessing = (self.treebank if treebank is None else treebank) is None  # (given: no guess to inform)
         upos, feats = self.predict([s.words for s in taggable], x_second_best, treebank=treebank, text=text,
-                                   glued=self._glued(taggable))
+                                   glued=self._glued(taggable) if guessing else None)
         tagged = iter(zip(upos, feats))
         for sentence in pending:
             yield (sentence, *next(tagged)) if sentence.taggable else (sentence, None, None)

@@ -338,15 +338,17 @@ def test_a_sentence_whose_own_cue_words_clearly_say_another_language_is_in_it():
     assert expander.sentence_language(["il", "che", "は", "の", "al"]) == "ja"  # not twice: the recent sentences'
 
 
-def test_a_cue_word_another_language_glues_to_the_one_before_counts_only_standing_apart():
+def test_a_cue_word_another_language_glues_to_the_one_before_counts_only_standing_apart(tmp_path):
     """Polish 'kupił' + 'em' (I bought), two tokens with no space between, must not make a
     Polish sentence Portuguese ('em', in) and its 'do' Portuguese 'de o'."""
     pairs = [("do", ["de", "o"], "pt")] * 9
     counts = {"pt": Counter({"em": 800, "o": 900, "do": 9}), "pl": Counter({"em": 74, "w": 500, "do": 50})}
-    assert seg.MwtLexicon.learn(pairs, counts).glued_cues == []
+    assert seg.MwtLexicon.learn(pairs, counts).glued_cues == {}
     lexicon = seg.MwtLexicon.learn(pairs, counts, glued={"pl": Counter({"em": 74})})
-    assert lexicon.cues["em"] == "pt" and lexicon.glued_cues == ["em"]
-    assert seg.MwtLexicon.learn(pairs, counts, glued={"pt": Counter({"em": 74})}).glued_cues == []  # its own
+    assert lexicon.cues["em"] == "pt" and lexicon.glued_cues == {"em": "pt"}
+    lexicon.save(tmp_path / "mwt.json")
+    assert seg.MwtLexicon.load(tmp_path / "mwt.json").glued_cues == {"em": "pt"}
+    assert seg.MwtLexicon.learn(pairs, counts, glued={"pt": Counter({"em": 74})}).glued_cues == {}  # its own
     expander = lexicon.expander()
     forms = ["kupił", "em", "do", "w", "em"]
     assert expander.sentence_language(forms, glued=[1, 4]) == "pl"  # 'w' alone: the glued ones do not count

@@ -425,7 +425,7 @@ def test_glued_tokens_are_tokens_of_letters_with_no_space_before(tmp_path):
     # 'em' after 'Kupił', 'chleb' after the token 'do' (its words are not looked at); '.' is no letter
     assert glued_tokens(sentence) == [(1, "em"), (4, "chleb")]
     cues, glued, signs = learn_guess([path])
-    assert signs == {"xx_a": [1, 1, 1, 1]} and glued == []
+    assert signs == {"xx_a": [1, 1, 1, 1]} and glued == {}
     # lines a lenient reader kept though their ids are bad are passed over
     sentence.lines = ["1\tKupił\t_\t_\t_\t_\t_\t_\t_\tSpaceAfter=No", "x-2\tem\t_\t_\t_\t_\t_\t_\t_\t_",
                       "2\tem\t_\t_\t_\t_\t_\t_\t_\t_", "3\tshort", "4-y\tab\t_\t_\t_\t_\t_\t_\t_\t_"]
