@@ -24,7 +24,9 @@ folder's word lexicon again (kept only if the folder stays under 20 MB); with --
 segmenter's MWT lexicon (`training.segmenter.learn_lexicon`; the network is kept); with
 --relearn-guess, what the word lexicon's guess of a text's language and treebank reads besides the
 forms (`core.word_lexicon.learn_guess`: the cue words, and how often each treebank's train
-sentences end with punctuation and begin with a capital; the forms are kept).
+sentences end with punctuation and begin with a capital; the forms are kept); with --unfuse-onnx,
+the graph's SkipLayerNormalization nodes become Add + LayerNormalization, as `polytag export` now
+writes them (`training.export.unfuse_skip_layer_norm`: the same weights, a faster kernel).
 
 Parity with the fp32 model is measured on the training output itself:
 `polytag export --model runs/default && python benchmarks/onnx_parity.py --model runs/default`.
@@ -57,6 +59,7 @@ from polytag.nn.model_io import load_model, save_model  # noqa: E402
 from polytag.nn.transformer import count_parameters  # noqa: E402
 from polytag.tagging import load as load_tagger  # noqa: E402
 from polytag.training.data import feats_counts, find_treebanks  # noqa: E402
+from polytag.training.export import unfuse_skip_layer_norm  # noqa: E402
 from polytag.training.segmenter import compact_segmenter, learn_lexicon  # noqa: E402
 
 DEST = ROOT / "polytag" / "models" / "default"
@@ -197,13 +200,17 @@ def main() -> int:
                         help="with --rescore: learn the character variants (Simplified Chinese characters no train "
                              "split has, read as the Traditional ones they have; needs `pip install "
                              "opencc-purepy==1.5.0` for OpenCC's character table)")
+    parser.add_argument("--unfuse-onnx", action="store_true",
+                        help="with --rescore: write the shipped graph's SkipLayerNormalization nodes as Add + "
+                             "LayerNormalization, as `polytag export` does (ONNX Runtime's kernel for the fused op "
+                             "is the slower)")
     parser.add_argument("--min-bundle-count", type=int, default=5,
                         help="keep only the bundle-head columns of FEATS bundles seen this often in the train "
                              "splits (the head's cost per word is its width; 1 keeps every bundle seen)")
     args = parser.parse_args()
     if args.rescore:
         return rescore(args.data or args.source, args.lexicon_min_count, args.lexicon_text, args.relearn_mwt,
-                       args.variants, args.relearn_guess)
+                       args.variants, args.relearn_guess, args.unfuse_onnx)
     if args.data is None:
         parser.error("give the trained model folder and the treebank folder")
     source, data = args.source, args.data
@@ -338,13 +345,25 @@ def write_variants(data: Path) -> str:
 
 
 def rescore(data: Path, lexicon_min_count: int = 1, lexicon_text: list[Path] | None = None,
-            relearn_mwt: bool = False, variants: bool = False, relearn_guess: bool = False) -> int:
+            relearn_mwt: bool = False, variants: bool = False, relearn_guess: bool = False,
+            unfuse_onnx: bool = False) -> int:
     """Score the shipped folder again (a new scorer, a new dev copy) and keep the rest of the
     record: the trained source need not be on this machine. With lexicon_text, its word lexicon
     is first learned again, with text lexicons from those folders; with relearn_mwt, the
     segmenter's MWT lexicon, from the train splits of `data`; with relearn_guess, the word
-    lexicon's cue words and writing signs, from the same."""
+    lexicon's cue words and writing signs, from the same; with unfuse_onnx, the graph's
+    SkipLayerNormalization nodes are written as Add + LayerNormalization."""
     result = json.loads(RESULT.read_text(encoding="utf-8"))
+    if unfuse_onnx:
+        info_path = DEST / "onnx.json"
+        info = json.loads(info_path.read_text(encoding="utf-8"))
+        unfused = unfuse_skip_layer_norm(DEST / info["onnx"])
+        if unfused:
+            info["fused"] = [f for f in info["fused"] if not f.startswith("SkipLayerNormalization=")]
+            info["unfused"] = {"SkipLayerNormalization": unfused, "as": "Add + LayerNormalization"}
+            info["size_bytes"] = (DEST / info["onnx"]).stat().st_size
+            info_path.write_text(json.dumps(info, indent=1) + "\n", encoding="utf-8")
+        result["unfuse_command"] = f"python scripts/ship_default_model.py --rescore {data} --unfuse-onnx"
     if relearn_mwt:
         if not (DEST / "segmenter").is_dir():
             print(f"{DEST}: no segmenter/ whose MWT lexicon could be learned again", file=sys.stderr)

@@ -18,6 +18,25 @@ from ..core.folder import EXPORT_INFO, ONNX_FILE, SCALE_SUFFIX, WEIGHTS_FILE
 
 
 TREEBANK_HINT_TABLE = "treebank_embedding.weight"  # nn.transformer.TaggerModel's hint vectors
+# ONNX Runtime fusions kept off when a graph is loaded: export writes Add + LayerNormalization where
+# the optimizer had fused a SkipLayerNormalization, whose CPU kernel is the slower
+# (training.export.unfuse_skip_layer_norm), and this keeps the session from fusing them again
+DISABLED_FUSIONS = ["SkipLayerNormFusion"]
+
+
+def session_options(threads: int | None = None):
+    """The ONNX Runtime options the tagger graph runs with: every graph optimization, sequential,
+    `threads` intra-op threads (None: ONNX Runtime's default, all cores)."""
+    import onnxruntime as ort  # noqa: PLC0415
+
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    opts.inter_op_num_threads = 1
+    if threads:
+        opts.intra_op_num_threads = threads
+    opts.log_severity_level = 3  # keep warnings about unused initializers off the user's stderr
+    return opts
 
 
 class EmbeddingTable:
@@ -69,15 +88,10 @@ class OnnxBackend:
         path = Path(folder) / file
         if not path.exists():
             raise InputError(f"{folder}: model folder is missing {file} (run `polytag export --model {folder}`)")
-        opts = ort.SessionOptions()
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        opts.inter_op_num_threads = 1
-        if threads:
-            opts.intra_op_num_threads = threads
-        opts.log_severity_level = 3  # keep warnings about unused initializers off the user's stderr
         try:
-            self.session = ort.InferenceSession(str(path), opts, providers=providers or ["CPUExecutionProvider"])
+            self.session = ort.InferenceSession(str(path), session_options(threads),
+                                                providers=providers or ["CPUExecutionProvider"],
+                                                disabled_optimizers=DISABLED_FUSIONS)
         except Exception as err:  # onnxruntime raises its own exception types
             raise InputError(f"{path}: cannot load ONNX model ({str(err).splitlines()[0]})") from None
         self.file = file
