@@ -19,34 +19,49 @@ _ITEM, _ERROR, _END = range(3)
 _POLL_S = 0.1  # how often a blocked producer checks whether the consumer has gone
 
 
-def read_ahead(items: Iterable[T], depth: int = 4096) -> Iterator[T]:
+def read_ahead(items: Iterable[T], depth: int = 4096, working: threading.Event | None = None) -> Iterator[T]:
     """Yields what `items` yields, in order, produced up to `depth` items ahead in a thread.
 
     An exception raised by `items` is raised here after every item produced before it, as a
     plain iteration would. If the consumer stops early (break, error, close), the producer stops
-    at its next item and the thread ends."""
+    at its next item and the thread ends. working: set while the producer computes, clear while
+    it waits for room in the queue and once it has ended (the consumer may then take its core)."""
     if depth < 1:
         raise ValueError("depth must be at least 1")
     slots: queue.Queue = queue.Queue(maxsize=depth)
     stop = threading.Event()
+    working = working if working is not None else threading.Event()
 
     def put(entry: tuple) -> bool:
+        try:
+            slots.put_nowait(entry)
+            return True
+        except queue.Full:
+            pass
+        was_working = working.is_set()
+        working.clear()  # waiting, not computing
         while not stop.is_set():
             try:
                 slots.put(entry, timeout=_POLL_S)
-                return True
             except queue.Full:
                 continue
+            if was_working:
+                working.set()
+            return True
         return False
 
     def produce() -> None:
+        working.set()
         try:
             for item in items:
                 if not put((_ITEM, item)):
                     return
         except BaseException as error:  # noqa: BLE001 - handed to the consumer, raised there
+            working.clear()
             put((_ERROR, error))
             return
+        finally:
+            working.clear()
         put((_END, None))
 
     worker = threading.Thread(target=produce, name="polytag-read-ahead", daemon=True)

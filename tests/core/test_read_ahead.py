@@ -50,3 +50,34 @@ def test_the_producer_stops_when_the_consumer_does():
 def test_depth_must_be_positive():
     with pytest.raises(ValueError, match="depth"):
         next(read_ahead([1], depth=0))
+
+
+def test_working_is_set_while_the_producer_computes_and_clear_while_it_waits_or_has_ended():
+    working = threading.Event()
+    seen_while_producing = []
+
+    def items():
+        for i in range(5):
+            seen_while_producing.append(working.is_set())
+            yield i
+
+    stream = read_ahead(items(), depth=1, working=working)
+    assert next(stream) == 0
+    time.sleep(0.3)  # the producer has filled the queue and waits for room
+    assert not working.is_set()
+    assert list(stream) == [1, 2, 3, 4]
+    assert seen_while_producing == [True] * 5
+    time.sleep(0.3)
+    assert not working.is_set()  # ended
+
+
+def test_working_is_clear_after_an_error():
+    working = threading.Event()
+
+    def items():
+        yield 1
+        raise InputError("in.txt, line 2: bad")
+
+    with pytest.raises(InputError):
+        list(read_ahead(items(), depth=4, working=working))
+    assert not working.is_set()

@@ -93,3 +93,34 @@ def test_tag_file_reports_each_sentence_and_closes_the_line_on_a_bad_input(tmp_p
                  progress=Progress(stream, every=0.0))
     assert stream.getvalue().endswith("\n") and "tagged" not in stream.getvalue()
     assert len(list(read_conllu(tmp_path / "out2.conllu"))) == len(sentences)  # all before the bad line
+
+
+def test_tag_file_tells_the_backend_of_the_reader_thread_and_forgets_it_after(tmp_path, tiny_tagger):
+    path = write_conllu(tmp_path / "in.conllu", EN)
+    told = []
+
+    class Recording:
+        """The tagger's backend, and what tag_file tells it of the reader's thread."""
+
+        def __init__(self, inner):
+            self.inner = inner
+
+        def __getattr__(self, name):
+            return getattr(self.inner, name)
+
+        def share_cores(self, working):
+            told.append(working)
+
+        def __call__(self, batch, heads):
+            assert callable(told[-1])  # told before any batch
+            return self.inner(batch, heads)
+
+    backend = tiny_tagger.backend
+    tiny_tagger.backend = Recording(backend)
+    try:
+        counts = tag_file(tiny_tagger, str(path), read_conllu, format_conllu, str(tmp_path / "out.conllu"))
+    finally:
+        tiny_tagger.backend = backend
+    assert counts.sentences == len(list(read_conllu(path)))
+    assert len(told) == 2 and told[1] is None
+    assert not told[0]()  # the reader has ended

@@ -305,3 +305,22 @@ def test_load_takes_a_treebank_hint_and_refuses_an_unknown_one(tiny_model_dir, t
         load_tagger(folder, treebank="zz_none")
     with pytest.raises(InputError, match="trained without treebank hints"):
         load_tagger(tiny_model_dir, backend="torch", treebank="xx_test")
+
+
+def test_a_thread_fewer_while_a_neighbour_computes_and_the_same_labels(onnx_dirs):
+    tokenizer, labels, config = load_onnx_parts(onnx_dirs)
+    backend = OnnxBackend(onnx_dirs, threads=2)
+    tagger = Tagger(backend, tokenizer, labels, config, batch_size=3)
+    alone = tagger.tag(SENTENCES)
+    neighbour = {"working": True}
+    backend.share_cores(lambda: neighbour["working"])
+    assert backend._current_session() is not backend.session
+    assert backend._current_session().get_session_options().intra_op_num_threads == 1
+    assert tagger.tag(SENTENCES) == alone
+    neighbour["working"] = False  # the neighbour waits or has ended: every thread again
+    assert backend._current_session() is backend.session
+    backend.share_cores(None)
+    assert backend._current_session() is backend.session
+    one = OnnxBackend(onnx_dirs, threads=1)
+    one.share_cores(lambda: True)
+    assert one._current_session() is one.session  # no thread to spare
