@@ -1037,6 +1037,13 @@ def _rules(rules: dict[str, Counter], min_types: int) -> dict[str, list]:
     return kept
 
 
+NO_CUE_MIN_WORDS = 5  # a sentence with no cue word and this many words of letters: its language is asked
+
+
+def _letter_words(forms: list[str]) -> int:
+    return sum(1 for form in forms if form.isalpha())
+
+
 class MwtExpander:
     """Expands the MWTs of one text, tracking which language its recent words point to.
 
@@ -1121,14 +1128,23 @@ class MwtExpander:
         return self._own_language(own, forms, recent, ask_if_clear=False)
 
     def _own_language(self, own: Counter, forms: list[str], language: str, ask_if_clear: bool) -> str:
-        """`language`, or the one a sentence's own cue words point to instead: where they clearly
-        say it (asking the identifier too with ask_if_clear), or say it and nothing of `language`
-        and the identifier agrees (a Portuguese line of one cue word among English lines)."""
+        """`language`, or the one a sentence's own words say instead:
+        - with no cue word at all, the identifier's, for a sentence of NO_CUE_MIN_WORDS words or
+          more (a Portuguese line among English ones with no Portuguese cue word);
+        - where its cue words clearly say another (asking the identifier too with ask_if_clear),
+          or say others and nothing of `language`, that one of them the identifier names
+          (Portuguese 'o' is an Estonian cue word too)."""
+        if not own:
+            if self.identify is None or _letter_words(forms) < NO_CUE_MIN_WORDS:
+                return language
+            return self.identify(forms) or language
         other = sentence_language(own, language)
         if other == language or (other is not None and not ask_if_clear):
             return other
-        other = other or max(own, key=own.__getitem__)  # (None: some of another, none of `language`)
-        return other if self.identify is not None and self.identify(forms) == other else language
+        if self.identify is None:
+            return language
+        said = self.identify(forms)
+        return said if said in own else language
 
     def expand(self, form: str, language: str | None = None) -> list[str]:
         """The words of a multiword token: as its sentence's language (`sentence_language`)

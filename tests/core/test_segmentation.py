@@ -805,6 +805,33 @@ def test_a_line_in_another_language_than_the_guessed_treebanks_is_read_in_its_ow
     assert plain.sentence_language(["Na", "área", "com", "os", "amigos"]) == "en"
 
 
+def test_a_line_with_no_cue_word_or_cue_words_of_several_other_languages_asks_the_identifier():
+    """Portuguese lines among English ones: with no Portuguese cue word at all ('A sede do condado
+    é a cidade de Gorzów.'), or with cue words that other languages share ('o' is Estonian too)."""
+    lexicon = seg.MwtLexicon(entries={}, cues={"the": "en", "of": "en", "com": "pt", "o": "et", "ja": "et"})
+    said = {}
+    expander = lexicon.expander("en_a", identify=lambda forms: said.get(forms[0]))
+    expander.guessed = True
+    expander.observe([seg.RawToken(w, 0, 1, True, [w]) for w in ("the", "of", "the")])  # recent: English
+    no_cue = ["A", "sede", "do", "condado", "é", "a", "cidade", "de", "Gorzów", "."]
+    assert expander.sentence_language(no_cue) == "en"  # the identifier knows nothing
+    said["A"] = "pt"
+    assert expander.sentence_language(no_cue) == "pt"
+    assert expander.sentence_language(["A", "sede", "do", "condado", "."]) == "en"  # 4 words: too few to ask
+    # cue words of two other languages, none of English: the one the identifier names
+    said["Quando"] = "pt"
+    assert expander.sentence_language(["Quando", "o", "bolo", "com", "nozes", "."]) == "pt"  # et 1, pt 1
+    assert expander.sentence_language(["Quando", "o", "ja", "bolo", "com", "."]) == "pt"  # et 2 (clear), pt 1
+    said["Quando"] = "es"
+    assert expander.sentence_language(["Quando", "o", "bolo", "com", "nozes", "."]) == "en"  # neither of them
+    # the same without a treebank, against the recent sentences' language
+    plain = lexicon.expander(identify=lambda forms: said.get(forms[0]))
+    plain.observe([seg.RawToken(w, 0, 1, True, [w]) for w in ("the", "of", "the")])
+    assert plain.sentence_language(no_cue) == "pt"
+    said["Quando"] = "pt"
+    assert plain.sentence_language(["Quando", "o", "bolo", "com", "nozes", "."]) == "pt"
+
+
 SPOKEN = seg.SentenceWords(0.5, {"b": -4.0, "l:euh": 8.0, "r:alors": 8.0})  # ends after 'euh' and before 'alors'
 
 

@@ -196,6 +196,22 @@ def test_the_shipped_model_reads_short_texts_of_several_languages_each_in_its_ow
     assert "Person=1" in suis["feats"]
 
 
+def test_the_shipped_model_reads_a_portuguese_line_with_no_cue_word_among_english_ones_as_portuguese():
+    """No Portuguese cue word in the line ('de', 'a', 'o' are other languages' too): the language
+    identifier says Portuguese, so 'dos' is 'de os'; the English lines keep their words."""
+    import polytag  # noqa: PLC0415
+
+    tagger = polytag.load(threads=1)
+    sentences = tagger("I went to the market yesterday and bought some apples for the kids.\n"
+                       "The weather was nice, so we walked home along the river.\n"
+                       "O crescente número de vítimas intensificou a pressão sobre Israel "
+                       "para o término dos confrontos.\n"
+                       "We had dinner with our neighbours in the evening.\n")
+    split = [[(t["form"], [w["form"] for w in t["words"]]) for t in s["tokens"] if len(t["words"]) > 1]
+             for s in sentences]
+    assert split == [[], [], [("dos", ["de", "os"])], []]
+
+
 @pytest.fixture(scope="module")
 def hinted_model(tmp_path_factory, tiny_model_dir):
     """The tiny tagger (no hints) with an untrained segmenter that takes hints en_a and fr_b."""
