@@ -55,6 +55,9 @@ def render_default_model(data: dict) -> str:
         if "guess_command" in data:
             lexicon += (f" Its cue words and writing signs (what the guess of a text's treebank reads besides "
                         f"the words) were learned again with `{data['guess_command']}`.")
+        if "unfuse_command" in data:
+            lexicon += (f" Its ONNX graph's SkipLayerNormalization nodes were written as Add + LayerNormalization "
+                        f"(a faster kernel, the same weights) with `{data['unfuse_command']}`.")
         out += ["These use the folder's word lexicon (a form seen in training gets its most frequent label "
                 "there when the network gives it one training never did, and a form no train split of its "
                 "language has, the UPOS labelled text gave it most when the network gives it one that text "
