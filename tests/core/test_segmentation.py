@@ -429,6 +429,27 @@ def test_a_stretch_written_in_capitals_is_read_as_lowercase():
     assert seen and not any((c == lu).any() for c in seen)
 
 
+def test_text_shorter_than_a_window_is_labelled_in_a_window_of_its_own_width():
+    """One window for fewer than `core` characters is only as wide as they and their context,
+    and the labels are those of a full window (the net sees `context` at most either side)."""
+    widths = []
+
+    def recording(char_ids, cat_ids):
+        widths.append(char_ids.shape[1])
+        return punctuation_labels(char_ids, cat_ids)
+
+    config = seg.SegmenterConfig(context=4, core=200, batch_windows=2)
+    text = "Hi, you. Fine, thanks. And you?"
+    short = [(s.text, [(t.start, t.end) for t in s.tokens]) for s in segment(text, recording, config=config)]
+    assert widths == [len(text) + 2 * config.context]
+    widths.clear()
+    full = [(s.text, [(t.start, t.end) for t in s.tokens]) for s in segment(text, punctuation_labels, config=SMALL)]
+    assert short == full and [t for t, _ in short] == ["Hi, you.", "Fine, thanks.", "And you?"]
+    long_text = text + " " + "Yes. " * 60  # more than one window: every window full width again
+    segment(long_text, recording, config=config)
+    assert set(widths) == {config.core + 2 * config.context}
+
+
 def test_rule_network_segments_sentences_tokens_and_paragraphs():
     sentences = segment("Hi, you. Fine\n\nNew para", punctuation_labels)
     assert [s.text for s in sentences] == ["Hi, you.", "Fine", "New para"]
