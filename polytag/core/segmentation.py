@@ -500,6 +500,9 @@ class MwtLexicon:
     # treebank -> [threshold, {feature: weight}]: sentence ends from the words around a token end,
     # for a treebank whose sentences have no final punctuation to go by (`SentenceWords`)
     sentence_words: dict[str, list] = field(default_factory=dict)
+    # treebank -> punctuation marks other than . ! ? that end nearly all its train sentences they
+    # are in: the partut treebanks' ':' and ';', el_gdt's '·' (`learn_sentence_marks`, `end_at_marks`)
+    sentence_marks: dict[str, list[str]] = field(default_factory=dict)
 
     SURE = 0.9  # a surface that is an MWT this often (or 1 - this rarely) overrides the network
 
@@ -609,7 +612,8 @@ class MwtLexicon:
         try:
             raw = json.loads(read_bytes(path))
             optional = {"joins", "counts", "blanks", "hyphen_pieces", "hyphens", "script_splits", "language_counts",
-                        "abbreviations", "language_rules", "sentence_words", "glued_cues"}  # files before them
+                        "abbreviations", "language_rules", "sentence_words", "glued_cues",
+                        "sentence_marks"}  # files before them
             lexicon = cls(**{f.name: dict(raw[f.name] if f.name not in optional else raw.get(f.name, {}))
                              for f in fields(cls)})  # fmt: skip
             tables = [lexicon.suffixes, lexicon.prefixes]
@@ -838,6 +842,44 @@ def keep_abbreviations(text: str, labels: np.ndarray, abbreviations: dict[str, l
         if label in _NO_SENTENCE_END and match.group().lower() in abbreviations:
             changed = labels.copy() if changed is None else changed
             changed[end] = _NO_SENTENCE_END[label]
+    return labels if changed is None else changed
+
+
+SENTENCE_MARK_MIN_SEEN = 10  # a punctuation mark seen this often in a treebank's train split ...
+SENTENCE_MARK_FINAL = 0.95  # ... and ending this share of the sentences it is in or more ends one
+
+
+def learn_sentence_marks(sentences: Iterable[GoldSentence]) -> list[str]:
+    """The one-character punctuation marks other than . ! ? that end nearly all the train
+    sentences of a treebank they are in: the partut treebanks end sentences at ':' and ';' (a
+    translation's units), el_gdt at the Greek '·'. The network, trained on all treebanks at once,
+    learns the conventions of few of them weakly; . ! ? it learns everywhere, with their
+    exceptions ('etc .', '...')."""
+    seen, final = Counter(), Counter()
+    for sentence in sentences:
+        last = len(sentence.tokens) - 1
+        for i, token in enumerate(sentence.tokens):
+            form = token.form
+            if len(form) == 1 and form not in ".!?" and unicodedata.category(form)[0] == "P":
+                seen[form] += 1
+                final[form] += i == last
+    return sorted(form for form, n in seen.items()
+                  if n >= SENTENCE_MARK_MIN_SEEN and final[form] >= SENTENCE_MARK_FINAL * n)  # fmt: skip
+
+
+def end_at_marks(text: str, labels: np.ndarray, marks: Collection[str]) -> np.ndarray:
+    """Labels with a sentence end after each of `marks` that is a token of its own followed by
+    whitespace (or the text's end): what the hinted treebank does (`learn_sentence_marks`)."""
+    if not marks:
+        return labels
+    changed = None
+    for match in re.finditer("[" + re.escape("".join(marks)) + "]", text):
+        i = match.start()
+        alone = (i == 0 or text[i - 1].isspace() or _ENDS[int(labels[i - 1])]) and (
+            i + 1 == len(text) or text[i + 1].isspace())
+        if alone and int(labels[i]) == TOKEN_END:
+            changed = labels.copy() if changed is None else changed
+            changed[i] = SENTENCE_END
     return labels if changed is None else changed
 
 
@@ -1094,6 +1136,10 @@ class MwtExpander:
                 return self.lexicon.hyphen_policy(own, language)
         return self.lexicon.hyphen_policy(self.hinted(), self.language())
 
+    def sentence_marks(self) -> list[str]:
+        """The punctuation marks that end a sentence in the hinted treebank, where it has any."""
+        return self.lexicon.sentence_marks.get(self.hinted() or "", [])
+
     def sentence_words(self) -> SentenceWords | None:
         """The hinted treebank's model of sentence ends from words, where it has one."""
         rule = self.lexicon.sentence_words.get(self.hinted() or "")
@@ -1307,6 +1353,7 @@ def decode_region(
     labels = emoji_tokens(text, labels)
     labels = keep_web_addresses(text, labels)
     labels = keep_abbreviations(text, labels, expander.lexicon.abbreviations)
+    labels = end_at_marks(text, labels, expander.sentence_marks())
     starts, ends = find_tokens(text, labels, space, final, config.max_token_chars)
     open_start = int(starts[len(ends)]) if len(starts) > len(ends) else len(text)
     starts, ends = _strip_joined_spaces(text, starts[: len(ends)], ends)

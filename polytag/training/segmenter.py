@@ -140,6 +140,7 @@ def learn_lexicon(ud_dir: Path, log: Callable[[str], None] = lambda _: None,
     gold paragraphs): called for each train split as it is read."""
     pairs, word_counts, all_paragraphs, hyphens, abbreviations = [], defaultdict(Counter), [], {}, {}
     sentence_words: dict[str, list] = {}
+    sentence_marks: dict[str, list[str]] = {}
     glued: dict[str, Counter] = defaultdict(Counter)  # (word_lexicon.language_cues)
     for path in treebank_files(ud_dir, "train"):
         sentences = seg.read_gold_sentences(path)
@@ -153,6 +154,9 @@ def learn_lexicon(ud_dir: Path, log: Callable[[str], None] = lambda _: None,
         all_paragraphs.extend(paragraphs)
         hyphens[treebank] = seg.learn_hyphen_conventions(paragraphs)
         seg.learn_abbreviations(sentences, abbreviations)
+        marks = seg.learn_sentence_marks(sentences)
+        if marks:
+            sentence_marks[treebank] = marks
         by_words = learn_sentence_words(sentences)
         if by_words is not None:
             sentence_words[treebank] = by_words
@@ -167,6 +171,7 @@ def learn_lexicon(ud_dir: Path, log: Callable[[str], None] = lambda _: None,
     lexicon.script_splits = seg.learn_script_splits(all_paragraphs)
     lexicon.abbreviations = seg.abbreviations_from(abbreviations)
     lexicon.sentence_words = sentence_words
+    lexicon.sentence_marks = sentence_marks
     log(f"{len(lexicon.joins):,} pairs of runs the train splits join into one token")
     return lexicon
 

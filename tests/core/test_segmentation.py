@@ -628,6 +628,29 @@ def test_no_sentence_ends_after_a_title_the_train_splits_put_before_names():
     assert [s.text for s in sentences] == ["I met Dr. Who.", "Then Dr.", "Next."]
 
 
+def test_a_treebank_whose_sentences_end_at_a_colon_ends_them_there_when_hinted():
+    def sentence(*forms):
+        return seg.GoldSentence("x", [seg.GoldToken(f, True, [f]) for f in forms], False)
+
+    ends = [sentence("He", "said", ":")] * 10  # ':' ends all its 10 sentences
+    inside = [sentence("one", ";", "two", "."), sentence("so", ";", "on", "!")] * 5  # ';' ends none
+    assert seg.learn_sentence_marks(ends + inside) == [":"]
+    assert seg.learn_sentence_marks(ends[:9] + inside) == []  # seen 9 times: too few
+    assert seg.learn_sentence_marks(ends + [sentence("at", ":", "10")]) == []  # 10 of 11: not nearly all
+    assert seg.learn_sentence_marks([sentence("Hi", ".")] * 20) == []  # . ! ? are the network's
+    lexicon = seg.MwtLexicon(sentence_marks={"xx_a": [":"]})
+    text = "They wrote : we come ; at 10:30 : then\n"
+
+    def segmented(treebank):
+        return [s.text for s in seg.segment_with(punctuation_labels, SMALL, lexicon, [text], treebank)]
+
+    # a ':' alone between spaces ends the sentence; not '10:30', not ';', not without the hint
+    assert segmented("xx_a") == ["They wrote :", "we come ; at 10:30 :", "then"]
+    assert segmented(None) == ["They wrote : we come ; at 10:30 : then"]
+    labels = np.full(5, seg.CONTINUE, np.uint8)
+    assert seg.end_at_marks("a : b", labels, []) is labels
+
+
 def test_affix_rules_of_one_language_do_not_cut_words_of_another():
     pairs = [(s, w, "it") for s, w in (("dalla", ["da", "la"]), ("dallo", ["da", "lo"]), ("dalle", ["da", "le"]))]
     pairs += [(s, w, "tr") for s, w in (("yoktu", ["yok", "tu"]), ("vardı", ["var", "dı"]), ("çoktu", ["çok", "tu"]))]
