@@ -867,9 +867,15 @@ def learn_sentence_marks(sentences: Iterable[GoldSentence]) -> list[str]:
                   if n >= SENTENCE_MARK_MIN_SEEN and final[form] >= SENTENCE_MARK_FINAL * n)  # fmt: skip
 
 
-def end_at_marks(text: str, labels: np.ndarray, marks: Collection[str]) -> np.ndarray:
+MARK_CONTEXT = 200  # characters before a mark (within its line) whose cue words say its language
+
+
+def end_at_marks(text: str, labels: np.ndarray, marks: Collection[str],
+                 in_language: Callable[[str], bool] | None = None) -> np.ndarray:
     """Labels with a sentence end after each of `marks` that is a token of its own followed by
-    whitespace (or the text's end): what the hinted treebank does (`learn_sentence_marks`)."""
+    whitespace (or the text's end): what the hinted treebank does (`learn_sentence_marks`).
+    in_language(text before the mark, within its line): whether that is the treebank's language
+    (a French line in a text guessed Italian keeps the French convention)."""
     if not marks:
         return labels
     changed = None
@@ -877,7 +883,10 @@ def end_at_marks(text: str, labels: np.ndarray, marks: Collection[str]) -> np.nd
         i = match.start()
         alone = (i == 0 or text[i - 1].isspace() or _ENDS[int(labels[i - 1])]) and (
             i + 1 == len(text) or text[i + 1].isspace())
-        if alone and int(labels[i]) == TOKEN_END:
+        if not alone or int(labels[i]) != TOKEN_END:
+            continue
+        line_start = text.rfind("\n", max(0, i - MARK_CONTEXT), i) + 1 or max(0, i - MARK_CONTEXT)
+        if in_language is None or in_language(text[max(line_start, i - MARK_CONTEXT) : i]):
             changed = labels.copy() if changed is None else changed
             changed[i] = SENTENCE_END
     return labels if changed is None else changed
@@ -1140,6 +1149,11 @@ class MwtExpander:
         """The punctuation marks that end a sentence in the hinted treebank, where it has any."""
         return self.lexicon.sentence_marks.get(self.hinted() or "", [])
 
+    def in_hinted_language(self, text: str) -> bool:
+        """Whether the cue words of `text` (none: yes) say the hinted treebank's language most."""
+        counts = Counter(filter(None, map(self.lexicon.cues.get, _WORD.findall(text.lower()))))
+        return not counts or counts.most_common(1)[0][0] == language_of(self.hinted() or "")
+
     def sentence_words(self) -> SentenceWords | None:
         """The hinted treebank's model of sentence ends from words, where it has one."""
         rule = self.lexicon.sentence_words.get(self.hinted() or "")
@@ -1353,7 +1367,7 @@ def decode_region(
     labels = emoji_tokens(text, labels)
     labels = keep_web_addresses(text, labels)
     labels = keep_abbreviations(text, labels, expander.lexicon.abbreviations)
-    labels = end_at_marks(text, labels, expander.sentence_marks())
+    labels = end_at_marks(text, labels, expander.sentence_marks(), expander.in_hinted_language)
     starts, ends = find_tokens(text, labels, space, final, config.max_token_chars)
     open_start = int(starts[len(ends)]) if len(starts) > len(ends) else len(text)
     starts, ends = _strip_joined_spaces(text, starts[: len(ends)], ends)

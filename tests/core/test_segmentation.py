@@ -649,6 +649,11 @@ def test_a_treebank_whose_sentences_end_at_a_colon_ends_them_there_when_hinted()
     assert segmented(None) == ["They wrote : we come ; at 10:30 : then"]
     labels = np.full(5, seg.CONTINUE, np.uint8)
     assert seg.end_at_marks("a : b", labels, []) is labels
+    # a line whose cue words say another language keeps its colons inside sentences
+    lexicon = seg.MwtLexicon(sentence_marks={"en_a": [":"]}, cues={"the": "en", "le": "fr"})
+    text = "So the cat : the dog\n\nEt le chat : le chien\n"
+    assert [s.text for s in seg.segment_with(punctuation_labels, SMALL, lexicon, [text], "en_a")] == [
+        "So the cat :", "the dog", "Et le chat : le chien"]
 
 
 def test_affix_rules_of_one_language_do_not_cut_words_of_another():
