@@ -1597,7 +1597,7 @@ class SegmentationStream:
         # one window for fewer than `core` characters (a short text, a stream's end) is only as
         # wide as they and their context: the labels are the same (the net sees `context` at
         # most either side), for a fraction of the compute (a 440-character request: 2.4 times less)
-        core = cfg.core if n_windows > 1 else stop - start
+        core = stop - start if n_windows == 1 else cfg.core
         total = n_windows * core + 2 * cfg.context
         padded_chars = np.zeros(total, np.int64)
         padded_cats = np.zeros(total, np.int64)
