@@ -11,6 +11,7 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -78,3 +79,21 @@ def read_ahead(items: Iterable[T], depth: int = 4096, working: threading.Event |
     finally:
         stop.set()
         worker.join(timeout=1.0)  # a producer blocked inside `items` itself is left (daemon)
+
+
+@contextmanager
+def read_ahead_beside(tagger, items: Iterable[T], depth: int = 4096) -> Iterator[Iterator[T]]:
+    """`items` read ahead in a thread, while the tagger's backend is told when that thread
+    computes (`OnnxBackend.share_cores`: its graph then runs on a thread fewer); a backend
+    without share_cores is not told."""
+    working = threading.Event()
+    share_cores = getattr(getattr(tagger, "backend", None), "share_cores", None)
+    if share_cores is not None:
+        share_cores(working.is_set)
+    stream = read_ahead(items, depth, working)
+    try:
+        yield stream
+    finally:
+        stream.close()  # (a consumer that stopped early: the reader's thread ends too)
+        if share_cores is not None:
+            share_cores(None)

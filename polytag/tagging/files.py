@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import sys
-import threading
 import time
 from dataclasses import dataclass
 from typing import Callable, TextIO
 
-from polytag.core.read_ahead import read_ahead
+from polytag.core.read_ahead import read_ahead_beside
 
 from .tagger import Tagger
 
@@ -96,25 +95,20 @@ def tag_file(tagger: Tagger, source: str, reader: Callable, writer: Callable, ou
     told of each sentence, and finished once the input is all tagged."""
     counts = TagCounts()
     out = open(output, "w", encoding="utf-8") if output else sys.stdout
-    reading = threading.Event()  # set while the reader's thread computes (it holds a core)
-    share_cores = getattr(getattr(tagger, "backend", None), "share_cores", None)
-    if share_cores is not None:
-        share_cores(reading.is_set)
     try:
-        for sentence, upos, feats in tagger.tag_stream(read_ahead(reader(source), working=reading), x_second_best):
-            out.write(writer(sentence, upos, feats))
-            counts.sentences += 1
-            if sentence.error is not None:
-                counts.problems += 1
-                counts.first_problem = counts.first_problem or sentence.error
-            if progress is not None:
-                progress.update(len(sentence.words))
+        with read_ahead_beside(tagger, reader(source)) as sentences:
+            for sentence, upos, feats in tagger.tag_stream(sentences, x_second_best):
+                out.write(writer(sentence, upos, feats))
+                counts.sentences += 1
+                if sentence.error is not None:
+                    counts.problems += 1
+                    counts.first_problem = counts.first_problem or sentence.error
+                if progress is not None:
+                    progress.update(len(sentence.words))
         out.flush()
         if progress is not None:
             progress.finish()
     finally:
-        if share_cores is not None:
-            share_cores(None)
         if progress is not None:
             progress.close()
         if out is not sys.stdout:

@@ -20,6 +20,7 @@ from typing import Callable, Iterable, Iterator
 
 from ..core.conllu_io import Sentence, format_conllu, open_binary
 from ..core.errors import InputError
+from ..core.read_ahead import read_ahead_beside
 from ..core.evaluate import AUTO_TREEBANK, file_keys, file_treebank, treebank_of
 from ..core.variants import load_variants
 from ..core.segmentation import RawSentence, raw_text, read_gold_sentences, text_chunks
@@ -258,8 +259,9 @@ def evaluate_raw(tagger, segmenter, gold_paths: list[str | Path], text_paths: li
             text = raw_text(read_gold_sentences(gold_path))
             sentences = raw_sentences(segmenter, text_chunks(text, CHUNK_BYTES), str(gold_path), segmenter_hint)
         hint = file_treebank(tagger, gold_path, treebank)  # as in core.evaluate.evaluate_files
-        system = "".join(format_conllu(s, u, f) for s, u, f in tagger.tag_stream(sentences, x_second_best,
-                                                                                    treebank=hint))
+        with read_ahead_beside(tagger, sentences) as ahead:  # segmenting beside tagging, as `polytag tag`
+            system = "".join(format_conllu(s, u, f) for s, u, f in tagger.tag_stream(ahead, x_second_best,
+                                                                                        treebank=hint))
         scores = evaluate(load_conllu_file(gold_path), load_conllu(system.splitlines(), f"system output for {key}"))
         files[key] = {m: round(100 * scores[m].f1, 2) for m in RAW_METRICS}
     macro = {m: round(sum(f[m] for f in files.values()) / len(files), 2) for m in RAW_METRICS} if files else {}

@@ -81,3 +81,28 @@ def test_working_is_clear_after_an_error():
     with pytest.raises(InputError):
         list(read_ahead(items(), depth=4, working=working))
     assert not working.is_set()
+
+
+def test_read_ahead_beside_tells_the_backend_while_it_reads_and_forgets_after():
+    from polytag.core.read_ahead import read_ahead_beside
+
+    told = []
+
+    class Backend:
+        def share_cores(self, working):
+            told.append(working)
+
+    class Tagger:
+        backend = Backend()
+
+    def items():
+        for i in range(10_000):
+            yield i
+
+    with read_ahead_beside(Tagger(), items(), depth=2) as stream:
+        assert next(stream) == 0 and callable(told[0])
+    assert told[-1] is None  # forgotten, and the reader's thread has ended with the block
+    time.sleep(0.3)
+    assert not any(t.name == "polytag-read-ahead" for t in threading.enumerate())
+    with read_ahead_beside(object(), iter([1, 2])) as stream:  # no backend to tell
+        assert list(stream) == [1, 2]
