@@ -27,7 +27,8 @@ from polytag.core.conllu_io import open_text, read_bytes, write_text
 from polytag.core.emoji import emoji_runs, is_emoji_word
 from polytag.core.errors import InputError, where
 from polytag.core.folder import NO_HINT, hint_rows
-from polytag.core.word_lexicon import cue_words, glued_cues, language_cues, language_of, leading_language, sentence_language
+from polytag.core.word_lexicon import (cue_words, glued_cues, is_punctuation, language_cues, language_of,
+                                      leading_language, sentence_language)
 
 # Per-character labels. A boundary label sits on the LAST character of a token.
 CONTINUE = 0  # no boundary after this character (or: a whitespace separator)
@@ -860,7 +861,7 @@ def learn_sentence_marks(sentences: Iterable[GoldSentence]) -> list[str]:
         last = len(sentence.tokens) - 1
         for i, token in enumerate(sentence.tokens):
             form = token.form
-            if len(form) == 1 and form not in ".!?" and unicodedata.category(form)[0] == "P":
+            if len(form) == 1 and form not in ".!?" and is_punctuation(form):
                 seen[form] += 1
                 final[form] += i == last
     return sorted(form for form, n in seen.items()

@@ -92,7 +92,8 @@ SWITCH_MARGIN = 80.0
 CUES_PER_LANGUAGE = 3000
 
 
-def _is_punctuation(word: str) -> bool:
+def is_punctuation(word: str) -> bool:
+    """Whether every character of `word` is punctuation (Unicode category P*)."""
     return all(unicodedata.category(c).startswith("P") for c in word)
 
 
@@ -102,8 +103,8 @@ def writing_signs(words: list[str]) -> tuple[bool | None, bool | None]:
     letter; '¿Qué' counts as a capital)."""
     if not words:
         return None, None
-    first = next((word[:1] for word in words if not _is_punctuation(word)), "")
-    return _is_punctuation(words[-1]), (first.isupper() if first.upper() != first.lower() else None)
+    first = next((word[:1] for word in words if not is_punctuation(word)), "")
+    return is_punctuation(words[-1]), (first.isupper() if first.upper() != first.lower() else None)
 
 
 def count_signs(words: list[str], counts: list[int]) -> None:

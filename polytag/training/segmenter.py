@@ -20,7 +20,6 @@ import argparse
 import copy
 import json
 import sys
-import unicodedata
 import warnings
 from collections import Counter, defaultdict
 from collections.abc import Callable
@@ -34,7 +33,7 @@ from torch.nn import functional as F
 from ..core import segmentation as seg
 from ..core.errors import InputError
 from ..core.evaluate import treebank_id
-from ..core.word_lexicon import language_of
+from ..core.word_lexicon import is_punctuation, language_of
 from ..nn.segmenter import SegmenterEnsemble, SegmenterLabels, SegmenterNet
 from .average import normalised_weights, weighted_mean
 from .loop import CHECKPOINT_DIR, Loop, LoopSettings, Task, read_checkpoint
@@ -192,7 +191,7 @@ def learn_sentence_words(sentences: list[seg.GoldSentence], folds: int = 5, epoc
     high. Weights under `keep` are dropped, the rest rounded to 2 decimals: fr_spoken's model
     keeps 6,372 of 36,681 (dev Sentences with its own hint 25.34; with every weight 25.13)."""
     tokens = [[t.form.lower() for t in s.tokens] for s in sentences if s.tokens]
-    unpunctuated = sum(not all(_is_punctuation(c) for c in t[-1]) for t in tokens)
+    unpunctuated = sum(not is_punctuation(t[-1]) for t in tokens)
     if not tokens or unpunctuated < SENTENCE_WORDS_SHARE * len(tokens):
         return None
     scores = Counter()
@@ -209,10 +208,6 @@ def learn_sentence_words(sentences: list[seg.GoldSentence], folds: int = 5, epoc
     threshold = max(SENTENCE_WORDS_THRESHOLDS, key=lambda t: (scores[t], -t))
     weights = _fit_sentence_ends(tokens, epochs)
     return [threshold, {f: round(w, 2) for f, w in sorted(weights.items()) if abs(w) >= keep}]
-
-
-def _is_punctuation(char: str) -> bool:
-    return unicodedata.category(char).startswith("P")
 
 
 def _fit_sentence_ends(sentences: list[list[str]], epochs: int, rate: float = 0.2) -> dict[str, float]:
