@@ -451,6 +451,9 @@ def _language_counts(analyses, word_counts: dict[str, Counter], pooled: dict[str
     return out
 
 
+_WORD = re.compile(r"\w+")  # a run of word characters
+
+
 @dataclass
 class MwtLexicon:
     """Expands multiword tokens: a learned dictionary, then affix rules for unseen tokens.
@@ -540,6 +543,14 @@ class MwtLexicon:
                 lexicon.by_language[low] = choices
         lexicon.language_counts = _language_counts(analyses, word_counts or {}, lexicon.counts)
         return lexicon
+
+    def cue_counts(self, words: Iterable[str]) -> Counter:
+        """language -> how many of `words` (any case) are its cue words."""
+        return Counter(filter(None, map(self.cues.get, map(str.lower, words))))
+
+    def text_cue_counts(self, text: str) -> Counter:
+        """`cue_counts` of the runs of word characters of a stretch of text."""
+        return self.cue_counts(_WORD.findall(text))
 
     def is_mwt(self, surface: str, predicted: bool, language: str | None = None) -> bool:
         """The network's decision, unless the train splits nearly always (or nearly never)
@@ -886,8 +897,7 @@ def end_at_marks(text: str, labels: np.ndarray, marks: Collection[str],
             i + 1 == len(text) or text[i + 1].isspace())
         if not alone or int(labels[i]) != TOKEN_END:
             continue
-        line_start = text.rfind("\n", max(0, i - MARK_CONTEXT), i) + 1 or max(0, i - MARK_CONTEXT)
-        if in_language is None or in_language(text[max(line_start, i - MARK_CONTEXT) : i]):
+        if in_language is None or in_language(text[max(0, i - MARK_CONTEXT) : i].rsplit("\n", 1)[-1]):
             changed = labels.copy() if changed is None else changed
             changed[i] = SENTENCE_END
     return labels if changed is None else changed
@@ -1152,7 +1162,7 @@ class MwtExpander:
 
     def in_hinted_language(self, text: str) -> bool:
         """Whether the cue words of `text` (none: yes) say the hinted treebank's language most."""
-        counts = Counter(filter(None, map(self.lexicon.cues.get, _WORD.findall(text.lower()))))
+        counts = self.lexicon.text_cue_counts(text)
         return not counts or counts.most_common(1)[0][0] == language_of(self.hinted() or "")
 
     def sentence_words(self) -> SentenceWords | None:
@@ -1178,7 +1188,7 @@ class MwtExpander:
             return language_of(treebank)
         forms = list(forms)
         cues = cue_words(forms, glued, self.lexicon.glued_cues)
-        own = Counter(filter(None, map(self.lexicon.cues.get, map(str.lower, cues))))
+        own = self.lexicon.cue_counts(cues)
         if treebank is not None:
             return self._own_language(own, forms, language_of(treebank), ask_if_clear=True)
         scores = Counter({language: score * self.DECAY for language, score in self.scores.items()})
@@ -1462,9 +1472,6 @@ def _make_sentence(text, labels, starts, ends, first, stop, base, expander) -> R
 Predictor = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
-_WORD = re.compile(r"\w+")
-
-
 class SegmentationStream:
     """Segments text fed in chunks, in bounded memory, by overlapping character windows.
 
@@ -1624,11 +1631,10 @@ class SegmentationStream:
     def _elsewhere(self, start: int, n_windows: int) -> np.ndarray:
         """Per window from buffer index `start`: whether its cue words (two or more) are mostly
         of another language than the guessed treebank's."""
-        own, cues, core = language_of(self.expander.treebank or ""), self.expander.lexicon.cues, self.config.core
+        own, lexicon, core = language_of(self.expander.treebank or ""), self.expander.lexicon, self.config.core
         out = np.zeros(n_windows, bool)
         for i in range(n_windows):
-            words = _WORD.findall(self.buffer[start + i * core : start + (i + 1) * core].lower())
-            counts = Counter(filter(None, map(cues.get, words)))
+            counts = lexicon.text_cue_counts(self.buffer[start + i * core : start + (i + 1) * core])
             if sum(counts.values()) >= 2:
                 out[i] = counts.most_common(1)[0][0] != own
         return out
