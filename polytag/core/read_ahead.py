@@ -58,11 +58,10 @@ def read_ahead(items: Iterable[T], depth: int = 4096, working: threading.Event |
                 if not put((_ITEM, item)):
                     return
         except BaseException as error:  # noqa: BLE001 - handed to the consumer, raised there
-            working.clear()
             put((_ERROR, error))
             return
         finally:
-            working.clear()
+            working.clear()  # (put may set it again after a wait: cleared for good here)
         put((_END, None))
 
     worker = threading.Thread(target=produce, name="polytag-read-ahead", daemon=True)

@@ -27,8 +27,9 @@ DISABLED_FUSIONS = ["SkipLayerNormFusion"]
 
 
 def session_options(threads: int | None = None):
-    """The ONNX Runtime options the tagger graph runs with: every graph optimization, sequential,
-    `threads` intra-op threads (None: ONNX Runtime's default, all cores)."""
+    """The ONNX Runtime options the tagger graph and the segmenter run with: every graph
+    optimization, sequential, `threads` intra-op threads (None: ONNX Runtime's default, all
+    cores)."""
     import onnxruntime as ort  # noqa: PLC0415
 
     opts = ort.SessionOptions()

@@ -29,6 +29,8 @@ from polytag.core.segmentation import (
 )
 from polytag.core.word_lexicon import TextState
 
+from .onnx_backend import session_options
+
 ONNX_NAME, CONFIG_NAME, MWT_NAME = "segmenter.onnx", "segmenter.json", MWT_FILE
 
 
@@ -57,13 +59,8 @@ class Segmenter:
         for path in (folder / ONNX_NAME, folder / CONFIG_NAME, mwt_path(folder)):
             if not path.is_file():
                 raise InputError(f"{path}: missing (not a segmenter folder)")
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        session = ort.InferenceSession(
-            str(folder / ONNX_NAME), options, providers=["CPUExecutionProvider"]
-        )
+        session = ort.InferenceSession(str(folder / ONNX_NAME), session_options(threads),
+                                       providers=["CPUExecutionProvider"])
         config = SegmenterConfig.load(folder / CONFIG_NAME)
         return cls(session, config, MwtLexicon.load(mwt_path(folder)), variants)
 
