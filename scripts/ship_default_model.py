@@ -59,7 +59,7 @@ from polytag.nn.model_io import load_model, save_model  # noqa: E402
 from polytag.nn.transformer import count_parameters  # noqa: E402
 from polytag.tagging import load as load_tagger  # noqa: E402
 from polytag.training.data import feats_counts, find_treebanks  # noqa: E402
-from polytag.training.export import unfuse_skip_layer_norm  # noqa: E402
+from polytag.training.export import unfuse_folder  # noqa: E402
 from polytag.training.segmenter import compact_segmenter, learn_lexicon  # noqa: E402
 
 DEST = ROOT / "polytag" / "models" / "default"
@@ -355,14 +355,7 @@ def rescore(data: Path, lexicon_min_count: int = 1, lexicon_text: list[Path] | N
     SkipLayerNormalization nodes are written as Add + LayerNormalization."""
     result = json.loads(RESULT.read_text(encoding="utf-8"))
     if unfuse_onnx:
-        info_path = DEST / "onnx.json"
-        info = json.loads(info_path.read_text(encoding="utf-8"))
-        unfused = unfuse_skip_layer_norm(DEST / info["onnx"])
-        if unfused:
-            info["fused"] = [f for f in info["fused"] if not f.startswith("SkipLayerNormalization=")]
-            info["unfused"] = {"SkipLayerNormalization": unfused, "as": "Add + LayerNormalization"}
-            info["size_bytes"] = (DEST / info["onnx"]).stat().st_size
-            info_path.write_text(json.dumps(info, indent=1) + "\n", encoding="utf-8")
+        unfuse_folder(DEST)
         result["unfuse_command"] = f"python scripts/ship_default_model.py --rescore {data} --unfuse-onnx"
     if relearn_mwt:
         if not (DEST / "segmenter").is_dir():

@@ -113,3 +113,17 @@ def test_unfused_skip_layer_norm_computes_the_same_and_stays_unfused_when_served
         options.optimized_model_filepath = str(tmp_path / "refused.onnx")
         ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         assert "SkipLayerNormalization" in {n.op_type for n in onnx.load(str(tmp_path / "refused.onnx")).graph.node}
+
+
+def test_a_folder_exported_before_is_unfused_in_place_and_says_so(tmp_path):
+    from polytag.training.export import unfuse_folder
+
+    onnx.save(skip_layer_norm_graph(with_sum=False), str(tmp_path / "model.onnx"))
+    info = {"onnx": "model.onnx", "fused": ["Attention=3", "SkipLayerNormalization=1"], "size_bytes": 0}
+    (tmp_path / "onnx.json").write_text(json.dumps(info))
+    assert unfuse_folder(tmp_path) == 1
+    info = json.loads((tmp_path / "onnx.json").read_text())
+    assert info["fused"] == ["Attention=3"]
+    assert info["unfused"] == {"SkipLayerNormalization": 1, "as": "Add + LayerNormalization"}
+    assert info["size_bytes"] == (tmp_path / "model.onnx").stat().st_size
+    assert unfuse_folder(tmp_path) == 0 and json.loads((tmp_path / "onnx.json").read_text()) == info
