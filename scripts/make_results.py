@@ -567,8 +567,9 @@ def render_code_mixed_raw(data: dict) -> str:
                       "lines (A1, B1, A2, B2, ...), segmented and tagged as one text, each file's lines scored with "
                       "the CoNLL 2018 scorer: Tokens / Sentences / Words / UPOS / UFeats. Beside them, each file's "
                       "lines alone. A long text is segmented as the treebank guessed from its words; a line whose "
-                      "own cue words clearly say another language, as the language identifier does, has its "
-                      "multiword tokens and hyphens cut as that language cuts them.", "",
+                      "own words say another language (its cue words, with the language identifier agreeing, or "
+                      "the identifier alone where it has none) has its multiword tokens, hyphens and sentence "
+                      "marks cut as that language cuts them.", "",
                       table(["pair", "file", *ways], rows), ""])
 
 
